@@ -1,0 +1,54 @@
+# The two commands of the README are `make run` and `make test`; both set up
+# .venv from the lock files first, unattended.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint format schema repair bench lock clean
+
+run: $(RUN_STAMP)
+	exec $(BIN)/python server.py
+
+test: $(DEV_STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy schema resolvers storage server.py settings.py
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Regenerate schema.graphql, the schema exported from the code.
+schema: $(RUN_STAMP)
+	$(BIN)/python -m schema.export schema.graphql
+
+# Recompute derived data and finish interrupted deletes/merges on the configured store.
+repair: $(RUN_STAMP)
+	$(BIN)/python -m storage.repair
+
+# Re-pin requirements/*.lock from pyproject.toml (needs pip-tools from the dev lock).
+lock: $(DEV_STAMP)
+	$(PIP) install pip-tools==7.6.2
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --allow-unsafe --no-header -o requirements/main.lock pyproject.toml requirements/build.in
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --allow-unsafe --no-header --extra dev -o requirements/dev.lock pyproject.toml requirements/build.in
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): requirements/main.lock pyproject.toml | $(BIN)/python
+	$(PIP) install -r requirements/main.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $@
+
+$(DEV_STAMP): requirements/dev.lock pyproject.toml | $(BIN)/python
+	$(PIP) install -r requirements/dev.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $@
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,87 @@
+"""Schema extensions: response cost and error codes.
+
+Passed to the schema as classes: Strawberry makes a fresh instance per
+operation, so nothing leaks between concurrent requests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from resolvers.errors import ErrorCode
+from storage import StoreError
+
+log = logging.getLogger("tags.errors")
+
+GENERIC_MESSAGE = "Internal server error."
+
+
+class Cost(SchemaExtension):
+    """Adds `extensions.cost.dbRoundTrips` once an operation has passed validation."""
+
+    executed = False
+
+    def on_execute(self) -> Iterator[None]:
+        self.executed = True
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        if not self.executed:
+            return {}
+        meter = getattr(self.execution_context.context, "meter", None)
+        return {"cost": {"dbRoundTrips": meter.round_trips if meter else 0}}
+
+
+def _request_id(context: Any) -> str:
+    return getattr(context, "request_id", "") or ""
+
+
+class ErrorCodes(SchemaExtension):
+    """Every top-level error carries `extensions.code`; unexpected ones are masked."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if not result or not result.errors:
+            return
+        request_id = _request_id(self.execution_context.context)
+        result.errors = [self._coded(e, request_id) for e in result.errors]
+
+    @staticmethod
+    def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
+        original = error.original_error
+        if error.extensions and "code" in error.extensions:
+            return error
+        if original is None or isinstance(original, GraphQLError):
+            nested = original.extensions if isinstance(original, GraphQLError) else None
+            code = (nested or {}).get("code", ErrorCode.BAD_USER_INPUT.value)
+            return GraphQLError(
+                error.message, nodes=error.nodes, source=error.source, positions=error.positions,
+                path=error.path, extensions={**(error.extensions or {}), "code": code},
+            )
+        extensions: dict[str, Any] = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
+        if request_id:
+            extensions["requestId"] = request_id
+        message = GENERIC_MESSAGE
+        if isinstance(original, StoreError):
+            message = "The data store is unavailable; try again shortly."
+        return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
+
+
+def log_unexpected(errors: list[GraphQLError], context: Any) -> None:
+    """Tracebacks of unexpected faults go to the log only, tagged with the request id."""
+    for error in errors:
+        original = error.original_error
+        if original is None or isinstance(original, GraphQLError):
+            continue
+        log.error(
+            "unexpected error in %s (request %s)",
+            ".".join(str(p) for p in error.path or []) or "operation",
+            _request_id(context),
+            exc_info=original,
+        )

@@ -1,0 +1,67 @@
+"""Per-request DataLoaders: each batch is one store call, results mapped back by key.
+
+Every loader reads through the caller's `Visibility`, so a tag in a workspace
+the caller cannot see loads as missing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from strawberry.dataloader import DataLoader
+
+from storage import Doc, Store, Visibility
+from storage.taggings import resource_key
+
+# A resource in a workspace: (workspace id, resource key).
+ResourceKey = tuple[str, str]
+
+
+@dataclass(slots=True)
+class Loaders:
+    tag: DataLoader[str, Doc | None]
+    children: DataLoader[str, list[Doc]]
+    child_count: DataLoader[str, int]
+    usage: DataLoader[str, Doc | None]
+    resource_taggings: DataLoader[ResourceKey, list[Doc]]
+
+
+def build_loaders(store: Store, visible: Visibility) -> Loaders:
+    async def load_tags(ids: Sequence[str]) -> list[Doc | None]:
+        found = {d["_id"]: d for d in await store.tags.by_ids(ids, visible)}
+        return [found.get(i) for i in ids]
+
+    async def load_children(parent_ids: Sequence[str]) -> list[list[Doc]]:
+        grouped: defaultdict[str, list[Doc]] = defaultdict(list)
+        for doc in await store.tags.children_of(parent_ids, visible):
+            grouped[doc["parentId"]].append(doc)
+        return [grouped.get(p, []) for p in parent_ids]
+
+    async def load_child_counts(parent_ids: Sequence[str]) -> list[int]:
+        counts = await store.tags.child_counts(parent_ids, visible)
+        return [counts.get(p, 0) for p in parent_ids]
+
+    async def load_usage(ids: Sequence[str]) -> list[Doc | None]:
+        found = {d["_id"]: d for d in await store.tags.usage(ids, visible)}
+        return [found.get(i) for i in ids]
+
+    async def load_resource_taggings(keys: Sequence[ResourceKey]) -> list[list[Doc]]:
+        grouped: defaultdict[ResourceKey, list[Doc]] = defaultdict(list)
+        rows = await store.taggings.of_resources({ws for ws, _ in keys}, {rk for _, rk in keys})
+        for row in rows:
+            grouped[(row["ws"], row["rk"])].append(row)
+        return [grouped.get(k, []) for k in keys]
+
+    return Loaders(
+        tag=DataLoader(load_fn=load_tags),
+        children=DataLoader(load_fn=load_children),
+        child_count=DataLoader(load_fn=load_child_counts),
+        usage=DataLoader(load_fn=load_usage),
+        resource_taggings=DataLoader(load_fn=load_resource_taggings),
+    )
+
+
+def resource_loader_key(workspace_id: str, rtype: str, rid: str) -> ResourceKey:
+    return (workspace_id, resource_key(rtype, rid))

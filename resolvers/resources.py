@@ -1,0 +1,160 @@
+"""Reading resources and their tags: resourceTags, taggedResources, Tag.resources."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from resolvers.auth import READ
+from resolvers.context import Context
+from resolvers.errors import BadUserInput, UserFailure
+from resolvers.loaders import resource_loader_key
+from resolvers.pagination import Page, encode_cursor, page_args, read_page
+from resolvers.rules import RESOURCE_TYPE_RE, is_tag_id, normalize_resource_ref
+from storage import AuthorizedWorkspace, Doc
+
+MAX_TAG_IDS = 20
+
+
+def resource_cursors(page: Page) -> list[str]:
+    return [encode_cursor("RESOURCES", key) for key in page.keys]
+
+
+def checked_resource(rtype: str, rid: str) -> tuple[str, str]:
+    """A resource argument of a query: a malformed one is BAD_USER_INPUT."""
+    try:
+        return normalize_resource_ref(rtype, rid, path=("resource",))
+    except UserFailure as failure:
+        raise BadUserInput(failure.problems[0].message) from None
+
+
+async def tags_of_resource(ctx: Context, workspace_id: str, rtype: str, rid: str) -> list[Doc]:
+    """Live tags of a resource, by name; associations whose tag is gone are ignored."""
+    rows = await ctx.loaders.resource_taggings.load(resource_loader_key(workspace_id, rtype, rid))
+    if not rows:
+        return []
+    docs = await ctx.loaders.tag.load_many([r["tagId"] for r in rows])
+    live = [d for d in docs if d is not None and d["ws"] == workspace_id]
+    live.sort(key=lambda d: d["nameKey"])
+    return live
+
+
+async def resource_tags(ctx: Context, workspace_id: str, rtype: str, rid: str) -> list[Doc]:
+    ws = ctx.principal.workspace(workspace_id, READ)
+    rtype, rid = checked_resource(rtype, rid)
+    return await tags_of_resource(ctx, ws.id, rtype, rid)
+
+
+def _type_arg(resource_type: str | None) -> tuple[str | None, bool]:
+    """(type, possible): a type no resource can have matches nothing."""
+    if resource_type is None:
+        return None, True
+    return resource_type, bool(RESOURCE_TYPE_RE.fullmatch(resource_type))
+
+
+def _row_key(row: Doc) -> list[Any]:
+    return [row["at"], row["rk"]]
+
+
+def _empty_page(args: Any) -> Page:
+    async def nothing(*_: Any) -> bool:
+        return False
+
+    async def zero() -> int:
+        return 0
+
+    return Page([], [], args, False, nothing, zero)
+
+
+async def tag_resources(
+    ctx: Context,
+    tag: Doc,
+    resource_type: str | None,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Page:
+    args = page_args("RESOURCES", first, after, last, before)
+    rtype, possible = _type_arg(resource_type)
+    if not possible:
+        return _empty_page(args)
+    store, ws, tag_id = ctx.store.taggings, tag["ws"], tag["_id"]
+
+    async def fetch(limit: int) -> list[Doc]:
+        return await store.page_by_tag(
+            ws, tag_id, rtype, after=args.after, before=args.before, limit=limit, from_end=args.from_end
+        )
+
+    async def probe(values: Sequence[Any] | None, forward: bool) -> bool:
+        if values is None:
+            return await store.count_by_tag(ws, tag_id, rtype) > 0
+        return await store.exists_by_tag(ws, tag_id, rtype, values, forward=forward)
+
+    async def count() -> int:
+        return await store.count_by_tag(ws, tag_id, rtype)
+
+    return await read_page(args, fetch, _row_key, probe, count)
+
+
+async def _match_groups(
+    ctx: Context, ws: AuthorizedWorkspace, tag_ids: Sequence[str], include_descendants: bool
+) -> list[list[str]] | None:
+    """One group per asked tag: the tag and, if asked, its descendants. None: a tag is unknown."""
+    wanted = list(dict.fromkeys(t for t in tag_ids if is_tag_id(t)))
+    found = await ctx.store.tags.in_workspace(ws, wanted, include_descendants=include_descendants)
+    known = {d["_id"] for d in found}
+    groups: list[list[str]] = []
+    for tag_id in dict.fromkeys(tag_ids):
+        if tag_id not in known:
+            groups.append([])
+            continue
+        group = [tag_id]
+        if include_descendants:
+            group += [d["_id"] for d in found if tag_id in (d.get("ancestors") or [])]
+        groups.append(group)
+    return groups
+
+
+async def tagged_resources(
+    ctx: Context,
+    workspace_id: str,
+    tag_ids: list[str],
+    match_all: bool,
+    resource_type: str | None,
+    include_descendants: bool,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Page:
+    ws = ctx.principal.workspace(workspace_id, READ)
+    if not 1 <= len(tag_ids) <= MAX_TAG_IDS:
+        raise BadUserInput(f"tagIds takes 1 to {MAX_TAG_IDS} ids.")
+    args = page_args("RESOURCES", first, after, last, before)
+    rtype, possible = _type_arg(resource_type)
+    groups = await _match_groups(ctx, ws, tag_ids, include_descendants) if possible else None
+    if groups is None:
+        return _empty_page(args)
+    groups = [g for g in groups if g] if not match_all else groups
+    # ANY over unknown tags only, or ALL including an unknown tag: nothing can match.
+    if not groups or any(not g for g in groups):
+        return _empty_page(args)
+    store = ctx.store.taggings
+
+    async def fetch(limit: int) -> list[Doc]:
+        rows = await store.page_resources(
+            ws, groups, match_all, rtype,
+            after=args.after, before=args.before, limit=limit, from_end=args.from_end,
+        )
+        return [{"rk": r["_id"], "at": r["at"]} for r in rows]
+
+    async def probe(values: Sequence[Any] | None, forward: bool) -> bool:
+        if values is None:
+            return await store.count_resources(ws, groups, match_all, rtype) > 0
+        return await store.exists_resources(ws, groups, match_all, rtype, values, forward=forward)
+
+    async def count() -> int:
+        return await store.count_resources(ws, groups, match_all, rtype)
+
+    return await read_page(args, fetch, _row_key, probe, count)

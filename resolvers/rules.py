@@ -1,0 +1,401 @@
+"""Input rules of the Tags service: normalization, validation and derived keys.
+
+Everything here is pure (no I/O, no clock except `new_tag_id`) so the same rules
+apply identically to createTag, updateTag, createTags and addTagsToResources.
+Validators raise `UserFailure` with code VALIDATION via `invalid(path, ...)`;
+`path` is the input field path that the payload reports in `UserError.field`.
+Messages end up in front of end users, so they state the rule, never the
+offending value or any internals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import secrets
+import time
+import unicodedata
+
+from resolvers.errors import invalid
+
+__all__ = [
+    "CATEGORY_MAX",
+    "DESCRIPTION_MAX",
+    "METADATA_KEY_MAX",
+    "METADATA_MAX_BYTES",
+    "METADATA_MAX_DEPTH",
+    "NAME_MAX",
+    "PALETTE",
+    "RESOURCE_ID_MAX",
+    "RESOURCE_TYPE_RE",
+    "SLUG_MAX",
+    "SLUG_RE",
+    "TAG_ID_RE",
+    "category_key",
+    "default_color",
+    "escape_regex",
+    "is_tag_id",
+    "name_key",
+    "new_tag_id",
+    "normalize_category",
+    "normalize_color",
+    "normalize_description",
+    "normalize_metadata",
+    "normalize_name",
+    "normalize_resource_ref",
+    "normalize_slug",
+    "search_key",
+    "slug_with_suffix",
+    "slugify",
+    "text_color",
+]
+
+NAME_MAX = 100
+SLUG_MAX = 100
+DESCRIPTION_MAX = 500
+CATEGORY_MAX = 50
+METADATA_MAX_BYTES = 16384
+METADATA_MAX_DEPTH = 5
+METADATA_KEY_MAX = 64
+RESOURCE_ID_MAX = 256
+
+# General category Cc is immutable under Unicode's stability policy, so a fixed
+# character class is exact and scans in C instead of a per-character Python loop.
+_CC_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Description is multi-line free text, so tab and newline are allowed there.
+# Carriage return is not: it would let "\r\n" and "\n" texts differ invisibly.
+_CC_EXCEPT_TAB_NL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# In a Python str every surrogate code point is unpaired: a valid pair would
+# already have been decoded into one astral code point.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+# Explicit character classes rather than \w or \d: those match non-ASCII
+# letters and digits, which the contract forbids.
+SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_SLUG_JUNK_RE = re.compile(r"[^a-z0-9]+")
+_COLOR_RE = re.compile(r"#?([0-9a-fA-F]{6})")
+_NORMALIZED_COLOR_RE = re.compile(r"#[0-9a-f]{6}")
+RESOURCE_TYPE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
+TAG_ID_RE = re.compile(r"tag_[0-9a-f]{24}")
+
+# Letters that NFKD leaves whole, so stripping combining marks would not fold
+# them; without this "Straße" would lose its "ß" instead of becoming "strasse".
+_SLUG_LETTERS = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "ø": "o",
+        "œ": "oe",
+        "đ": "d",
+        "ð": "d",
+        "ł": "l",
+        "þ": "th",
+        "\u0131": "i",  # dotless i
+        "ħ": "h",
+        "ŧ": "t",
+    }
+)
+
+# Backslash before any non-alphanumeric ASCII character means "this literal" in
+# both Python `re` and PCRE, so one escaping serves tests and MongoDB alike.
+# `-`, `/` and `#` are not special in a plain pattern but are escaped anyway:
+# `-` matters inside a class, `/` in /regex/ literals, `#` under the x flag.
+_REGEX_SPECIAL = frozenset("\\^$.|?*+()[]{}-/#")
+
+# Mid-saturation hues spread around the wheel plus a brown and a slate, so that
+# neighbouring tags rarely look alike and both text colors stay legible.
+PALETTE: tuple[str, ...] = (
+    "#e53935",
+    "#d81b60",
+    "#8e24aa",
+    "#5e35b1",
+    "#3949ab",
+    "#1e88e5",
+    "#039be5",
+    "#00acc1",
+    "#00897b",
+    "#43a047",
+    "#7cb342",
+    "#c0ca33",
+    "#fdd835",
+    "#fb8c00",
+    "#6d4c41",
+    "#546e7a",
+)
+
+# A 48-bit millisecond clock lasts until the year 10889; the mask only keeps a
+# wildly wrong clock from widening the id past its fixed length.
+_MS_MASK = (1 << 48) - 1
+
+
+def _reject_bad_chars(raw: str, *, path: tuple[str, ...], label: str, cc: re.Pattern[str]) -> None:
+    # Checked before NFC/strip: trimming would otherwise silently swallow a
+    # leading/trailing newline that the contract says must be rejected.
+    if _SURROGATE_RE.search(raw):
+        raise invalid(path, f"{label} must be valid Unicode text.")
+    if cc.search(raw):
+        raise invalid(path, f"{label} must not contain control characters.")
+
+
+def normalize_name(raw: str, *, path: tuple[str, ...]) -> str:
+    """Return the display name to store: NFC, trimmed, inner whitespace collapsed."""
+    _reject_bad_chars(raw, path=path, label="Name", cc=_CC_RE)
+    # str.split() with no argument splits on every Unicode whitespace
+    # (no-break space, ideographic space...), not just ASCII space.
+    name = " ".join(unicodedata.normalize("NFC", raw).split())
+    if not 1 <= len(name) <= NAME_MAX:
+        raise invalid(path, f"Name must be 1-{NAME_MAX} characters.")
+    return name
+
+
+def name_key(name: str) -> str:
+    """Key for case-insensitive uniqueness and ordering of names."""
+    # casefold, not lower: "Straße" and "STRASSE" must conflict.
+    return unicodedata.normalize("NFC", name.casefold())
+
+
+def search_key(text: str) -> str:
+    """Case- and accent-insensitive key; apply to stored names and to queries alike."""
+    # Decompose first so accents become separate marks that can be dropped;
+    # NFKD also folds compatibility forms such as ligatures and full-width letters.
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    # Final NFC recomposes what NFKD split but is not a mark (e.g. Hangul jamo).
+    return unicodedata.normalize("NFC", bare.casefold())
+
+
+def escape_regex(text: str) -> str:
+    """Escape `text` so that, as a regex, it matches exactly itself."""
+    # Non-ASCII is left alone: a backslash before it is not a literal escape in
+    # every engine, and no non-ASCII character is a metacharacter.
+    return "".join("\\" + c if c in _REGEX_SPECIAL else c for c in text)
+
+
+def normalize_slug(raw: str, *, path: tuple[str, ...]) -> str:
+    """Validate an explicitly given slug; it is not lowercased or repaired."""
+    _reject_bad_chars(raw, path=path, label="Slug", cc=_CC_RE)
+    slug = unicodedata.normalize("NFC", raw).strip()
+    if not 1 <= len(slug) <= SLUG_MAX:
+        raise invalid(path, f"Slug must be 1-{SLUG_MAX} characters.")
+    # Rejected rather than lowercased: silently storing something other than
+    # what the caller asked for would break tagBySlug lookups with their value.
+    if not SLUG_RE.fullmatch(slug):
+        raise invalid(
+            path,
+            "Slug must be lowercase letters, digits and single hyphens, "
+            "with no hyphen at the start or end.",
+        )
+    return slug
+
+
+def slugify(name: str, *, max_length: int = SLUG_MAX) -> str:
+    """Generate a slug from a normalized name; "" when it has no ASCII letter or digit."""
+    # Lowercase before the letter map so "Æ" and "Ł" hit their lowercase
+    # entries, and again after NFKD because compatibility forms such as the
+    # Fraktur H (U+210C) decompose to an uppercase ASCII letter.
+    text = name.lower().translate(_SLUG_LETTERS)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    slug = _SLUG_JUNK_RE.sub("-", text).strip("-")
+    # Cutting can expose a hyphen at the new end, which a slug may not have.
+    return slug[:max_length].rstrip("-")
+
+
+def slug_with_suffix(base: str, n: int) -> str:
+    """`base-n`, with `base` shortened so the result stays within the slug limit."""
+    if n < 0:
+        # A negative number would produce "--n", which is not a valid slug.
+        raise ValueError("slug suffix must not be negative")
+    suffix = f"-{n}"
+    head = base[: SLUG_MAX - len(suffix)].rstrip("-")
+    return f"{head}{suffix}"
+
+
+def normalize_color(raw: str, *, path: tuple[str, ...]) -> str:
+    """Return `#rrggbb` lowercase from 6 hex digits with or without `#`."""
+    message = "Color must be 6 hex digits, such as #1a2b3c."
+    # A control character would otherwise be trimmed away by strip() and pass.
+    if _SURROGATE_RE.search(raw) or _CC_RE.search(raw):
+        raise invalid(path, message)
+    match = _COLOR_RE.fullmatch(raw.strip())
+    if match is None:
+        raise invalid(path, message)
+    return "#" + match.group(1).lower()
+
+
+def default_color(name: str) -> str:
+    """Palette color for a tag created without one; equal for equal name keys."""
+    # sha256 rather than hash(): str hashes are salted per process, and the
+    # contract promises the same name always gets the same color.
+    digest = hashlib.sha256(name_key(name).encode("utf-8")).digest()
+    return PALETTE[int.from_bytes(digest[:8], "big") % len(PALETTE)]
+
+
+def _relative_luminance(color: str) -> float:
+    if not _NORMALIZED_COLOR_RE.fullmatch(color):
+        # Only stored, already normalized colors reach here; anything else is a
+        # programming error, not user input.
+        raise ValueError(f"not a normalized #rrggbb color: {color!r}")
+
+    def linear(channel: str) -> float:
+        c = int(channel, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(color[i : i + 2]) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def text_color(color: str) -> str:
+    """`#000000` or `#ffffff`, whichever has the higher WCAG 2 contrast on `color`."""
+    lum = _relative_luminance(color)
+    # Black and white have luminance 0 and 1, which fixes the numerators.
+    on_black = (lum + 0.05) / 0.05
+    on_white = 1.05 / (lum + 0.05)
+    return "#000000" if on_black >= on_white else "#ffffff"
+
+
+def normalize_description(raw: str | None, *, path: tuple[str, ...]) -> str | None:
+    """Return the description to store, or None when absent or blank."""
+    if raw is None:
+        return None
+    _reject_bad_chars(raw, path=path, label="Description", cc=_CC_EXCEPT_TAB_NL_RE)
+    text = unicodedata.normalize("NFC", raw).strip()
+    if not text:
+        return None
+    if len(text) > DESCRIPTION_MAX:
+        raise invalid(path, f"Description must be at most {DESCRIPTION_MAX} characters.")
+    return text
+
+
+def normalize_category(raw: str | None, *, path: tuple[str, ...]) -> str | None:
+    """Return the category to store, or None when absent or blank."""
+    if raw is None:
+        return None
+    _reject_bad_chars(raw, path=path, label="Category", cc=_CC_RE)
+    # Inner whitespace is kept: the contract collapses it for names only.
+    text = unicodedata.normalize("NFC", raw).strip()
+    if not text:
+        return None
+    if len(text) > CATEGORY_MAX:
+        raise invalid(path, f"Category must be 1-{CATEGORY_MAX} characters.")
+    return text
+
+
+def category_key(category: str) -> str:
+    """Key for the case-insensitive category filter."""
+    return name_key(category)
+
+
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+
+
+def _check_metadata_key(key: object, *, where: tuple[str, ...]) -> str:
+    if not isinstance(key, str):
+        # json.dumps would quietly turn 1 into "1"; what is stored must be
+        # exactly what was validated.
+        raise invalid(where, "Metadata keys must be text.")
+    if _SURROGATE_RE.search(key):
+        # Reported at the parent: the key itself cannot be echoed back in JSON.
+        raise invalid(where, "Metadata must be valid Unicode text.")
+    at = (*where, key)
+    if not 1 <= len(key) <= METADATA_KEY_MAX:
+        raise invalid(at, f"Metadata keys must be 1-{METADATA_KEY_MAX} characters.")
+    if key.startswith("$"):
+        # MongoDB reads $-prefixed keys as operators.
+        raise invalid(at, "Metadata keys must not start with '$'.")
+    if "." in key:
+        # MongoDB reads dots as paths into nested documents.
+        raise invalid(at, "Metadata keys must not contain '.'.")
+    if "\x00" in key:
+        # BSON stores keys as NUL-terminated strings, so the database would refuse it.
+        raise invalid(at, "Metadata keys must not contain control characters.")
+    return key
+
+
+def _copy_metadata_value(value: object, *, where: tuple[str, ...], depth: int) -> object:
+    # `depth` is the level `value` would occupy if it is a container. Checking
+    # before descending also bounds recursion for hostile, deeply nested input.
+    if isinstance(value, dict | list) and depth > METADATA_MAX_DEPTH:
+        raise invalid(where, f"Metadata must be nested at most {METADATA_MAX_DEPTH} levels deep.")
+    if isinstance(value, dict):
+        return _copy_metadata_object(value, where=where, depth=depth)
+    if isinstance(value, list):
+        return [
+            _copy_metadata_value(item, where=(*where, str(i)), depth=depth + 1)
+            for i, item in enumerate(value)
+        ]
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        # BSON integers are 64-bit; a larger one would fail at write time
+        # as an internal error instead of a user error.
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise invalid(where, "Metadata numbers must fit in 64 bits.")
+        return value
+    if isinstance(value, float):
+        # JSON has no NaN or Infinity.
+        if not math.isfinite(value):
+            raise invalid(where, "Metadata numbers must be finite.")
+        return value
+    if isinstance(value, str):
+        if _SURROGATE_RE.search(value):
+            raise invalid(where, "Metadata must be valid Unicode text.")
+        return value
+    raise invalid(where, "Metadata values must be JSON.")
+
+
+def _copy_metadata_object(
+    obj: dict[object, object], *, where: tuple[str, ...], depth: int
+) -> dict[str, object]:
+    copied: dict[str, object] = {}
+    for raw_key, item in obj.items():
+        key = _check_metadata_key(raw_key, where=where)
+        copied[key] = _copy_metadata_value(item, where=(*where, key), depth=depth + 1)
+    return copied
+
+
+def normalize_metadata(value: object, *, path: tuple[str, ...]) -> dict[str, object]:
+    """Validate tag metadata and return a fresh copy; None means `{}`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise invalid(path, "Metadata must be a JSON object.")
+    # Structure first: it pinpoints the offending element and its depth guard
+    # makes the serialization below safe from runaway recursion.
+    copied = _copy_metadata_object(value, where=path, depth=1)
+    serialized = json.dumps(copied, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if len(serialized.encode("utf-8")) > METADATA_MAX_BYTES:
+        raise invalid(path, f"Metadata must be at most {METADATA_MAX_BYTES} bytes as JSON.")
+    return copied
+
+
+def normalize_resource_ref(rtype: str, rid: str, *, path: tuple[str, ...]) -> tuple[str, str]:
+    """Validate a (type, id) resource reference; both are returned unchanged."""
+    # No trimming or NFC for either: both are keys of the host platform, and
+    # rewriting them could point at a different resource than the host meant.
+    if not RESOURCE_TYPE_RE.fullmatch(rtype):
+        raise invalid(
+            (*path, "type"),
+            "Resource type must be 1-64 letters, digits, '_', '-', '.' or ':', "
+            "starting with a letter.",
+        )
+    _reject_bad_chars(rid, path=(*path, "id"), label="Resource id", cc=_CC_RE)
+    if not 1 <= len(rid) <= RESOURCE_ID_MAX:
+        raise invalid((*path, "id"), f"Resource id must be 1-{RESOURCE_ID_MAX} characters.")
+    return rtype, rid
+
+
+def is_tag_id(value: str) -> bool:
+    """True for a well-formed tag id (`tag_` + 24 lowercase hex digits)."""
+    return TAG_ID_RE.fullmatch(value) is not None
+
+
+def new_tag_id() -> str:
+    """A fresh tag id whose first 12 hex digits are the creation time in ms."""
+    # Time first so ids (and keyset cursors over them) sort by creation time;
+    # 48 random bits make a clash within one millisecond negligible.
+    millis = (time.time_ns() // 1_000_000) & _MS_MASK
+    return f"tag_{millis:012x}{secrets.token_hex(6)}"

@@ -1,0 +1,46 @@
+"""Fields of a tag that need other documents: tree and usage, all through loaders."""
+
+from __future__ import annotations
+
+from resolvers.context import Context
+from resolvers.errors import BadUserInput
+from resolvers.pagination import MAX_PAGE
+from resolvers.rules import RESOURCE_TYPE_RE
+from storage import Doc
+from storage.tags import type_key
+
+
+async def parent(ctx: Context, tag: Doc) -> Doc | None:
+    parent_id = tag.get("parentId")
+    return await ctx.loaders.tag.load(parent_id) if parent_id else None
+
+
+async def ancestors(ctx: Context, tag: Doc) -> list[Doc]:
+    ids = tag.get("ancestors") or []
+    if not ids:
+        return []
+    return [d for d in await ctx.loaders.tag.load_many(ids) if d is not None]
+
+
+async def children(ctx: Context, tag: Doc, first: int | None) -> list[Doc]:
+    if first is not None and not 0 <= first <= MAX_PAGE:
+        raise BadUserInput(f"first must be between 0 and {MAX_PAGE}.")
+    docs = await ctx.loaders.children.load(tag["_id"])
+    return docs if first is None else docs[:first]
+
+
+async def child_count(ctx: Context, tag: Doc) -> int:
+    return await ctx.loaders.child_count.load(tag["_id"])
+
+
+async def usage_count(ctx: Context, tag: Doc, resource_type: str | None) -> int:
+    if resource_type is not None and not RESOURCE_TYPE_RE.fullmatch(resource_type):
+        # No resource can have a type that breaks the type rules.
+        return 0
+    counters = await ctx.loaders.usage.load(tag["_id"])
+    if counters is None:
+        return 0
+    if resource_type is None:
+        return max(int(counters.get("usage", 0)), 0)
+    by_type = counters.get("usageByType") or {}
+    return max(int(by_type.get(type_key(resource_type), 0)), 0)

@@ -1,0 +1,428 @@
+"""Creating, updating, deleting and merging tags.
+
+There are no transactions: multi-document changes are ordered so that a crash
+between two steps leaves data that reads correctly and that the repair routine
+(`storage.repair`) completes. Uniqueness is the unique indexes' job; a
+conflict is diagnosed after the store refused it, never checked beforehand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from resolvers import slugs
+from resolvers.auth import WRITE
+from resolvers.clock import now
+from resolvers.context import Context
+from resolvers.drafts import Draft, Problems, category_fields, read_draft, text_fields
+from resolvers.errors import Problem, UserErrorCode, UserFailure, invalid
+from resolvers.rules import (
+    is_tag_id,
+    new_tag_id,
+    normalize_category,
+    normalize_color,
+    normalize_description,
+    normalize_metadata,
+    normalize_name,
+    normalize_slug,
+)
+from storage import AuthorizedWorkspace, Conflict, Doc, PartialInsert
+
+MAX_DEPTH = 4
+MAX_TAGS_PER_WORKSPACE = 10_000
+MAX_BATCH = 100
+MAX_MERGE_SOURCES = 50
+
+
+def not_found(field: Sequence[str], what: str = "Tag") -> UserFailure:
+    return UserFailure.one(UserErrorCode.NOT_FOUND, f"{what} not found.", field)
+
+
+def _too_deep(field: Sequence[str]) -> Problem:
+    return Problem(
+        UserErrorCode.DEPTH_EXCEEDED, f"Tags can be nested at most {MAX_DEPTH + 1} levels deep.", tuple(field)
+    )
+
+
+async def find_writable(ctx: Context, tag_id: str, field: Sequence[str]) -> tuple[AuthorizedWorkspace, Doc]:
+    """A tag the caller may change; anything else looks exactly like a missing tag."""
+    ctx.principal.require(WRITE)
+    doc = await ctx.loaders.tag.load(tag_id) if is_tag_id(tag_id) else None
+    ws = ctx.principal.workspace_of(doc["ws"], WRITE) if doc else None
+    if doc is None or ws is None or doc.get("deleting"):
+        raise not_found(field)
+    return ws, doc
+
+
+# Create -------------------------------------------------------------------
+
+
+def _tag_doc(ctx: Context, ws: AuthorizedWorkspace, draft: Draft, parent: Doc | None) -> Doc:
+    tag_id = new_tag_id()
+    at = now()
+    ancestors = [*parent["ancestors"], parent["_id"]] if parent else []
+    return {
+        "_id": tag_id,
+        "ws": ws.id,
+        **text_fields(draft.name),
+        "slug": draft.slug or slugs.generated(draft.name, tag_id),
+        "color": draft.color,
+        "description": draft.description,
+        **category_fields(draft.category),
+        "metadata": draft.metadata,
+        "createdBy": ctx.principal.id,
+        "parentId": parent["_id"] if parent else None,
+        "ancestors": ancestors,
+        "depth": len(ancestors),
+        "usage": 0,
+        "usageByType": {},
+        "createdAt": at,
+        "updatedAt": at,
+    }
+
+
+async def _parents(ctx: Context, ws: AuthorizedWorkspace, drafts: Sequence[Draft], problems: Problems) -> dict[str, Doc]:
+    wanted = {d.parent_id for d in drafts if d.parent_id is not None}
+    found = {
+        p["_id"]: p
+        for p in await ctx.store.tags.in_workspace(ws, [i for i in wanted if is_tag_id(i)])
+        if not p.get("deleting")
+    } if wanted else {}
+    for draft in drafts:
+        if draft.parent_id is None:
+            continue
+        parent = found.get(draft.parent_id)
+        if parent is None:
+            problems.add(Problem(UserErrorCode.NOT_FOUND, "Parent tag not found.", (*draft.path, "parentId")))
+        elif parent["depth"] + 1 > MAX_DEPTH:
+            problems.add(_too_deep((*draft.path, "parentId")))
+    return found
+
+
+def _batch_duplicates(drafts: Sequence[Draft], problems: Problems) -> None:
+    """A later item repeating an earlier item's name or slug fails; the earlier one does not."""
+    names: set[str] = set()
+    explicit: set[str] = set()
+    for draft in drafts:
+        if draft.name_key in names:
+            problems.add(Problem(UserErrorCode.NAME_TAKEN, "Another tag in this batch has this name.", (*draft.path, "name")))
+        names.add(draft.name_key)
+        if draft.slug is not None:
+            if draft.slug in explicit:
+                problems.add(Problem(UserErrorCode.SLUG_TAKEN, "Another tag in this batch has this slug.", (*draft.path, "slug")))
+            explicit.add(draft.slug)
+
+
+async def _diagnose(ctx: Context, ws: AuthorizedWorkspace, drafts: Sequence[Draft], docs: list[Doc]) -> list[Problem]:
+    """After the store refused a batch: report taken names and explicit slugs,
+    and give generated slugs that collided a free suffix (then the batch is retried)."""
+    store = ctx.store.tags
+    taken_names = {d["nameKey"] for d in await store.by_name_keys(ws, [d["nameKey"] for d in docs])}
+    taken_slugs = await store.slugs_taken(ws, [d["slug"] for d in docs])
+    problems = []
+    for draft, doc in zip(drafts, docs, strict=True):
+        if doc["nameKey"] in taken_names:
+            problems.append(Problem(UserErrorCode.NAME_TAKEN, "A tag with this name already exists.", (*draft.path, "name")))
+        elif doc["slug"] in taken_slugs and draft.slug is not None:
+            problems.append(Problem(UserErrorCode.SLUG_TAKEN, "A tag with this slug already exists.", (*draft.path, "slug")))
+    if problems:
+        return problems
+    await slugs.reassign(store, ws, [(draft.slug is None, doc) for draft, doc in zip(drafts, docs, strict=True)], taken_slugs)
+    return []
+
+
+async def _undo_created(ctx: Context, ws: AuthorizedWorkspace, ids: Sequence[str]) -> None:
+    if ids:
+        await ctx.store.tags.delete_ids(ws, ids)
+
+
+async def create(ctx: Context, ws: AuthorizedWorkspace, raw_items: Sequence[Mapping[str, Any]], paths: Sequence[tuple[str, ...]]) -> list[Doc]:
+    """Create tags all-or-nothing; every failing item is reported."""
+    problems = Problems()
+    drafts = [read_draft(raw, path, problems) for raw, path in zip(raw_items, paths, strict=True)]
+    valid = [d for d in drafts if d is not None]
+    _batch_duplicates(valid, problems)
+    parents = await _parents(ctx, ws, valid, problems)
+    problems.raise_any()
+    docs = [_tag_doc(ctx, ws, d, parents.get(d.parent_id or "")) for d in valid]
+    slugs.spread_within_batch([(d.slug is None, doc) for d, doc in zip(valid, docs, strict=True)])
+
+    for _attempt in range(4):
+        try:
+            if len(docs) == 1:
+                await ctx.store.tags.insert(docs[0])
+            else:
+                await ctx.store.tags.insert_many(docs)
+            break
+        except (Conflict, PartialInsert) as refused:
+            written = refused.inserted if isinstance(refused, PartialInsert) else []
+            await _undo_created(ctx, ws, [docs[i]["_id"] for i in written])
+            found = await _diagnose(ctx, ws, valid, docs)
+            if found:
+                raise UserFailure(found) from None
+    else:
+        raise UserFailure.one(UserErrorCode.SLUG_TAKEN, "Could not find a free slug; try again.", (*valid[0].path, "slug"))
+
+    created = [d["_id"] for d in docs]
+    # Checked after writing, so that concurrent creators cannot both slip under the limit.
+    if await ctx.store.tags.count_workspace(ws) > MAX_TAGS_PER_WORKSPACE:
+        await _undo_created(ctx, ws, created)
+        raise UserFailure.one(
+            UserErrorCode.LIMIT_EXCEEDED,
+            f"A workspace can hold at most {MAX_TAGS_PER_WORKSPACE} tags.",
+            ("tags",) if paths and paths[0] else None,
+        )
+    if parents:
+        # A parent deleted while we wrote would leave orphans: re-read and back out.
+        alive = {p["_id"] for p in await ctx.store.tags.in_workspace(ws, list(parents)) if not p.get("deleting")}
+        gone = [d for d in valid if d.parent_id and d.parent_id not in alive]
+        if gone:
+            await _undo_created(ctx, ws, created)
+            raise UserFailure(
+                Problem(UserErrorCode.NOT_FOUND, "Parent tag not found.", (*d.path, "parentId")) for d in gone
+            )
+    ctx.refresh_loaders()
+    return docs
+
+
+async def create_tag(ctx: Context, workspace_id: str, fields: Mapping[str, Any]) -> Doc:
+    ws = ctx.principal.workspace(workspace_id, WRITE)
+    return (await create(ctx, ws, [fields], [()]))[0]
+
+
+async def create_tags(ctx: Context, workspace_id: str, items: Sequence[Mapping[str, Any]]) -> list[Doc]:
+    ws = ctx.principal.workspace(workspace_id, WRITE)
+    if not 1 <= len(items) <= MAX_BATCH:
+        raise invalid(("tags",), f"Give 1 to {MAX_BATCH} tags.")
+    return await create(ctx, ws, items, [("tags", str(i)) for i in range(len(items))])
+
+
+# Update -------------------------------------------------------------------
+
+_NOT_NULL = ("name", "slug", "color")
+_UPDATABLE = ("name", "slug", "color", "description", "category", "parentId", "metadata")
+
+
+def _changes(given: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for key in _NOT_NULL:
+        if key in given and given[key] is None:
+            problems.add(Problem(UserErrorCode.VALIDATION, f"{key} cannot be null.", (key,)))
+    if given.get("name") is not None:
+        name = problems.check(lambda: normalize_name(given["name"], path=("name",)))
+        if name is not None:
+            changes.update(text_fields(name))
+    if given.get("slug") is not None:
+        changes["slug"] = problems.check(lambda: normalize_slug(given["slug"], path=("slug",)))
+    if given.get("color") is not None:
+        changes["color"] = problems.check(lambda: normalize_color(given["color"], path=("color",)))
+    if "description" in given:
+        changes["description"] = problems.check(
+            lambda: normalize_description(given["description"], path=("description",))
+        )
+    if "category" in given:
+        category = problems.check(lambda: normalize_category(given["category"], path=("category",)))
+        changes.update(category_fields(category))
+    if "metadata" in given:
+        changes["metadata"] = problems.check(
+            lambda: normalize_metadata(given["metadata"], path=("metadata",))
+        )
+    return changes
+
+
+async def _new_place(ctx: Context, ws: AuthorizedWorkspace, tag: Doc, parent_id: str | None) -> dict[str, Any]:
+    """parentId/ancestors/depth for moving `tag` under `parent_id` (None: make it a root)."""
+    if parent_id is None:
+        ancestors: list[str] = []
+    else:
+        if parent_id == tag["_id"]:
+            raise UserFailure.one(UserErrorCode.CYCLE, "A tag cannot be its own parent.", ("parentId",))
+        found = await ctx.store.tags.in_workspace(ws, [parent_id]) if is_tag_id(parent_id) else []
+        if not found or found[0].get("deleting"):
+            raise not_found(("parentId",), "Parent tag")
+        parent = found[0]
+        if tag["_id"] in parent["ancestors"]:
+            raise UserFailure.one(UserErrorCode.CYCLE, "A tag cannot move below its own descendant.", ("parentId",))
+        ancestors = [*parent["ancestors"], parent_id]
+    deepest = await ctx.store.tags.deepest_below(ws, tag["_id"])
+    height = (deepest - tag["depth"]) if deepest is not None else 0
+    if len(ancestors) + height > MAX_DEPTH:
+        raise UserFailure([_too_deep(("parentId",))])
+    return {"parentId": parent_id, "ancestors": ancestors, "depth": len(ancestors)}
+
+
+async def update_tag(ctx: Context, tag_id: str, given: Mapping[str, Any]) -> Doc:
+    if not any(key in given for key in _UPDATABLE):
+        raise invalid(None, "Give at least one field to change.")
+    ws, tag = await find_writable(ctx, tag_id, ("id",))
+    problems = Problems()
+    changes = _changes(given, problems)
+    problems.raise_any()
+    if "parentId" in given and given["parentId"] != tag.get("parentId"):
+        changes.update(await _new_place(ctx, ws, tag, given["parentId"]))
+    changes = {k: v for k, v in changes.items() if tag.get(k) != v}
+    if not changes:
+        return tag
+    changes["updatedAt"] = now()
+    try:
+        updated = await ctx.store.tags.update(ws, tag_id, changes)
+    except Conflict as conflict:
+        code = UserErrorCode.SLUG_TAKEN if conflict.field == "slug" else UserErrorCode.NAME_TAKEN
+        raise UserFailure.one(code, f"A tag with this {conflict.field} already exists.", (conflict.field,)) from None
+    if updated is None:
+        raise not_found(("id",))
+    if "ancestors" in changes:
+        await ctx.store.tags.move_subtree(ws, tag_id, tag["ancestors"], changes["ancestors"])
+    ctx.refresh_loaders()
+    return updated
+
+
+# Delete -------------------------------------------------------------------
+
+
+async def _remove(ctx: Context, ws: AuthorizedWorkspace, tags: Sequence[Doc], with_descendants: bool) -> tuple[list[str], int]:
+    """Flag, detach, untag, then delete. The flag comes first so that concurrent
+    taggings and child creations notice and back out; every later step is
+    idempotent, and repair finishes whatever a crash interrupted."""
+    store = ctx.store
+    ids = [t["_id"] for t in tags]
+    if with_descendants:
+        ids += [i for i in await store.tags.subtree_ids(ws, ids) if i not in ids]
+    await store.tags.mark_deleting(ws, ids)
+    if not with_descendants:
+        # Deepest first, so a child deleted with its parent is lifted before the parent is.
+        for tag in sorted(tags, key=lambda t: -t["depth"]):
+            await store.tags.lift_children(ws, tag)
+    removed = await store.taggings.remove_tags(ws, ids)
+    await store.tags.delete_ids(ws, ids)
+    ctx.refresh_loaders()
+    return ids, removed
+
+
+async def delete_tag(ctx: Context, tag_id: str, delete_descendants: bool) -> tuple[list[str], int]:
+    ws, tag = await find_writable(ctx, tag_id, ("id",))
+    return await _remove(ctx, ws, [tag], delete_descendants)
+
+
+async def delete_tags(ctx: Context, workspace_id: str, ids: Sequence[str]) -> tuple[list[str], list[str]]:
+    ws = ctx.principal.workspace(workspace_id, WRITE)
+    if not 1 <= len(ids) <= MAX_BATCH:
+        raise invalid(("ids",), f"Give 1 to {MAX_BATCH} ids.")
+    wanted = list(dict.fromkeys(ids))
+    found = await ctx.store.tags.in_workspace(ws, [i for i in wanted if is_tag_id(i)])
+    live = [d for d in found if not d.get("deleting")]
+    known = {d["_id"] for d in live}
+    deleted, _ = await _remove(ctx, ws, live, False) if live else ([], 0)
+    return deleted, [i for i in wanted if i not in known]
+
+
+# Merge --------------------------------------------------------------------
+
+
+def _merged_tree(target: Doc, sources: Mapping[str, Doc], nearby: Sequence[Doc]) -> dict[str, str | None]:
+    """New parent of every tag the merge moves.
+
+    Children of a source move under the target; the target, when below a
+    source, first moves up to its nearest ancestor that is not a source. A
+    source's child that is itself an ancestor of the target cannot go under the
+    target (a cycle): it moves up the same way instead.
+    """
+
+    def nearest_kept(doc: Doc) -> str | None:
+        for ancestor in reversed(doc["ancestors"]):
+            if ancestor not in sources:
+                return ancestor
+        return None
+
+    moves: dict[str, str | None] = {}
+    if any(a in sources for a in target["ancestors"]):
+        moves[target["_id"]] = nearest_kept(target)
+    for doc in nearby:
+        if doc["_id"] in sources or doc["_id"] == target["_id"] or doc.get("parentId") not in sources:
+            continue
+        moves[doc["_id"]] = nearest_kept(doc) if doc["_id"] in target["ancestors"] else target["_id"]
+    return moves
+
+
+def _new_ancestors(area: Mapping[str, Doc], parent_of: Mapping[str, str | None]) -> dict[str, list[str]]:
+    """Ancestors of every tag in `area` once each has the parent `parent_of` gives.
+
+    A new parent outside the area is one of the tag's current ancestors, whose
+    own ancestors do not change.
+    """
+    result: dict[str, list[str]] = {}
+
+    def path(tag_id: str) -> list[str]:
+        if tag_id not in result:
+            doc = area[tag_id]
+            parent = parent_of.get(tag_id, doc.get("parentId"))
+            if parent is None:
+                result[tag_id] = []
+            elif parent in area:
+                result[tag_id] = [*path(parent), parent]
+            else:
+                current = doc["ancestors"]
+                result[tag_id] = current[: current.index(parent) + 1] if parent in current else list(current)
+        return result[tag_id]
+
+    for tag_id in area:
+        path(tag_id)
+    return result
+
+
+async def merge_tags(ctx: Context, target_id: str, source_ids: Sequence[str]) -> tuple[Doc, list[str], int]:
+    if not 1 <= len(source_ids) <= MAX_MERGE_SOURCES:
+        raise invalid(("sourceIds",), f"Give 1 to {MAX_MERGE_SOURCES} source tags.")
+    if target_id in source_ids:
+        raise invalid(("sourceIds",), "The target cannot be one of the sources.")
+    ws, target = await find_writable(ctx, target_id, ("targetId",))
+    store = ctx.store
+    wanted = list(dict.fromkeys(source_ids))
+    found = {
+        d["_id"]: d
+        for d in await store.tags.in_workspace(ws, [i for i in wanted if is_tag_id(i)])
+        if not d.get("deleting")
+    }
+    missing = [
+        Problem(UserErrorCode.NOT_FOUND, "Tag not found.", ("sourceIds", str(i)))
+        for i, s in enumerate(source_ids)
+        if s not in found
+    ]
+    if missing:
+        raise UserFailure(missing)
+
+    # Every tag whose place may change: the target, and the subtrees of it and of the sources.
+    nearby = await store.tags.in_workspace(ws, [target_id, *found], include_descendants=True, full=True)
+    area = {d["_id"]: d for d in nearby if d["_id"] not in found}
+    area[target_id] = target
+    moves = _merged_tree(target, found, list(area.values()))
+    ancestors = _new_ancestors(area, moves)
+    if any(len(a) > MAX_DEPTH for a in ancestors.values()):
+        raise UserFailure([_too_deep(("sourceIds",))])
+
+    # Flag first: the flag records the merge, so repair can finish it after a crash.
+    await store.tags.mark_deleting(ws, list(found), merge_into=target_id)
+    moved = await move_taggings(ctx, ws, target_id, await store.taggings.of_tags(ws, list(found)))
+    for tag_id, doc in area.items():
+        parent = moves.get(tag_id, doc.get("parentId"))
+        if parent != doc.get("parentId") or ancestors[tag_id] != doc["ancestors"]:
+            await store.tags.set_place(tag_id, parent, ancestors[tag_id])
+    await store.taggings.remove_tags(ws, list(found))
+    await store.tags.delete_ids(ws, list(found))
+    ctx.refresh_loaders()
+    merged = await ctx.loaders.tag.load(target_id)
+    return merged or target, list(found), moved
+
+
+async def move_taggings(ctx: Context, ws: AuthorizedWorkspace, target_id: str, rows: Sequence[Doc]) -> int:
+    """Give the target every association the sources have; duplicates are skipped.
+    Returns how many new associations the target got."""
+    from resolvers.taggings import add_associations
+
+    latest: dict[str, Any] = {}
+    for row in rows:
+        if row["rk"] not in latest or row["at"] > latest[row["rk"]]:
+            latest[row["rk"]] = row["at"]
+    return await add_associations(ctx, ws, [(rk, target_id, at) for rk, at in latest.items()])
+

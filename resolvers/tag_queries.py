@@ -1,0 +1,107 @@
+"""Reading tags: tag, tagBySlug, node(s) and the filtered, ordered `tags` list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from resolvers.auth import READ
+from resolvers.context import Context
+from resolvers.errors import BadUserInput
+from resolvers.pagination import Page, encode_cursor, page_args, read_page
+from resolvers.rules import category_key, escape_regex, is_tag_id, search_key
+from storage import Doc, TagQuery
+from storage.tags import order_sort, sort_values
+
+MAX_IDS = 100
+
+
+async def tag_by_id(ctx: Context, tag_id: str) -> Doc | None:
+    ctx.principal.require(READ)
+    return await ctx.loaders.tag.load(tag_id) if is_tag_id(tag_id) else None
+
+
+async def tags_by_ids(ctx: Context, ids: list[str]) -> list[Doc | None]:
+    ctx.principal.require(READ)
+    if len(ids) > MAX_IDS:
+        raise BadUserInput(f"At most {MAX_IDS} ids.")
+    wanted = [i for i in ids if is_tag_id(i)]
+    found = {d["_id"]: d for d in await ctx.loaders.tag.load_many(wanted) if d is not None}
+    return [found.get(i) for i in ids]
+
+
+async def tag_by_slug(ctx: Context, workspace_id: str, slug: str) -> Doc | None:
+    ws = ctx.principal.workspace(workspace_id, READ)
+    return await ctx.store.tags.by_slug(ws, slug)
+
+
+def _text_filter(value: str | None) -> str | None:
+    """Filter text, normalized like the stored field; a control character is a bad argument."""
+    if value is None:
+        return None
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise BadUserInput("Filter text must not contain control characters.")
+    return value.strip()
+
+
+def tag_query(
+    search: str | None = None,
+    category: str | None = None,
+    parent_id: str | None = None,
+    is_root: bool | None = None,
+    descendant_of: str | None = None,
+    ids: Sequence[str] | None = None,
+    created_by: str | None = None,
+) -> TagQuery:
+    if ids is not None and len(ids) > MAX_IDS:
+        raise BadUserInput(f"filter.ids takes at most {MAX_IDS} ids.")
+    search = _text_filter(search)
+    category = _text_filter(category)
+    return TagQuery(
+        search_pattern=escape_regex(search_key(search)) if search else None,
+        category_key=category_key(category) if category is not None else None,
+        # A malformed id matches no tag, exactly like an unknown one.
+        parent_id=parent_id if parent_id is None or is_tag_id(parent_id) else "-",
+        is_root=is_root,
+        descendant_of=descendant_of if descendant_of is None or is_tag_id(descendant_of) else "-",
+        ids=tuple(i for i in ids if is_tag_id(i)) if ids is not None else None,
+        created_by=created_by,
+    )
+
+
+def tag_cursors(page: Page, order: str) -> list[str]:
+    return [encode_cursor(order, key) for key in page.keys]
+
+
+async def list_tags(
+    ctx: Context,
+    workspace_id: str,
+    query: TagQuery,
+    order: str,
+    descending: bool,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Page:
+    ws = ctx.principal.workspace(workspace_id, READ)
+    args = page_args(order, first, after, last, before)
+    sort = order_sort(order, descending)
+    store = ctx.store.tags
+
+    async def fetch(limit: int) -> list[Doc]:
+        return await store.page(
+            ws, query, sort, after=args.after, before=args.before, limit=limit, from_end=args.from_end
+        )
+
+    async def probe(values: Sequence[Any] | None, forward: bool) -> bool:
+        if values is None:
+            return await store.count(ws, query) > 0
+        return await store.exists_beyond(ws, query, sort, values, forward=forward)
+
+    async def count() -> int:
+        return await store.count(ws, query)
+
+    return await read_page(args, fetch, lambda d: sort_values(d, sort), probe, count)
+
+

@@ -1,0 +1,238 @@
+"""Applying tags to resources: add, remove, set.
+
+A (resource, tag) pair exists at most once because of a unique index, so
+concurrent identical requests add it once. Usage counters move only by what a
+request actually inserted or deleted. After inserting, a request re-reads its
+tags and the resources' tag counts: if a tag was deleted meanwhile, or a
+resource went over its limit, it takes back exactly what it inserted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from resolvers.auth import TAGGINGS_WRITE, WRITE
+from resolvers.clock import now
+from resolvers.context import Context
+from resolvers.drafts import Problems
+from resolvers.errors import Problem, UserErrorCode, UserFailure, invalid
+from resolvers.rules import is_tag_id, name_key, normalize_name, normalize_resource_ref
+from resolvers.tag_mutations import create
+from storage import AuthorizedWorkspace, Doc
+from storage.taggings import resource_key, split_key, tagging_doc
+
+MAX_RESOURCES = 500
+MAX_TAGS_PER_RESOURCE = 100
+
+
+class Rollback(Exception):
+    """What a request inserted had to be taken back; `problems` says why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("rolled back")
+        self.problems = problems
+
+
+def _resources(raw: Sequence[Mapping[str, str]], problems: Problems) -> list[str]:
+    """Resource keys in input order (duplicates kept); every bad ref reported."""
+    if not 1 <= len(raw) <= MAX_RESOURCES:
+        raise invalid(("resources",), f"Give 1 to {MAX_RESOURCES} resources.")
+    keys = []
+    for i, ref in enumerate(raw):
+        checked = problems.check(
+            lambda ref=ref, i=i: normalize_resource_ref(ref["type"], ref["id"], path=("resources", str(i)))
+        )
+        keys.append(resource_key(*checked) if checked else "")
+    return keys
+
+
+async def _tags_by_id(ctx: Context, ws: AuthorizedWorkspace, ids: Sequence[str], field: str, problems: Problems) -> list[str]:
+    found = {
+        d["_id"]
+        for d in await ctx.store.tags.in_workspace(ws, [i for i in set(ids) if is_tag_id(i)])
+        if not d.get("deleting")
+    } if ids else set()
+    for i, tag_id in enumerate(ids):
+        if tag_id not in found:
+            problems.add(Problem(UserErrorCode.NOT_FOUND, "Tag not found.", (field, str(i))))
+    return [t for t in dict.fromkeys(ids) if t in found]
+
+
+async def add_associations(
+    ctx: Context, ws: AuthorizedWorkspace, pairs: Sequence[tuple[str, str, datetime]], limit_paths: Mapping[str, tuple[str, ...]] | None = None
+) -> int:
+    """Insert (resource key, tag id, time) associations; returns how many were new.
+
+    Raises Rollback, having removed its own inserts, when a tag vanished or a
+    resource went over its tag limit meanwhile.
+    """
+    if not pairs:
+        return 0
+    docs = [tagging_doc(ws, rk, tag_id, at) for rk, tag_id, at in pairs]
+    written = [docs[i] for i in await ctx.store.taggings.insert(docs)]
+    if not written:
+        return 0
+    tag_ids = sorted({d["tagId"] for d in written})
+    alive = {d["_id"] for d in await ctx.store.tags.in_workspace(ws, tag_ids) if not d.get("deleting")}
+    problems = []
+    if any(t not in alive for t in tag_ids):
+        problems.append(Problem(UserErrorCode.NOT_FOUND, "A tag was deleted meanwhile.", None))
+    counts = await ctx.store.taggings.counts_per_resource(ws, sorted({d["rk"] for d in written}))
+    over = sorted(rk for rk, n in counts.items() if n > MAX_TAGS_PER_RESOURCE)
+    for rk in over:
+        path = (limit_paths or {}).get(rk)
+        problems.append(Problem(UserErrorCode.LIMIT_EXCEEDED, f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.", path))
+    if problems:
+        await ctx.store.taggings.remove_written(written)
+        raise Rollback(problems)
+    per_tag: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for d in written:
+        per_tag[d["tagId"]][d["rtype"]] += 1
+    for tag_id, by_type in per_tag.items():
+        await ctx.store.tags.add_usage(tag_id, by_type)
+    return len(written)
+
+
+async def remove_associations(ctx: Context, ws: AuthorizedWorkspace, pairs: Sequence[tuple[str, str]]) -> int:
+    """Delete (resource key, tag id) associations; returns how many existed."""
+    grouped: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
+    for rk, tag_id in pairs:
+        grouped[(tag_id, split_key(rk)[0])].append(rk)
+    removed = 0
+    # One call per (tag, type): the deleted count is then exactly what that counter loses.
+    for (tag_id, rtype), rks in grouped.items():
+        n = await ctx.store.taggings.remove(ws, tag_id, rks)
+        if n:
+            await ctx.store.tags.add_usage(tag_id, {rtype: -n})
+            removed += n
+    return removed
+
+
+def _limit_problems(keys: Sequence[str], current: Mapping[str, set[str]], adding: Mapping[str, set[str]]) -> list[Problem]:
+    problems = []
+    reported: set[str] = set()
+    for i, rk in enumerate(keys):
+        if rk in reported:
+            continue
+        if len(current.get(rk, set()) | adding.get(rk, set())) > MAX_TAGS_PER_RESOURCE:
+            reported.add(rk)
+            problems.append(Problem(
+                UserErrorCode.LIMIT_EXCEEDED,
+                f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.",
+                ("resources", str(i)),
+            ))
+    return problems
+
+
+async def _current_tags(ctx: Context, ws: AuthorizedWorkspace, keys: Sequence[str]) -> dict[str, set[str]]:
+    current: defaultdict[str, set[str]] = defaultdict(set)
+    for row in await ctx.store.taggings.of_resources([ws.id], set(keys)):
+        current[row["rk"]].add(row["tagId"])
+    return current
+
+
+def _paths(keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    paths: dict[str, tuple[str, ...]] = {}
+    for i, rk in enumerate(keys):
+        paths.setdefault(rk, ("resources", str(i)))
+    return paths
+
+
+async def add_tags_to_resources(
+    ctx: Context,
+    workspace_id: str,
+    resources: Sequence[Mapping[str, str]],
+    tag_ids: Sequence[str] | None,
+    tag_names: Sequence[str] | None,
+    create_missing: bool,
+) -> tuple[list[str], list[Doc], int]:
+    ws = ctx.principal.workspace(workspace_id, WRITE if create_missing else TAGGINGS_WRITE)
+    problems = Problems()
+    keys = _resources(resources, problems)
+    if not tag_ids and not tag_names:
+        problems.add(Problem(UserErrorCode.VALIDATION, "Give tagIds or tagNames.", ("tagIds",)))
+    ids = await _tags_by_id(ctx, ws, list(tag_ids or []), "tagIds", problems)
+    names = [
+        problems.check(lambda n=n, i=i: normalize_name(n, path=("tagNames", str(i))))
+        for i, n in enumerate(tag_names or [])
+    ]
+    by_key = {
+        d["nameKey"]: d
+        for d in await ctx.store.tags.by_name_keys(ws, {name_key(n) for n in names if n})
+        if not d.get("deleting")
+    } if any(names) else {}
+    to_create: dict[str, tuple[str, int]] = {}
+    for i, name in enumerate(names):
+        if name is None:
+            continue
+        doc = by_key.get(name_key(name))
+        if doc is not None:
+            ids.append(doc["_id"])
+        elif create_missing:
+            to_create.setdefault(name_key(name), (name, i))
+        else:
+            problems.add(Problem(UserErrorCode.NOT_FOUND, "No tag has this name.", ("tagNames", str(i))))
+    problems.raise_any()
+    ids = list(dict.fromkeys(ids))
+    current = await _current_tags(ctx, ws, keys)
+    wanted = set(ids) | {f"new:{k}" for k in to_create}
+    adding = {rk: wanted - current.get(rk, set()) for rk in keys}
+    limit = _limit_problems(keys, current, adding)
+    if limit:
+        raise UserFailure(limit)
+
+    created = await create(
+        ctx, ws, [{"name": n} for n, _ in to_create.values()], [("tagNames", str(i)) for _, i in to_create.values()]
+    ) if to_create else []
+    all_ids = ids + [d["_id"] for d in created]
+    at = now()
+    pairs = [(rk, t, at) for rk in dict.fromkeys(keys) for t in all_ids if t not in current.get(rk, set())]
+    try:
+        added = await add_associations(ctx, ws, pairs, _paths(keys))
+    except Rollback as rollback:
+        if created:
+            await ctx.store.tags.delete_ids(ws, [d["_id"] for d in created])
+        raise UserFailure(rollback.problems) from None
+    ctx.refresh_loaders()
+    return keys, created, added
+
+
+async def remove_tags_from_resources(
+    ctx: Context, workspace_id: str, resources: Sequence[Mapping[str, str]], tag_ids: Sequence[str]
+) -> tuple[list[str], int]:
+    ws = ctx.principal.workspace(workspace_id, TAGGINGS_WRITE)
+    problems = Problems()
+    keys = _resources(resources, problems)
+    ids = await _tags_by_id(ctx, ws, list(tag_ids), "tagIds", problems)
+    problems.raise_any()
+    removed = await remove_associations(ctx, ws, [(rk, t) for rk in dict.fromkeys(keys) for t in ids])
+    ctx.refresh_loaders()
+    return keys, removed
+
+
+async def set_resource_tags(
+    ctx: Context, workspace_id: str, resource: Mapping[str, str], tag_ids: Sequence[str]
+) -> tuple[str, int, int]:
+    ws = ctx.principal.workspace(workspace_id, TAGGINGS_WRITE)
+    problems = Problems()
+    checked = problems.check(lambda: normalize_resource_ref(resource["type"], resource["id"], path=("resource",)))
+    ids = await _tags_by_id(ctx, ws, list(tag_ids), "tagIds", problems)
+    if len(ids) > MAX_TAGS_PER_RESOURCE:
+        problems.add(Problem(UserErrorCode.LIMIT_EXCEEDED, f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.", ("tagIds",)))
+    problems.raise_any()
+    assert checked is not None
+    rk = resource_key(*checked)
+    current = (await _current_tags(ctx, ws, [rk])).get(rk, set())
+    at = now()
+    try:
+        added = await add_associations(ctx, ws, [(rk, t, at) for t in ids if t not in current], {rk: ("tagIds",)})
+    except Rollback as rollback:
+        raise UserFailure(rollback.problems) from None
+    removed = await remove_associations(ctx, ws, [(rk, t) for t in current if t not in set(ids)])
+    ctx.refresh_loaders()
+    return rk, added, removed
+
+

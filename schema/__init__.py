@@ -1,0 +1,35 @@
+"""The Strawberry schema of the Tags service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+
+from resolvers.extensions import Cost, ErrorCodes, log_unexpected
+from schema.common import ErrorCodeEnum
+from schema.mutation import Mutation
+from schema.query import Query
+from schema.scalars import DateTime
+from schema.tag import Tag
+
+
+class TagsSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors (bad input, forbidden...) are not faults: log only the rest.
+        log_unexpected(errors, execution_context.context if execution_context else None)
+
+
+def build_schema(extensions: list[Any] | None = None) -> TagsSchema:
+    return TagsSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Tag, ErrorCodeEnum],
+        extensions=[ErrorCodes, Cost, *(extensions or [])],
+        scalar_overrides={datetime: DateTime},
+    )

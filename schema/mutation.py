@@ -1,0 +1,341 @@
+"""Mutation root: inputs, payloads, and the one path from domain failures to `userErrors`."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+
+from resolvers import tag_mutations, taggings
+from resolvers.context import Info
+from resolvers.errors import UserFailure
+from schema.common import UserError, user_errors
+from schema.scalars import JSON
+from schema.tag import ResourceRefInput, Tag, TaggedResource, tagged_resource
+from storage.taggings import split_key
+
+P = TypeVar("P")
+
+
+async def mutate(
+    info: Info,
+    payload: type[P],
+    client_mutation_id: str | None,
+    work: Callable[[], Awaitable[dict[str, Any]]],
+) -> P:
+    """Run a mutation; a UserFailure becomes a payload with only userErrors set."""
+    try:
+        fields = await work()
+    except UserFailure as failure:
+        info.context.refresh_loaders()
+        return payload(user_errors=user_errors(failure), client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
+    return payload(**fields, user_errors=[], client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
+
+
+def given(input: object, *, exclude: tuple[str, ...] = ("id", "client_mutation_id")) -> dict[str, Any]:
+    """The fields a client actually sent, by their GraphQL names (UNSET ones left out)."""
+    out = {}
+    for f in dataclasses.fields(input):  # type: ignore[arg-type]
+        value = getattr(input, f.name)
+        if f.name in exclude or value is strawberry.UNSET:
+            continue
+        out[strawberry_name(f.name)] = value
+    return out
+
+
+def strawberry_name(python_name: str) -> str:
+    head, *rest = python_name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _resource_dicts(refs: list[ResourceRefInput]) -> list[dict[str, str]]:
+    return [{"type": r.type, "id": r.id} for r in refs]
+
+
+def _resource(workspace_id: str, rk: str) -> TaggedResource:
+    return tagged_resource(workspace_id, *split_key(rk))
+
+
+@strawberry.input
+class CreateTagInput:
+    workspace_id: strawberry.ID
+    name: str
+    slug: str | None = strawberry.UNSET
+    color: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    category: str | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = strawberry.UNSET
+    metadata: JSON | None = strawberry.UNSET
+    client_mutation_id: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class CreateTagPayload:
+    tag: Tag | None = None
+    user_errors: list[UserError] = dataclasses.field(default_factory=list)
+    client_mutation_id: str | None = None
+
+
+@strawberry.input(description="Partial update. An omitted field is left unchanged.")
+class UpdateTagInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    slug: str | None = strawberry.UNSET
+    color: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    category: str | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = strawberry.UNSET
+    metadata: JSON | None = strawberry.UNSET
+    client_mutation_id: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class UpdateTagPayload:
+    tag: Tag | None = None
+    user_errors: list[UserError] = dataclasses.field(default_factory=list)
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class DeleteTagInput:
+    id: strawberry.ID
+    delete_descendants: bool | None = False
+    client_mutation_id: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class DeleteTagPayload:
+    deleted_tag_ids: list[strawberry.ID] = dataclasses.field(default_factory=list)
+    removed_taggings_count: int = 0
+    user_errors: list[UserError] = dataclasses.field(default_factory=list)
+    client_mutation_id: str | None = None
+
+
+@strawberry.input(description="One tag to create in a batch.")
+class TagDraft:
+    name: str
+    slug: str | None = strawberry.UNSET
+    color: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    category: str | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = strawberry.UNSET
+    metadata: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class CreateTagsInput:
+    workspace_id: strawberry.ID
+    tags: list[TagDraft]
+    client_mutation_id: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class CreateTagsPayload:
+    tags: list[Tag] = dataclasses.field(default_factory=list)
+    user_errors: list[UserError] = dataclasses.field(default_factory=list)
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class DeleteTagsInput:
+    workspace_id: strawberry.ID
+    ids: list[strawberry.ID]
+    client_mutation_id: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class DeleteTagsPayload:
+    deleted_count: int = 0
+    deleted_ids: list[strawberry.ID] = dataclasses.field(default_factory=list)
+    not_found_ids: list[strawberry.ID] = dataclasses.field(default_factory=list)
+    user_errors: list[UserError] = dataclasses.field(default_factory=list)
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class MergeTagsInput:
+    target_id: strawberry.ID
+    source_ids: list[strawberry.ID]
+    client_mutation_id: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class MergeTagsPayload:
+    tag: Tag | None = None
+    merged_tag_ids: list[strawberry.ID] = dataclasses.field(default_factory=list)
+    moved_taggings_count: int = 0
+    user_errors: list[UserError] = dataclasses.field(default_factory=list)
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class AddTagsToResourcesInput:
+    workspace_id: strawberry.ID
+    resources: list[ResourceRefInput]
+    tag_ids: list[strawberry.ID] | None = strawberry.UNSET
+    tag_names: list[str] | None = strawberry.UNSET
+    create_missing: bool | None = False
+    client_mutation_id: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class AddTagsToResourcesPayload:
+    resources: list[TaggedResource] = dataclasses.field(default_factory=list)
+    created_tags: list[Tag] = dataclasses.field(default_factory=list)
+    added_count: int = 0
+    user_errors: list[UserError] = dataclasses.field(default_factory=list)
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class RemoveTagsFromResourcesInput:
+    workspace_id: strawberry.ID
+    resources: list[ResourceRefInput]
+    tag_ids: list[strawberry.ID]
+    client_mutation_id: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class RemoveTagsFromResourcesPayload:
+    resources: list[TaggedResource] = dataclasses.field(default_factory=list)
+    removed_count: int = 0
+    user_errors: list[UserError] = dataclasses.field(default_factory=list)
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class SetResourceTagsInput:
+    workspace_id: strawberry.ID
+    resource: ResourceRefInput
+    tag_ids: list[strawberry.ID]
+    client_mutation_id: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class SetResourceTagsPayload:
+    resource: TaggedResource | None = None
+    added_count: int = 0
+    removed_count: int = 0
+    user_errors: list[UserError] = dataclasses.field(default_factory=list)
+    client_mutation_id: str | None = None
+
+
+def _cmid(input: Any) -> str | None:
+    value = input.client_mutation_id
+    return None if value is strawberry.UNSET else value
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_tag(self, info: Info, input: CreateTagInput) -> CreateTagPayload:
+        async def work() -> dict[str, Any]:
+            fields = given(input, exclude=("workspace_id", "client_mutation_id"))
+            doc = await tag_mutations.create_tag(info.context, input.workspace_id, fields)
+            return {"tag": Tag.from_doc(doc)}
+
+        return await mutate(info, CreateTagPayload, _cmid(input), work)
+
+    @strawberry.mutation
+    async def update_tag(self, info: Info, input: UpdateTagInput) -> UpdateTagPayload:
+        async def work() -> dict[str, Any]:
+            doc = await tag_mutations.update_tag(info.context, input.id, given(input))
+            return {"tag": Tag.from_doc(doc)}
+
+        return await mutate(info, UpdateTagPayload, _cmid(input), work)
+
+    @strawberry.mutation
+    async def delete_tag(self, info: Info, input: DeleteTagInput) -> DeleteTagPayload:
+        async def work() -> dict[str, Any]:
+            ids, removed = await tag_mutations.delete_tag(
+                info.context, input.id, bool(input.delete_descendants)
+            )
+            return {"deleted_tag_ids": ids, "removed_taggings_count": removed}
+
+        return await mutate(info, DeleteTagPayload, _cmid(input), work)
+
+    @strawberry.mutation
+    async def create_tags(self, info: Info, input: CreateTagsInput) -> CreateTagsPayload:
+        async def work() -> dict[str, Any]:
+            items = [given(d, exclude=()) for d in input.tags]
+            docs = await tag_mutations.create_tags(info.context, input.workspace_id, items)
+            return {"tags": [Tag.from_doc(d) for d in docs]}
+
+        return await mutate(info, CreateTagsPayload, _cmid(input), work)
+
+    @strawberry.mutation
+    async def delete_tags(self, info: Info, input: DeleteTagsInput) -> DeleteTagsPayload:
+        async def work() -> dict[str, Any]:
+            deleted, missing = await tag_mutations.delete_tags(
+                info.context, input.workspace_id, list(input.ids)
+            )
+            return {"deleted_count": len(deleted), "deleted_ids": deleted, "not_found_ids": missing}
+
+        return await mutate(info, DeleteTagsPayload, _cmid(input), work)
+
+    @strawberry.mutation
+    async def merge_tags(self, info: Info, input: MergeTagsInput) -> MergeTagsPayload:
+        async def work() -> dict[str, Any]:
+            doc, merged, moved = await tag_mutations.merge_tags(
+                info.context, input.target_id, list(input.source_ids)
+            )
+            return {"tag": Tag.from_doc(doc), "merged_tag_ids": merged, "moved_taggings_count": moved}
+
+        return await mutate(info, MergeTagsPayload, _cmid(input), work)
+
+    @strawberry.mutation
+    async def add_tags_to_resources(
+        self, info: Info, input: AddTagsToResourcesInput
+    ) -> AddTagsToResourcesPayload:
+        async def work() -> dict[str, Any]:
+            keys, created, added = await taggings.add_tags_to_resources(
+                info.context,
+                input.workspace_id,
+                _resource_dicts(input.resources),
+                input.tag_ids or None,
+                input.tag_names or None,
+                bool(input.create_missing),
+            )
+            return {
+                "resources": [_resource(input.workspace_id, rk) for rk in keys],
+                "created_tags": [Tag.from_doc(d) for d in created],
+                "added_count": added,
+            }
+
+        return await mutate(info, AddTagsToResourcesPayload, _cmid(input), work)
+
+    @strawberry.mutation
+    async def remove_tags_from_resources(
+        self, info: Info, input: RemoveTagsFromResourcesInput
+    ) -> RemoveTagsFromResourcesPayload:
+        async def work() -> dict[str, Any]:
+            keys, removed = await taggings.remove_tags_from_resources(
+                info.context, input.workspace_id, _resource_dicts(input.resources), list(input.tag_ids)
+            )
+            return {
+                "resources": [_resource(input.workspace_id, rk) for rk in keys],
+                "removed_count": removed,
+            }
+
+        return await mutate(info, RemoveTagsFromResourcesPayload, _cmid(input), work)
+
+    @strawberry.mutation
+    async def set_resource_tags(
+        self, info: Info, input: SetResourceTagsInput
+    ) -> SetResourceTagsPayload:
+        async def work() -> dict[str, Any]:
+            rk, added, removed = await taggings.set_resource_tags(
+                info.context,
+                input.workspace_id,
+                {"type": input.resource.type, "id": input.resource.id},
+                list(input.tag_ids),
+            )
+            return {
+                "resource": _resource(input.workspace_id, rk),
+                "added_count": added,
+                "removed_count": removed,
+            }
+
+        return await mutate(info, SetResourceTagsPayload, _cmid(input), work)

@@ -1,0 +1,123 @@
+"""Query root."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers import resources, tag_queries
+from resolvers.context import Info
+from schema.common import Node
+from schema.tag import (
+    ResourceRefInput,
+    Tag,
+    TagConnection,
+    TagFilter,
+    TaggedResourceConnection,
+    TagMatch,
+    TagOrder,
+    TagOrderField,
+    OrderDirection,
+)
+
+
+@strawberry.type(description="Who is calling, and what they may do.")
+class Viewer:
+    id: strawberry.ID
+    scopes: list[str]
+    workspace_ids: list[strawberry.ID]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Relay refetch. Null when the id is unknown or not visible to the caller.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        doc = await tag_queries.tag_by_id(info.context, id)
+        return Tag.from_doc(doc) if doc else None
+
+    @strawberry.field(description="Relay refetch of many; same order as `ids`. At most 100 ids.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        docs = await tag_queries.tags_by_ids(info.context, list(ids))
+        return [Tag.from_doc(d) if d else None for d in docs]
+
+    @strawberry.field(description="Null when unknown or not visible to the caller.")
+    async def tag(self, info: Info, id: strawberry.ID) -> Tag | None:
+        doc = await tag_queries.tag_by_id(info.context, id)
+        return Tag.from_doc(doc) if doc else None
+
+    @strawberry.field
+    async def tag_by_slug(self, info: Info, workspace_id: strawberry.ID, slug: str) -> Tag | None:
+        doc = await tag_queries.tag_by_slug(info.context, workspace_id, slug)
+        return Tag.from_doc(doc) if doc else None
+
+    @strawberry.field(description="Tags of a workspace, filtered, ordered and paginated. Default order: NAME ASC.")
+    async def tags(
+        self,
+        info: Info,
+        workspace_id: strawberry.ID,
+        filter: TagFilter | None = None,
+        order_by: TagOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> TagConnection:
+        f = filter or TagFilter()
+        query = tag_queries.tag_query(
+            search=f.search,
+            category=f.category,
+            parent_id=f.parent_id,
+            is_root=f.is_root,
+            descendant_of=f.descendant_of,
+            ids=f.ids,
+            created_by=f.created_by,
+        )
+        order = order_by.field if order_by else TagOrderField.NAME
+        descending = bool(order_by and order_by.direction == OrderDirection.DESC)
+        page = await tag_queries.list_tags(
+            info.context, workspace_id, query, order.value, descending, first, after, last, before
+        )
+        return TagConnection.from_page(page, tag_queries.tag_cursors(page, order.value))
+
+    @strawberry.field(description="The tags a resource carries, ordered by name (case-insensitive).")
+    async def resource_tags(
+        self, info: Info, workspace_id: strawberry.ID, resource: ResourceRefInput
+    ) -> list[Tag]:
+        docs = await resources.resource_tags(info.context, workspace_id, resource.type, resource.id)
+        return [Tag.from_doc(d) for d in docs]
+
+    @strawberry.field(description="Resources carrying ANY or ALL of the given tags (1-20 ids), newest first.")
+    async def tagged_resources(
+        self,
+        info: Info,
+        workspace_id: strawberry.ID,
+        tag_ids: list[strawberry.ID],
+        match: TagMatch | None = TagMatch.ANY,
+        resource_type: str | None = None,
+        include_descendants: bool | None = False,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> TaggedResourceConnection:
+        page = await resources.tagged_resources(
+            info.context,
+            workspace_id,
+            list(tag_ids),
+            match == TagMatch.ALL,
+            resource_type,
+            bool(include_descendants),
+            first,
+            after,
+            last,
+            before,
+        )
+        return TaggedResourceConnection.from_page(page, workspace_id)
+
+    @strawberry.field
+    def viewer(self, info: Info) -> Viewer:
+        principal = info.context.principal
+        return Viewer(
+            id=principal.id,
+            scopes=list(principal.scopes),
+            workspace_ids=list(principal.workspace_ids),
+        )

@@ -1,0 +1,260 @@
+"""The Tags service application: `create_app(settings)` builds it, nothing runs at import."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from resolvers.auth import DEV_PRINCIPAL, Principal
+from resolvers.context import make_context
+from resolvers.errors import ErrorCode
+from resolvers.http import (
+    GRAPHQL_RESPONSE,
+    RequestError,
+    choose_media_type,
+    dumps,
+    error_body,
+    parse_body,
+    parse_params,
+    result_body,
+    status_for,
+)
+from schema import TagsSchema, build_schema
+from settings import Settings
+from storage import Store, StoreError, open_store
+
+log = logging.getLogger("tags")
+
+MAX_BODY = 1024 * 1024
+REQUEST_ID_HEADER = "x-request-id"
+
+
+class BodyLimit:
+    """Refuses request bodies over the limit with 413 before they are buffered."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await _too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    response = Response(
+        dumps(error_body("The request body is larger than 1 MiB.", ErrorCode.BAD_USER_INPUT.value)),
+        status_code=413,
+        media_type="application/json",
+    )
+    await response(scope, receive, send)
+
+
+class RequestIds:
+    """Gives every request an id (the client's X-Request-ID when sane) and echoes it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        request_id = given if given and len(given) <= 128 and given.isprintable() else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class GraphQLEndpoint:
+    def __init__(self, schema: TagsSchema, settings: Settings) -> None:
+        self.schema = schema
+        self.settings = settings
+        self.graphiql_html = get_graphql_ide_html("graphiql") if settings.graphiql else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await self.handle(request)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "GET" and self.graphiql_html and _wants_html(request):
+            return HTMLResponse(self.graphiql_html)
+        media_type = choose_media_type(request.headers.get("accept"))
+        if media_type is None:
+            return _plain_error(406, "Accept application/graphql-response+json or application/json.")
+        try:
+            if request.method == "GET":
+                gql = parse_params(request.query_params, from_url=True)
+                allowed = {OperationType.QUERY}
+            else:
+                gql = parse_body(await request.body(), request.headers.get("content-type"))
+                allowed = {OperationType.QUERY, OperationType.MUTATION}
+        except RequestError as exc:
+            return _plain_error(exc.status, exc.message, media_type, exc.headers)
+        store: Store = request.app.state.store
+        principal = await self.authenticate(request)
+        context = make_context(request, principal, store, request.state.request_id)
+        try:
+            result = await self.schema.execute(
+                gql.query,
+                variable_values=gql.variables,
+                context_value=context,
+                operation_name=gql.operation_name,
+                allowed_operation_types=allowed,
+            )
+        except InvalidOperationTypeError:
+            return _plain_error(
+                405, "Only queries can be sent with GET; use POST.", media_type, {"Allow": "POST"}
+            )
+        except Exception:  # noqa: BLE001 - e.g. no operation could be chosen
+            return _plain_error(400, "The request names no operation that can be run.", media_type)
+        body = result_body(result)
+        return Response(dumps(body), status_code=status_for(body, media_type), media_type=media_type)
+
+    async def authenticate(self, request: Request) -> Principal:
+        # Issue 4 brings JWTs and API keys; until then every caller is the dev principal.
+        return DEV_PRINCIPAL
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not request.query_params.get("query")
+
+
+def _plain_error(
+    status: int, message: str, media_type: str = "application/json", headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        dumps(error_body(message, ErrorCode.BAD_USER_INPUT.value)),
+        status_code=status,
+        media_type=media_type if media_type == GRAPHQL_RESPONSE else "application/json",
+        headers=headers,
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        await request.app.state.store.ping()
+    except StoreError:
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Starlette:
+    """Build the ASGI app. `store` lets tests share one store between apps."""
+    settings = settings or Settings.from_env()
+    schema = build_schema()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        owned = store is None
+        active = store or open_store(settings.mongodb_uri, settings.mongodb_db)
+        if active.embedded:
+            log.warning("Using the embedded in-memory store: data is lost when the process stops.")
+        await active.ensure_indexes()
+        app.state.store = active
+        try:
+            yield {}
+        finally:
+            if owned:
+                active.close()
+
+    middleware = [Middleware(RequestIds), Middleware(BodyLimit)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["content-type", "authorization", "x-api-key", "x-request-id"],
+                expose_headers=["x-request-id"],
+            )
+        )
+    return Starlette(
+        routes=[
+            Route("/graphql", GraphQLEndpoint(schema, settings), methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+
+
+def main() -> None:
+    """`make run`: serve with the settings of the environment."""
+    import sys
+
+    import uvicorn
+
+    from settings import SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"tags: bad configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        "server:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=8,
+    )
+
+
+if __name__ == "__main__":
+    main()

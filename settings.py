@@ -1,0 +1,128 @@
+"""Service settings, read from the TAGS_* environment variables of SERVICE.md."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class SettingsError(Exception):
+    """A bad value; the message names the variable and is shown alone at start-up."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: set[str]) -> str:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name}: expected one of {', '.join(sorted(choices))}, got {raw!r}")
+    return value
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    mongodb_uri: str | None = None
+    mongodb_db: str = "tags"
+    auth_mode: str = "dev"
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    graphiql: bool = True
+    introspection: bool = True
+    log_format: str = "text"
+    log_level: str = "info"
+
+    @property
+    def embedded(self) -> bool:
+        return self.mongodb_uri is None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        uri = (env.get("TAGS_MONGODB_URI") or "").strip() or None
+        host = (env.get("TAGS_HOST") or "127.0.0.1").strip()
+        workers = _int(env, "TAGS_WORKERS", 1, 1, 64)
+        if uri is None and workers != 1:
+            raise SettingsError("TAGS_WORKERS: must be 1 with the embedded store (TAGS_MONGODB_URI unset)")
+        auth_mode = _choice(env, "TAGS_AUTH_MODE", "dev" if uri is None else "required", {"dev", "required"})
+        if auth_mode == "dev" and not is_loopback(host):
+            raise SettingsError(
+                f"TAGS_AUTH_MODE: dev mode is refused on the non-loopback address TAGS_HOST={host}"
+            )
+        public_key = (env.get("TAGS_JWT_PUBLIC_KEY") or "").strip() or None
+        if public_key and "-----BEGIN" not in public_key:
+            try:
+                with open(public_key, encoding="utf-8") as handle:
+                    public_key = handle.read()
+            except OSError as exc:
+                raise SettingsError(
+                    f"TAGS_JWT_PUBLIC_KEY: cannot read key file {public_key!r} ({exc.strerror})"
+                ) from None
+        origins = tuple(
+            o.strip() for o in (env.get("TAGS_CORS_ORIGINS") or "").split(",") if o.strip()
+        )
+        return cls(
+            host=host,
+            port=_int(env, "TAGS_PORT", 8000, 0, 65535),
+            workers=workers,
+            mongodb_uri=uri,
+            mongodb_db=(env.get("TAGS_MONGODB_DB") or "tags").strip(),
+            auth_mode=auth_mode,
+            jwt_secret=env.get("TAGS_JWT_SECRET") or None,
+            jwt_public_key=public_key,
+            jwt_audience=(env.get("TAGS_JWT_AUDIENCE") or "").strip() or None,
+            jwt_issuer=(env.get("TAGS_JWT_ISSUER") or "").strip() or None,
+            cors_origins=origins,
+            graphiql=_bool(env, "TAGS_GRAPHIQL", True),
+            introspection=_bool(env, "TAGS_INTROSPECTION", True),
+            log_format=_choice(env, "TAGS_LOG_FORMAT", "text", {"text", "json"}),
+            log_level=_choice(
+                env, "TAGS_LOG_LEVEL", "info", {"debug", "info", "warning", "error", "critical"}
+            ),
+        )

@@ -1,0 +1,60 @@
+"""Everything that touches MongoDB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.access import EVERYTHING, AuthorizedWorkspace, Visibility
+from storage.client import Database, open_database
+from storage.collection import Doc
+from storage.errors import DuplicateKey, PartialInsert, StoreError
+from storage.metering import Meter, current_meter, start_meter
+from storage.taggings import TaggingStore
+from storage.tags import Conflict, TagQuery, TagStore
+
+__all__ = [
+    "EVERYTHING",
+    "AuthorizedWorkspace",
+    "Conflict",
+    "Doc",
+    "DuplicateKey",
+    "Meter",
+    "PartialInsert",
+    "Store",
+    "StoreError",
+    "TagQuery",
+    "Visibility",
+    "current_meter",
+    "open_store",
+    "start_meter",
+]
+
+
+@dataclass(slots=True)
+class Store:
+    database: Database
+    tags: TagStore
+    taggings: TaggingStore
+
+    @property
+    def embedded(self) -> bool:
+        return self.database.embedded
+
+    async def ensure_indexes(self) -> None:
+        await self.tags.ensure_indexes()
+        await self.taggings.ensure_indexes()
+
+    async def ping(self) -> None:
+        await self.database.ping()
+
+    def close(self) -> None:
+        self.database.close()
+
+
+def open_store(uri: str | None, db_name: str) -> Store:
+    database = open_database(uri, db_name)
+    return Store(
+        database=database,
+        tags=TagStore(database.tags),
+        taggings=TaggingStore(database.taggings),
+    )

@@ -1,0 +1,60 @@
+"""Opening the store. The only module that imports the async driver.
+
+Motor is in maintenance mode; moving to PyMongo's `AsyncMongoClient` means
+changing this module only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from storage.collection import Collection, StoreCall
+
+
+@dataclass(slots=True)
+class Database:
+    """The service's collections, plus what lifespan needs to ping and close."""
+
+    client: Any
+    db: Any
+    embedded: bool
+    tags: Collection
+    taggings: Collection
+    api_keys: Collection
+
+    async def ping(self) -> None:
+        with StoreCall():
+            await self.db.command("ping")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_database(uri: str | None, name: str, *, timeout_ms: int = 5000) -> Database:
+    """Connect lazily (no I/O here): a real server when `uri` is set, else in-process."""
+    if uri:
+        from motor.motor_asyncio import AsyncIOMotorClient
+
+        client: Any = AsyncIOMotorClient(
+            uri,
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+            socketTimeoutMS=timeout_ms * 2,
+            tz_aware=False,
+        )
+        embedded = False
+    else:
+        from mongomock_motor import AsyncMongoMockClient
+
+        client = AsyncMongoMockClient()
+        embedded = True
+    db = client[name]
+    return Database(
+        client=client,
+        db=db,
+        embedded=embedded,
+        tags=Collection(db["tags"]),
+        taggings=Collection(db["taggings"]),
+        api_keys=Collection(db["api_keys"]),
+    )

@@ -1,0 +1,170 @@
+"""The one boundary between the service and the driver.
+
+Every call sent to the store goes through `Collection`: it is counted as one
+round trip (for `extensions.cost`), timed, and the driver's errors are
+translated into `storage.errors` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+
+from storage.errors import DuplicateKey, PartialInsert, StoreError
+from storage.metering import current_meter
+
+Doc = dict[str, Any]
+Filter = Mapping[str, Any]
+Sort = Sequence[tuple[str, int]]
+
+_INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
+
+
+def _duplicate_fields(details: Mapping[str, Any] | None, message: str) -> tuple[str, ...]:
+    pattern = (details or {}).get("keyPattern")
+    if isinstance(pattern, Mapping):
+        return tuple(pattern)
+    # Some servers only name the index in the message; our index names list their fields.
+    match = _INDEX_IN_MESSAGE.search(message)
+    return tuple(match.group(1).split("__")) if match else ()
+
+
+def _partial_insert(exc: BulkWriteError, count: int, ordered: bool) -> Exception:
+    errors = exc.details.get("writeErrors", [])
+    dups = [
+        DuplicateKey(_duplicate_fields(e, e.get("errmsg", "")), e.get("index"))
+        for e in errors
+        if e.get("code") == 11000
+    ]
+    if len(dups) != len(errors):
+        return StoreError("BulkWriteError")
+    failed = {d.index for d in dups if d.index is not None}
+    # An ordered insert stops at its first failure: nothing after it was written.
+    stop = min(failed) if ordered and failed else count
+    return PartialInsert([i for i in range(stop) if i not in failed], dups)
+
+
+class StoreCall:
+    """Wraps one store call: counts it, times it, translates driver errors."""
+
+    __slots__ = ("_docs", "_ordered", "_start")
+
+    def __init__(self, docs: int = 0, ordered: bool = True) -> None:
+        self._docs = docs
+        self._ordered = ordered
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        meter = current_meter()
+        if meter is not None:
+            meter.round_trips += 1
+            meter.store_seconds += time.perf_counter() - self._start
+        if exc is None:
+            return
+        if isinstance(exc, DuplicateKeyError):
+            raise DuplicateKey(_duplicate_fields(exc.details, str(exc))) from None
+        if isinstance(exc, BulkWriteError):
+            raise _partial_insert(exc, self._docs, self._ordered) from None
+        if isinstance(exc, PyMongoError):
+            raise StoreError(type(exc).__name__) from exc
+
+
+class Collection:
+    """A metered, translated view of one driver collection."""
+
+    __slots__ = ("_c", "name")
+
+    def __init__(self, driver_collection: Any) -> None:
+        self._c = driver_collection
+        self.name: str = driver_collection.name
+
+    async def find(
+        self,
+        filter: Filter,
+        *,
+        projection: Mapping[str, Any] | None = None,
+        sort: Sort | None = None,
+        limit: int = 0,
+    ) -> list[Doc]:
+        cursor = self._c.find(filter, projection)
+        if sort:
+            cursor = cursor.sort(list(sort))
+        if limit:
+            cursor = cursor.limit(limit)
+        with StoreCall():
+            return await cursor.to_list(None)  # type: ignore[no-any-return]
+
+    async def find_one(
+        self, filter: Filter, *, projection: Mapping[str, Any] | None = None
+    ) -> Doc | None:
+        with StoreCall():
+            return await self._c.find_one(filter, projection)  # type: ignore[no-any-return]
+
+    async def count(self, filter: Filter) -> int:
+        with StoreCall():
+            return int(await self._c.count_documents(filter))
+
+    async def aggregate(self, pipeline: Sequence[Mapping[str, Any]]) -> list[Doc]:
+        with StoreCall():
+            return await self._c.aggregate(list(pipeline)).to_list(None)  # type: ignore[no-any-return]
+
+    async def insert_one(self, doc: Doc) -> None:
+        with StoreCall():
+            await self._c.insert_one(doc)
+
+    async def insert_many(self, docs: Sequence[Doc], *, ordered: bool = True) -> None:
+        """Insert documents; on duplicates raise `PartialInsert` naming what was written."""
+        if not docs:
+            return
+        with StoreCall(len(docs), ordered):
+            await self._c.insert_many(list(docs), ordered=ordered)
+
+    async def update_one(
+        self, filter: Filter, update: Mapping[str, Any], *, upsert: bool = False
+    ) -> int:
+        """Returns how many documents matched (0 or 1); an upsert that inserted counts 1."""
+        with StoreCall():
+            result = await self._c.update_one(filter, update, upsert=upsert)
+        return int(result.matched_count) + (1 if result.upserted_id is not None else 0)
+
+    async def find_one_and_update(
+        self,
+        filter: Filter,
+        update: Mapping[str, Any],
+        *,
+        projection: Mapping[str, Any] | None = None,
+    ) -> Doc | None:
+        """Applies the update and returns the document as it is afterwards."""
+        with StoreCall():
+            return await self._c.find_one_and_update(  # type: ignore[no-any-return]
+                filter, update, projection=projection, return_document=ReturnDocument.AFTER
+            )
+
+    async def find_one_and_delete(self, filter: Filter) -> Doc | None:
+        with StoreCall():
+            return await self._c.find_one_and_delete(filter)  # type: ignore[no-any-return]
+
+    async def update_many(self, filter: Filter, update: Mapping[str, Any]) -> int:
+        with StoreCall():
+            result = await self._c.update_many(filter, update)
+        return int(result.modified_count)
+
+    async def delete_many(self, filter: Filter) -> int:
+        with StoreCall():
+            return int((await self._c.delete_many(filter)).deleted_count)
+
+    async def create_index(self, keys: Sort, *, unique: bool = False) -> None:
+        # Index names list their fields so a duplicate-key message can be read back.
+        name = "__".join(field for field, _ in keys)
+        with StoreCall():
+            await self._c.create_index(list(keys), unique=unique, name=name)

@@ -1,0 +1,31 @@
+"""Keyset (seek) pagination filters.
+
+A page is one range query on an index: "strictly after these sort values".
+Cursors carry the sort values of an item, not its position, so they stay valid
+when items around them (or the item itself) are created or deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+Sort = Sequence[tuple[str, int]]
+
+
+def reverse(sort: Sort) -> list[tuple[str, int]]:
+    return [(field, -direction) for field, direction in sort]
+
+
+def after(sort: Sort, values: Sequence[Any]) -> dict[str, Any]:
+    """Filter matching the items strictly after `values` in `sort` order."""
+    branches: list[dict[str, Any]] = []
+    for i, (field, direction) in enumerate(sort):
+        branch = {sort[j][0]: values[j] for j in range(i)}
+        branch[field] = {"$gt" if direction > 0 else "$lt": values[i]}
+        branches.append(branch)
+    return branches[0] if len(branches) == 1 else {"$or": branches}
+
+
+def before(sort: Sort, values: Sequence[Any]) -> dict[str, Any]:
+    return after(reverse(sort), values)

@@ -1,0 +1,155 @@
+"""Repair: bring derived data back in line with the source of truth.
+
+Multi-document changes run as ordered steps without transactions; a crash
+between two steps leaves work this routine finishes:
+
+1. tags flagged `deleting` are removed as their delete or merge intended
+   (a merge's associations first go to its target);
+2. `ancestors`/`depth` are recomputed from `parentId` (a parent that no longer
+   exists makes the tag a root);
+3. associations whose tag no longer exists are removed;
+4. usage counters are recounted from the associations.
+
+Every step is idempotent: running it twice changes nothing the second time.
+`python -m storage.repair` (or `make repair`) runs it on the configured store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from storage import Store
+from storage.access import AuthorizedWorkspace
+from storage.taggings import tagging_doc
+from storage.tags import type_key
+
+
+@dataclass
+class RepairReport:
+    finished_deletes: int = 0
+    finished_merges: int = 0
+    orphans_rerooted: int = 0
+    paths_fixed: int = 0
+    dangling_taggings: int = 0
+    counters_fixed: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not any(asdict(self).values())
+
+
+async def _finish_removals(store: Store, report: RepairReport) -> None:
+    flagged = await store.tags.flagged()
+    gone = {d["_id"] for d in flagged}
+    for doc in sorted(flagged, key=lambda d: -d.get("depth", 0)):
+        ws = AuthorizedWorkspace(doc["ws"])
+        flag = doc["deleting"]
+        target = flag.get("mergeInto") if isinstance(flag, dict) else None
+        alive_target = bool(target) and target not in gone and bool(await store.tags.in_workspace(ws, [target]))
+        if alive_target:
+            rows = await store.taggings.of_tags(ws, [doc["_id"]])
+            # Associations the target already has are skipped by the unique index.
+            await store.taggings.insert([tagging_doc(ws, r["rk"], target, r["at"]) for r in rows])
+            await store.tags.reparent_children(ws, doc["_id"], target)
+            report.finished_merges += 1
+        else:
+            # Children go to the nearest ancestor that is not itself on its way out.
+            kept = [a for a in doc.get("ancestors", []) if a not in gone]
+            await store.tags.reparent_children(ws, doc["_id"], kept[-1] if kept else None)
+            report.finished_deletes += 1
+        await store.taggings.remove_tags(ws, [doc["_id"]])
+        await store.tags.delete_ids(ws, [doc["_id"]])
+
+
+async def _fix_paths(store: Store, report: RepairReport) -> None:
+    docs = {d["_id"]: d for d in await store.tags.all_docs({"ws": 1, "parentId": 1, "ancestors": 1, "depth": 1})}
+    parent_of: dict[str, str | None] = {}
+    for tag_id, doc in docs.items():
+        parent = doc.get("parentId")
+        if parent is not None and (parent not in docs or docs[parent]["ws"] != doc["ws"]):
+            parent = None
+            report.orphans_rerooted += 1
+        parent_of[tag_id] = parent
+    paths: dict[str, list[str]] = {}
+
+    def path(tag_id: str, seen: frozenset[str] = frozenset()) -> list[str]:
+        if tag_id in paths:
+            return paths[tag_id]
+        parent = parent_of[tag_id]
+        if parent is None or parent in seen:
+            # A cycle cannot be walked; breaking it here makes this tag a root.
+            parent_of[tag_id] = None
+            result: list[str] = []
+        else:
+            result = [*path(parent, seen | {tag_id}), parent]
+        paths[tag_id] = result
+        return result
+
+    for tag_id, doc in docs.items():
+        ancestors = path(tag_id)
+        if (
+            ancestors != doc.get("ancestors")
+            or len(ancestors) != doc.get("depth")
+            or parent_of[tag_id] != doc.get("parentId")
+        ):
+            await store.tags.set_place(tag_id, parent_of[tag_id], ancestors)
+            report.paths_fixed += 1
+
+
+async def _remove_dangling(store: Store, report: RepairReport) -> None:
+    used = await store.taggings.tag_ids()
+    existing = {d["_id"] for d in await store.tags.by_id_list(used)}
+    missing = [t for t in used if t not in existing]
+    if missing:
+        report.dangling_taggings += await store.taggings.remove_for_missing_tags(missing)
+
+
+async def _recount(store: Store, report: RepairReport) -> None:
+    counted: defaultdict[str, dict[str, int]] = defaultdict(dict)
+    for row in await store.taggings.usage_counts():
+        counted[row["_id"]["tag"]][type_key(row["_id"]["t"])] = row["n"]
+    for doc in await store.tags.all_docs({"usage": 1, "usageByType": 1}):
+        by_type = counted.get(doc["_id"], {})
+        stored = {k: v for k, v in (doc.get("usageByType") or {}).items() if v}
+        if stored != by_type or doc.get("usage", 0) != sum(by_type.values()):
+            fields: dict[str, Any] = {"usage": sum(by_type.values()), "usageByType": by_type}
+            await store.tags.set_fields(doc["_id"], fields)
+            report.counters_fixed += 1
+
+
+async def repair(store: Store) -> RepairReport:
+    report = RepairReport()
+    await _finish_removals(store, report)
+    await _fix_paths(store, report)
+    await _remove_dangling(store, report)
+    await _recount(store, report)
+    return report
+
+
+async def _main() -> int:
+    from settings import Settings, SettingsError
+    from storage import open_store
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"tags: bad configuration: {exc}")
+        return 2
+    if settings.embedded:
+        print("TAGS_MONGODB_URI is unset: the embedded store is empty in a new process; nothing to repair.")
+    store = open_store(settings.mongodb_uri, settings.mongodb_db)
+    try:
+        report = await repair(store)
+    finally:
+        store.close()
+    for name, value in asdict(report).items():
+        print(f"{name.replace('_', ' ')}: {value}")
+    print("nothing to fix" if report.clean else "repaired")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(_main()))

@@ -1,0 +1,218 @@
+"""Taggings: one document per (resource, tag) association.
+
+    ws, rk, rtype, rid, tagId, at
+
+`rk` is the resource key "type\\x1fid": one field to match resources with `$in`.
+Resource ids contain no control characters and types never contain \\x1f, so
+ordering by `rk` is ordering by (type, id). A unique index on (ws, rk, tagId)
+is what makes a pair exist at most once, however many requests race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from storage import keyset
+from storage.access import AuthorizedWorkspace
+from storage.collection import Collection, Doc, Sort
+from storage.errors import PartialInsert
+
+SEPARATOR = "\x1f"
+
+INDEXES: list[tuple[Sort, bool]] = [
+    ([("ws", 1), ("rk", 1), ("tagId", 1)], True),
+    ([("ws", 1), ("tagId", 1), ("at", -1), ("rk", 1)], False),
+    ([("tagId", 1)], False),
+]
+
+# Tag.resources: most recently tagged first, ties by resource type then id.
+BY_TAG_SORT: Sort = [("at", -1), ("rk", 1)]
+# taggedResources: the aggregate's group key is the rk, its latest time `at`.
+RESOURCES_SORT: Sort = [("at", -1), ("_id", 1)]
+
+
+def resource_key(rtype: str, rid: str) -> str:
+    return f"{rtype}{SEPARATOR}{rid}"
+
+
+def split_key(rk: str) -> tuple[str, str]:
+    rtype, _, rid = rk.partition(SEPARATOR)
+    return rtype, rid
+
+
+def _type_filter(rtype: str | None) -> dict[str, Any]:
+    return {} if rtype is None else {"rtype": rtype}
+
+
+class TaggingStore:
+    def __init__(self, taggings: Collection) -> None:
+        self._t = taggings
+
+    async def ensure_indexes(self) -> None:
+        for keys, unique in INDEXES:
+            await self._t.create_index(keys, unique=unique)
+
+    async def insert(self, docs: Sequence[Doc]) -> list[int]:
+        """Insert new associations; returns the indexes actually written (duplicates skipped)."""
+        try:
+            await self._t.insert_many(docs, ordered=False)
+        except PartialInsert as partial:
+            return partial.inserted
+        return list(range(len(docs)))
+
+    async def of_resources(self, ws_ids: Iterable[str], rks: Iterable[str]) -> list[Doc]:
+        return await self._t.find(
+            {"ws": {"$in": sorted(set(ws_ids))}, "rk": {"$in": list(rks)}},
+            projection={"_id": 0, "ws": 1, "rk": 1, "tagId": 1, "at": 1},
+        )
+
+    async def of_tags(self, ws: AuthorizedWorkspace, tag_ids: Sequence[str]) -> list[Doc]:
+        return await self._t.find(
+            {"ws": ws.id, "tagId": {"$in": list(tag_ids)}},
+            projection={"_id": 0, "rk": 1, "tagId": 1, "at": 1},
+        )
+
+    async def remove(self, ws: AuthorizedWorkspace, tag_id: str, rks: Sequence[str]) -> int:
+        return await self._t.delete_many({"ws": ws.id, "tagId": tag_id, "rk": {"$in": list(rks)}})
+
+    async def remove_written(self, docs: Sequence[Doc]) -> int:
+        """Take back documents this process inserted (they carry their `_id`)."""
+        return await self._t.delete_many({"_id": {"$in": [d["_id"] for d in docs]}})
+
+    async def remove_tags(self, ws: AuthorizedWorkspace, tag_ids: Sequence[str]) -> int:
+        return await self._t.delete_many({"ws": ws.id, "tagId": {"$in": list(tag_ids)}})
+
+    async def counts_per_resource(self, ws: AuthorizedWorkspace, rks: Sequence[str]) -> dict[str, int]:
+        rows = await self._t.aggregate(
+            [
+                {"$match": {"ws": ws.id, "rk": {"$in": list(rks)}}},
+                {"$group": {"_id": "$rk", "n": {"$sum": 1}}},
+            ]
+        )
+        return {row["_id"]: row["n"] for row in rows}
+
+    # Tag.resources ----------------------------------------------------------
+
+    def _by_tag(self, ws_id: str, tag_id: str, rtype: str | None) -> dict[str, Any]:
+        return {"ws": ws_id, "tagId": tag_id, **_type_filter(rtype)}
+
+    async def page_by_tag(
+        self,
+        ws_id: str,
+        tag_id: str,
+        rtype: str | None,
+        *,
+        after: Sequence[Any] | None,
+        before: Sequence[Any] | None,
+        limit: int,
+        from_end: bool,
+    ) -> list[Doc]:
+        parts: list[dict[str, Any]] = [self._by_tag(ws_id, tag_id, rtype)]
+        if after is not None:
+            parts.append(keyset.after(BY_TAG_SORT, after))
+        if before is not None:
+            parts.append(keyset.before(BY_TAG_SORT, before))
+        sort = keyset.reverse(BY_TAG_SORT) if from_end else BY_TAG_SORT
+        docs = await self._t.find(
+            {"$and": parts}, projection={"_id": 0, "rk": 1, "at": 1}, sort=sort, limit=limit
+        )
+        if from_end:
+            docs.reverse()
+        return docs
+
+    async def exists_by_tag(
+        self, ws_id: str, tag_id: str, rtype: str | None, values: Sequence[Any], *, forward: bool
+    ) -> bool:
+        bound = keyset.after(BY_TAG_SORT, values) if forward else keyset.before(BY_TAG_SORT, values)
+        found = await self._t.find(
+            {"$and": [self._by_tag(ws_id, tag_id, rtype), bound]}, projection={"_id": 1}, limit=1
+        )
+        return bool(found)
+
+    async def count_by_tag(self, ws_id: str, tag_id: str, rtype: str | None) -> int:
+        return await self._t.count(self._by_tag(ws_id, tag_id, rtype))
+
+    # Query.taggedResources --------------------------------------------------
+
+    def _grouped(
+        self, ws: AuthorizedWorkspace, groups: Sequence[Sequence[str]], match_all: bool, rtype: str | None
+    ) -> list[dict[str, Any]]:
+        """Resources whose tags meet any/every group; each group is a tag and its matches."""
+        every = sorted({t for g in groups for t in g})
+        stages: list[dict[str, Any]] = [
+            {"$match": {"ws": ws.id, "tagId": {"$in": every}, **_type_filter(rtype)}},
+            {"$group": {"_id": "$rk", "at": {"$max": "$at"}, "tags": {"$addToSet": "$tagId"}}},
+        ]
+        if match_all and len(groups) > 1:
+            stages.append({"$match": {"$and": [{"tags": {"$in": list(g)}} for g in groups]}})
+        return stages
+
+    async def page_resources(
+        self,
+        ws: AuthorizedWorkspace,
+        groups: Sequence[Sequence[str]],
+        match_all: bool,
+        rtype: str | None,
+        *,
+        after: Sequence[Any] | None,
+        before: Sequence[Any] | None,
+        limit: int,
+        from_end: bool,
+    ) -> list[Doc]:
+        stages = self._grouped(ws, groups, match_all, rtype)
+        if after is not None:
+            stages.append({"$match": keyset.after(RESOURCES_SORT, after)})
+        if before is not None:
+            stages.append({"$match": keyset.before(RESOURCES_SORT, before)})
+        sort = keyset.reverse(RESOURCES_SORT) if from_end else RESOURCES_SORT
+        stages += [{"$sort": dict(sort)}, {"$limit": limit}, {"$project": {"at": 1}}]
+        rows = await self._t.aggregate(stages)
+        if from_end:
+            rows.reverse()
+        return rows
+
+    async def exists_resources(
+        self,
+        ws: AuthorizedWorkspace,
+        groups: Sequence[Sequence[str]],
+        match_all: bool,
+        rtype: str | None,
+        values: Sequence[Any],
+        *,
+        forward: bool,
+    ) -> bool:
+        bound = keyset.after(RESOURCES_SORT, values) if forward else keyset.before(RESOURCES_SORT, values)
+        stages = self._grouped(ws, groups, match_all, rtype)
+        stages += [{"$match": bound}, {"$limit": 1}, {"$project": {"_id": 1}}]
+        return bool(await self._t.aggregate(stages))
+
+    async def count_resources(
+        self, ws: AuthorizedWorkspace, groups: Sequence[Sequence[str]], match_all: bool, rtype: str | None
+    ) -> int:
+        stages = self._grouped(ws, groups, match_all, rtype) + [{"$count": "n"}]
+        rows = await self._t.aggregate(stages)
+        return int(rows[0]["n"]) if rows else 0
+
+    # Repair -----------------------------------------------------------------
+
+    async def usage_counts(self) -> list[Doc]:
+        """Taggings per (tag, resource type), computed from the associations themselves."""
+        return await self._t.aggregate(
+            [
+                {"$group": {"_id": {"tag": "$tagId", "t": "$rtype"}, "n": {"$sum": 1}}},
+            ]
+        )
+
+    async def tag_ids(self) -> list[str]:
+        rows = await self._t.aggregate([{"$group": {"_id": "$tagId"}}])
+        return [row["_id"] for row in rows]
+
+    async def remove_for_missing_tags(self, tag_ids: Sequence[str]) -> int:
+        return await self._t.delete_many({"tagId": {"$in": list(tag_ids)}})
+
+
+def tagging_doc(ws: AuthorizedWorkspace, rk: str, tag_id: str, at: datetime) -> Doc:
+    rtype, rid = split_key(rk)
+    return {"ws": ws.id, "rk": rk, "rtype": rtype, "rid": rid, "tagId": tag_id, "at": at}

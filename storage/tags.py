@@ -1,0 +1,338 @@
+"""Tag documents.
+
+One document per tag:
+
+    _id          "tag_" + 24 hex digits
+    ws           workspace id
+    name         display name;  nameKey: casefolded (unique per ws)
+    searchKey    accent- and case-folded name, for substring search
+    slug         unique per ws
+    color, description, category, categoryKey, metadata, createdBy
+    parentId     null for a root; the source of truth of the tree
+    ancestors    ids root first, ending with the parent (derived from parentId)
+    depth        len(ancestors)
+    usage        total taggings;  usageByType: {type with "." as "%": count}
+    createdAt, updatedAt
+    deleting     present while a delete or merge removes the tag
+
+`ancestors` and `depth` are derived data kept beside `parentId` so that
+ancestors, subtree queries and cycle checks need no recursive walk; the repair
+routine can always recompute them from `parentId`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from storage import keyset
+from storage.access import AuthorizedWorkspace, Visibility
+from storage.collection import Collection, Doc, Sort
+from storage.errors import DuplicateKey
+
+INDEXES: list[tuple[Sort, bool]] = [
+    ([("ws", 1), ("nameKey", 1)], True),
+    ([("ws", 1), ("slug", 1)], True),
+    ([("ws", 1), ("createdAt", 1), ("_id", 1)], False),
+    ([("ws", 1), ("updatedAt", 1), ("_id", 1)], False),
+    ([("ws", 1), ("usage", 1), ("nameKey", 1), ("_id", 1)], False),
+    ([("ws", 1), ("parentId", 1), ("nameKey", 1)], False),
+    ([("ws", 1), ("ancestors", 1)], False),
+    ([("ws", 1), ("categoryKey", 1), ("nameKey", 1)], False),
+    ([("ws", 1), ("createdBy", 1), ("nameKey", 1)], False),
+]
+
+# Ordering by usage breaks ties by name ascending whatever the direction.
+ORDERS: dict[str, Sort] = {
+    "NAME": [("nameKey", 1), ("_id", 1)],
+    "CREATED_AT": [("createdAt", 1), ("_id", 1)],
+    "UPDATED_AT": [("updatedAt", 1), ("_id", 1)],
+    "USAGE_COUNT": [("usage", 1), ("nameKey", 1), ("_id", 1)],
+}
+
+
+def order_sort(field: str, descending: bool) -> list[tuple[str, int]]:
+    sort = list(ORDERS[field])
+    if descending:
+        sort[0] = (sort[0][0], -1)
+        if field != "USAGE_COUNT":
+            sort[1] = (sort[1][0], -1)
+    return sort
+
+
+def sort_values(doc: Mapping[str, Any], sort: Sort) -> list[Any]:
+    return [doc[field] for field, _ in sort]
+
+
+def type_key(resource_type: str) -> str:
+    # Field names cannot contain "."; "%" is not allowed in resource types.
+    return resource_type.replace(".", "%")
+
+
+class Conflict(Exception):
+    """A unique name or slug is taken in the workspace."""
+
+    def __init__(self, field: str, index: int | None = None) -> None:
+        super().__init__(f"{field} taken")
+        self.field = field
+        self.index = index
+
+
+def conflict_from(dup: DuplicateKey) -> Conflict:
+    field = "slug" if "slug" in dup.fields else "name"
+    return Conflict(field, dup.index)
+
+
+@dataclass(frozen=True, slots=True)
+class TagQuery:
+    """A TagFilter after validation: every text already normalized to its key form."""
+
+    search_pattern: str | None = None
+    category_key: str | None = None
+    parent_id: str | None = None
+    is_root: bool | None = None
+    descendant_of: str | None = None
+    ids: tuple[str, ...] | None = None
+    created_by: str | None = None
+
+    def mongo(self, ws: AuthorizedWorkspace) -> dict[str, Any]:
+        query: dict[str, Any] = {"ws": ws.id}
+        if self.search_pattern:
+            query["searchKey"] = {"$regex": self.search_pattern}
+        if self.category_key is not None:
+            query["categoryKey"] = self.category_key
+        if self.is_root is not None:
+            query["depth"] = 0 if self.is_root else {"$gt": 0}
+        if self.parent_id is not None:
+            query["parentId"] = self.parent_id
+        if self.descendant_of is not None:
+            query["ancestors"] = self.descendant_of
+        if self.ids is not None:
+            query["_id"] = {"$in": list(self.ids)}
+        if self.created_by is not None:
+            query["createdBy"] = self.created_by
+        return query
+
+
+class TagStore:
+    def __init__(self, tags: Collection) -> None:
+        self._tags = tags
+
+    async def ensure_indexes(self) -> None:
+        for keys, unique in INDEXES:
+            await self._tags.create_index(keys, unique=unique)
+
+    # Reads -----------------------------------------------------------------
+
+    async def by_ids(
+        self, ids: Iterable[str], visible: Visibility, projection: Mapping[str, Any] | None = None
+    ) -> list[Doc]:
+        query = visible.restrict({"_id": {"$in": list(ids)}})
+        return await self._tags.find(query, projection=projection)
+
+    async def in_workspace(
+        self,
+        ws: AuthorizedWorkspace,
+        ids: Iterable[str],
+        *,
+        include_descendants: bool = False,
+        full: bool = False,
+    ) -> list[Doc]:
+        ids = list(ids)
+        if not include_descendants:
+            return await self._tags.find({"ws": ws.id, "_id": {"$in": ids}})
+        return await self._tags.find(
+            {"ws": ws.id, "$or": [{"_id": {"$in": ids}}, {"ancestors": {"$in": ids}}]},
+            projection=None if full else {"_id": 1, "ancestors": 1},
+        )
+
+    async def by_slug(self, ws: AuthorizedWorkspace, slug: str) -> Doc | None:
+        return await self._tags.find_one({"ws": ws.id, "slug": slug})
+
+    async def by_name_keys(self, ws: AuthorizedWorkspace, keys: Iterable[str]) -> list[Doc]:
+        return await self._tags.find({"ws": ws.id, "nameKey": {"$in": list(keys)}})
+
+    async def page(
+        self,
+        ws: AuthorizedWorkspace,
+        query: TagQuery,
+        sort: Sort,
+        *,
+        after: Sequence[Any] | None,
+        before: Sequence[Any] | None,
+        limit: int,
+        from_end: bool,
+    ) -> list[Doc]:
+        """Up to `limit` tags in `sort` order; from the end of the range when `from_end`."""
+        mongo = query.mongo(ws)
+        bounds = []
+        if after is not None:
+            bounds.append(keyset.after(sort, after))
+        if before is not None:
+            bounds.append(keyset.before(sort, before))
+        if bounds:
+            mongo = {"$and": [mongo, *bounds]}
+        docs = await self._tags.find(
+            mongo, sort=keyset.reverse(sort) if from_end else sort, limit=limit
+        )
+        if from_end:
+            docs.reverse()
+        return docs
+
+    async def exists_beyond(
+        self, ws: AuthorizedWorkspace, query: TagQuery, sort: Sort, values: Sequence[Any], *, forward: bool
+    ) -> bool:
+        bound = keyset.after(sort, values) if forward else keyset.before(sort, values)
+        found = await self._tags.find(
+            {"$and": [query.mongo(ws), bound]}, projection={"_id": 1}, limit=1
+        )
+        return bool(found)
+
+    async def count(self, ws: AuthorizedWorkspace, query: TagQuery) -> int:
+        return await self._tags.count(query.mongo(ws))
+
+    async def count_workspace(self, ws: AuthorizedWorkspace) -> int:
+        return await self._tags.count({"ws": ws.id})
+
+    async def children_of(self, parent_ids: Sequence[str], visible: Visibility) -> list[Doc]:
+        query = visible.restrict({"parentId": {"$in": list(parent_ids)}})
+        return await self._tags.find(query, sort=[("nameKey", 1), ("_id", 1)])
+
+    async def child_counts(self, parent_ids: Sequence[str], visible: Visibility) -> dict[str, int]:
+        match = visible.restrict({"parentId": {"$in": list(parent_ids)}})
+        rows = await self._tags.aggregate(
+            [{"$match": match}, {"$group": {"_id": "$parentId", "n": {"$sum": 1}}}]
+        )
+        return {row["_id"]: row["n"] for row in rows}
+
+    async def usage(self, ids: Sequence[str], visible: Visibility) -> list[Doc]:
+        return await self.by_ids(ids, visible, projection={"usage": 1, "usageByType": 1})
+
+    async def slugs_like(self, ws: AuthorizedWorkspace, base: str) -> set[str]:
+        pattern = "^" + re.escape(base) + r"(-[0-9]+)?$"
+        docs = await self._tags.find(
+            {"ws": ws.id, "slug": {"$regex": pattern}}, projection={"slug": 1, "_id": 0}
+        )
+        return {d["slug"] for d in docs}
+
+    async def subtree_ids(self, ws: AuthorizedWorkspace, ids: Sequence[str]) -> list[str]:
+        docs = await self._tags.find(
+            {"ws": ws.id, "ancestors": {"$in": list(ids)}}, projection={"_id": 1}
+        )
+        return [d["_id"] for d in docs]
+
+    async def deepest_below(self, ws: AuthorizedWorkspace, tag_id: str) -> int | None:
+        docs = await self._tags.find(
+            {"ws": ws.id, "ancestors": tag_id},
+            projection={"depth": 1},
+            sort=[("depth", -1)],
+            limit=1,
+        )
+        return docs[0]["depth"] if docs else None
+
+    # Writes ----------------------------------------------------------------
+
+    async def insert(self, doc: Doc) -> None:
+        try:
+            await self._tags.insert_one(doc)
+        except DuplicateKey as dup:
+            raise conflict_from(dup) from None
+
+    async def insert_many(self, docs: Sequence[Doc]) -> None:
+        """Ordered insert; on a conflict nothing after it was written (see PartialInsert)."""
+        await self._tags.insert_many(docs, ordered=True)
+
+    async def delete_ids(self, ws: AuthorizedWorkspace, ids: Sequence[str]) -> int:
+        return await self._tags.delete_many({"ws": ws.id, "_id": {"$in": list(ids)}})
+
+    async def update(
+        self, ws: AuthorizedWorkspace, tag_id: str, changes: Mapping[str, Any]
+    ) -> Doc | None:
+        try:
+            return await self._tags.find_one_and_update(
+                {"ws": ws.id, "_id": tag_id, "deleting": {"$exists": False}}, {"$set": dict(changes)}
+            )
+        except DuplicateKey as dup:
+            raise conflict_from(dup) from None
+
+    async def move_subtree(
+        self,
+        ws: AuthorizedWorkspace,
+        tag_id: str,
+        old_prefix: Sequence[str],
+        new_prefix: Sequence[str],
+    ) -> None:
+        """Rewrite the ancestors of every descendant of `tag_id` after it moved.
+
+        Two steps (pull the old prefix, push the new one): a crash between them
+        leaves ancestors the repair routine recomputes from parentId.
+        """
+        below = {"ws": ws.id, "ancestors": tag_id}
+        if old_prefix:
+            await self._tags.update_many(below, {"$pullAll": {"ancestors": list(old_prefix)}})
+        if new_prefix:
+            await self._tags.update_many(
+                below, {"$push": {"ancestors": {"$each": list(new_prefix), "$position": 0}}}
+            )
+        delta = len(new_prefix) - len(old_prefix)
+        if delta:
+            await self._tags.update_many(below, {"$inc": {"depth": delta}})
+
+    async def mark_deleting(
+        self, ws: AuthorizedWorkspace, ids: Sequence[str], *, merge_into: str | None = None
+    ) -> int:
+        """Flag tags on their way out; `merge_into` records where their taggings go."""
+        flag: dict[str, Any] = {"mergeInto": merge_into} if merge_into else {}
+        return await self._tags.update_many(
+            {"ws": ws.id, "_id": {"$in": list(ids)}}, {"$set": {"deleting": flag or True}}
+        )
+
+    async def slugs_taken(self, ws: AuthorizedWorkspace, slugs: Iterable[str]) -> set[str]:
+        docs = await self._tags.find(
+            {"ws": ws.id, "slug": {"$in": list(slugs)}}, projection={"slug": 1, "_id": 0}
+        )
+        return {d["slug"] for d in docs}
+
+    async def set_place(self, tag_id: str, parent_id: str | None, ancestors: list[str]) -> None:
+        await self._tags.update_one(
+            {"_id": tag_id},
+            {"$set": {"parentId": parent_id, "ancestors": ancestors, "depth": len(ancestors)}},
+        )
+
+    async def lift_children(self, ws: AuthorizedWorkspace, tag: Mapping[str, Any]) -> None:
+        """Children of a removed tag move up to its parent; every descendant loses one level."""
+        await self._tags.update_many(
+            {"ws": ws.id, "parentId": tag["_id"]}, {"$set": {"parentId": tag.get("parentId")}}
+        )
+        await self._tags.update_many(
+            {"ws": ws.id, "ancestors": tag["_id"]},
+            {"$pull": {"ancestors": tag["_id"]}, "$inc": {"depth": -1}},
+        )
+
+    async def add_usage(self, tag_id: str, by_type: Mapping[str, int]) -> None:
+        inc = {f"usageByType.{type_key(t)}": n for t, n in by_type.items() if n}
+        total = sum(by_type.values())
+        if not total and not inc:
+            return
+        inc["usage"] = total
+        await self._tags.update_one({"_id": tag_id}, {"$inc": inc})
+
+    # Repair ----------------------------------------------------------------
+
+    async def flagged(self) -> list[Doc]:
+        return await self._tags.find({"deleting": {"$exists": True}})
+
+    async def by_id_list(self, ids: Sequence[str]) -> list[Doc]:
+        return await self._tags.find({"_id": {"$in": list(ids)}}, projection={"_id": 1})
+
+    async def reparent_children(self, ws: AuthorizedWorkspace, tag_id: str, parent_id: str | None) -> None:
+        """Point the children of `tag_id` at `parent_id`; their paths are fixed afterwards."""
+        await self._tags.update_many({"ws": ws.id, "parentId": tag_id}, {"$set": {"parentId": parent_id}})
+
+    async def all_docs(self, projection: Mapping[str, Any] | None = None) -> list[Doc]:
+        return await self._tags.find({"deleting": {"$exists": False}}, projection=projection)
+
+    async def set_fields(self, tag_id: str, fields: Mapping[str, Any]) -> None:
+        await self._tags.update_one({"_id": tag_id}, {"$set": dict(fields)})

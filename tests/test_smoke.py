@@ -1,0 +1,7 @@
+from tests.helpers import WS, create_tag
+
+
+async def test_create_and_read_back(gql):
+    tag = await create_tag(gql, "Hello")
+    result = await gql("query($id: ID!) { tag(id: $id) { name workspaceId } }", {"id": tag["id"]})
+    assert result.ok()["tag"] == {"name": "Hello", "workspaceId": WS}
