@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -231,6 +231,40 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
 
 
+def _graceful_server(config: Any) -> Any:
+    """A uvicorn server that stops on SIGINT/SIGTERM and then exits 0.
+
+    Stock uvicorn re-raises the captured signal once shut down, so the process
+    would die by that signal; the contract wants a clean exit instead.
+    """
+    import signal
+    import threading
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            stops = (signal.SIGINT, signal.SIGTERM)
+            previous = {sig: signal.signal(sig, self._stop) for sig in stops}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+        def _stop(self, sig: int, frame: object) -> None:
+            # A second Ctrl-C skips waiting for in-flight requests.
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+
+    return Server(config)
+
+
 def main() -> None:
     """`make run`: serve with the settings of the environment."""
     import sys
@@ -245,15 +279,17 @@ def main() -> None:
         print(f"tags: bad configuration: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(
-        "server:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=8,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "timeout_graceful_shutdown": 8,
+    }
+    if settings.workers > 1:
+        uvicorn.run("server:create_app", factory=True, workers=settings.workers, **options)
+        return
+    config = uvicorn.Config(create_app(settings), **options)
+    _graceful_server(config).run()
 
 
 if __name__ == "__main__":
