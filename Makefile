@@ -25,17 +25,17 @@ format: $(DEV_STAMP)
 
 # Regenerate schema.graphql, the schema exported from the code.
 schema: $(RUN_STAMP)
-	$(BIN)/python -m schema.export schema.graphql
+	$(BIN)/tags-admin export-schema schema.graphql
 
 # Recompute derived data and finish interrupted deletes/merges on the configured store.
 repair: $(RUN_STAMP)
-	$(BIN)/python -m storage.repair
+	$(BIN)/tags-admin repair
 
 # Re-pin requirements/*.lock from pyproject.toml (needs pip-tools from the dev lock).
 lock: $(DEV_STAMP)
 	$(PIP) install pip-tools==7.6.2
-	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --allow-unsafe --no-header -o requirements/main.lock pyproject.toml requirements/build.in
-	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --allow-unsafe --no-header --extra dev -o requirements/dev.lock pyproject.toml requirements/build.in
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --allow-unsafe --no-header -o requirements/main.lock pyproject.toml requirements/build.in
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --allow-unsafe --no-header --extra dev -o requirements/dev.lock pyproject.toml requirements/build.in
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -19,8 +19,8 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from resolvers.auth import DEV_PRINCIPAL, Principal
 from resolvers.context import make_context
+from resolvers.credentials import Authenticator, Unauthenticated
 from resolvers.errors import ErrorCode
 from resolvers.http import (
     GRAPHQL_RESPONSE,
@@ -35,7 +35,7 @@ from resolvers.http import (
 )
 from schema import TagsSchema, build_schema
 from settings import Settings
-from storage import Store, StoreError, open_store
+from storage import Store, StoreError, open_store, start_meter
 
 log = logging.getLogger("tags")
 
@@ -115,6 +115,7 @@ class GraphQLEndpoint:
     def __init__(self, schema: TagsSchema, settings: Settings) -> None:
         self.schema = schema
         self.settings = settings
+        self.authenticator = Authenticator.from_settings(settings)
         self.graphiql_html = get_graphql_ide_html("graphiql") if settings.graphiql else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -138,8 +139,14 @@ class GraphQLEndpoint:
         except RequestError as exc:
             return _plain_error(exc.status, exc.message, media_type, exc.headers)
         store: Store = request.app.state.store
-        principal = await self.authenticate(request)
-        context = make_context(request, principal, store, request.state.request_id)
+        meter = start_meter()
+        try:
+            principal = await self.authenticator.authenticate(request.headers, store)
+        except Unauthenticated as exc:
+            return _plain_error(
+                401, str(exc), media_type, {"WWW-Authenticate": "Bearer"}, ErrorCode.UNAUTHENTICATED
+            )
+        context = make_context(request, principal, store, request.state.request_id, meter)
         try:
             result = await self.schema.execute(
                 gql.query,
@@ -157,10 +164,6 @@ class GraphQLEndpoint:
         body = result_body(result)
         return Response(dumps(body), status_code=status_for(body, media_type), media_type=media_type)
 
-    async def authenticate(self, request: Request) -> Principal:
-        # Issue 4 brings JWTs and API keys; until then every caller is the dev principal.
-        return DEV_PRINCIPAL
-
 
 def _wants_html(request: Request) -> bool:
     accept = request.headers.get("accept", "")
@@ -168,10 +171,14 @@ def _wants_html(request: Request) -> bool:
 
 
 def _plain_error(
-    status: int, message: str, media_type: str = "application/json", headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    media_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+    code: ErrorCode = ErrorCode.BAD_USER_INPUT,
 ) -> Response:
     return Response(
-        dumps(error_body(message, ErrorCode.BAD_USER_INPUT.value)),
+        dumps(error_body(message, code.value)),
         status_code=status,
         media_type=media_type if media_type == GRAPHQL_RESPONSE else "application/json",
         headers=headers,
@@ -193,7 +200,7 @@ async def readyz(request: Request) -> Response:
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Starlette:
     """Build the ASGI app. `store` lets tests share one store between apps."""
     settings = settings or Settings.from_env()
-    schema = build_schema()
+    schema = build_schema(introspection=settings.introspection)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:

@@ -60,6 +60,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _check_public_key(pem: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        key = load_pem_public_key(pem.encode())
+    except ValueError:
+        raise SettingsError("TAGS_JWT_PUBLIC_KEY: not a PEM public key") from None
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise SettingsError("TAGS_JWT_PUBLIC_KEY: only RSA (RS256) and EC (ES256) keys are accepted")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -104,6 +116,8 @@ class Settings:
                 raise SettingsError(
                     f"TAGS_JWT_PUBLIC_KEY: cannot read key file {public_key!r} ({exc.strerror})"
                 ) from None
+        if public_key:
+            _check_public_key(public_key)
         origins = tuple(
             o.strip() for o in (env.get("TAGS_CORS_ORIGINS") or "").split(",") if o.strip()
         )

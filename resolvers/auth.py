@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from graphql import GraphQLError
 
-from resolvers.errors import ErrorCode
+from resolvers.errors import BadUserInput, ErrorCode
 from storage import AuthorizedWorkspace, Visibility
 
 READ = "tags:read"
@@ -17,6 +17,13 @@ ADMIN = "tags:admin"
 # Each scope implies the ones before it.
 SCOPE_ORDER = (READ, TAGGINGS_WRITE, WRITE, ADMIN)
 ALL_WORKSPACES = "*"
+MAX_WORKSPACE_ID = 128
+
+
+def check_workspace_id(workspace_id: str) -> None:
+    """Workspace ids are opaque, but a malformed one never reaches the store."""
+    if not 1 <= len(workspace_id) <= MAX_WORKSPACE_ID or not workspace_id.isprintable():
+        raise BadUserInput(f"workspaceId must be 1-{MAX_WORKSPACE_ID} printable characters.")
 
 
 def expand_scopes(granted: tuple[str, ...]) -> frozenset[str]:
@@ -52,6 +59,7 @@ class Principal:
     def workspace(self, workspace_id: str, scope: str) -> AuthorizedWorkspace:
         """The only way resolvers obtain a workspace the store will accept."""
         self.require(scope)
+        check_workspace_id(workspace_id)
         if not self.visibility.sees(workspace_id):
             raise Forbidden("No access to this workspace.")
         return AuthorizedWorkspace(workspace_id)

@@ -31,9 +31,11 @@ class Context:
 Info = strawberry.Info[Context, None]
 
 
-def make_context(request: Any, principal: Principal, store: Store, request_id: str = "") -> Context:
-    """Build a context; starts the round-trip meter for everything the request does."""
-    meter = start_meter()
+def make_context(
+    request: Any, principal: Principal, store: Store, request_id: str = "", meter: Meter | None = None
+) -> Context:
+    """Build a context; the meter (started here unless given) counts every store call."""
+    meter = meter or start_meter()
     return Context(
         request=request,
         principal=principal,

@@ -14,6 +14,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from resolvers.errors import ErrorCode
+from resolvers.limits import is_token_limit_error
 from storage import StoreError
 
 log = logging.getLogger("tags.errors")
@@ -59,7 +60,8 @@ class ErrorCodes(SchemaExtension):
             return error
         if original is None or isinstance(original, GraphQLError):
             nested = original.extensions if isinstance(original, GraphQLError) else None
-            code = (nested or {}).get("code", ErrorCode.BAD_USER_INPUT.value)
+            default = ErrorCode.QUERY_TOO_COMPLEX if is_token_limit_error(error) else ErrorCode.BAD_USER_INPUT
+            code = (nested or {}).get("code", default.value)
             return GraphQLError(
                 error.message, nodes=error.nodes, source=error.source, positions=error.positions,
                 path=error.path, extensions={**(error.extensions or {}), "code": code},

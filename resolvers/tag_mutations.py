@@ -33,6 +33,7 @@ MAX_DEPTH = 4
 MAX_TAGS_PER_WORKSPACE = 10_000
 MAX_BATCH = 100
 MAX_MERGE_SOURCES = 50
+MAX_INSERT_ATTEMPTS = 32
 
 
 def not_found(field: Sequence[str], what: str = "Tag") -> UserFailure:
@@ -114,6 +115,28 @@ def _batch_duplicates(drafts: Sequence[Draft], problems: Problems) -> None:
             explicit.add(draft.slug)
 
 
+async def _taken_by_existing(
+    ctx: Context, ws: AuthorizedWorkspace, drafts: Sequence[Draft], problems: Problems
+) -> None:
+    """When a batch already fails, also report items whose name or explicit slug an
+    existing tag holds, so that every failing item is reported at once."""
+    store = ctx.store.tags
+    reported = {p.field for p in problems.found}
+    keys = {d.name_key for d in drafts}
+    taken_names = {d["nameKey"] for d in await store.by_name_keys(ws, keys)}
+    explicit = [d.slug for d in drafts if d.slug is not None]
+    taken_slugs = await store.slugs_taken(ws, explicit) if explicit else set()
+    for draft in drafts:
+        name_path, slug_path = (*draft.path, "name"), (*draft.path, "slug")
+        if draft.name_key in taken_names:
+            if name_path not in reported:
+                message = "A tag with this name already exists."
+                problems.add(Problem(UserErrorCode.NAME_TAKEN, message, name_path))
+        elif draft.slug in taken_slugs and slug_path not in reported:
+            message = "A tag with this slug already exists."
+            problems.add(Problem(UserErrorCode.SLUG_TAKEN, message, slug_path))
+
+
 async def _diagnose(ctx: Context, ws: AuthorizedWorkspace, drafts: Sequence[Draft], docs: list[Doc]) -> list[Problem]:
     """After the store refused a batch: report taken names and explicit slugs,
     and give generated slugs that collided a free suffix (then the batch is retried)."""
@@ -144,11 +167,16 @@ async def create(ctx: Context, ws: AuthorizedWorkspace, raw_items: Sequence[Mapp
     valid = [d for d in drafts if d is not None]
     _batch_duplicates(valid, problems)
     parents = await _parents(ctx, ws, valid, problems)
+    if problems.found and valid:
+        # Nothing will be inserted, so the store cannot name conflicts: look them up.
+        await _taken_by_existing(ctx, ws, valid, problems)
     problems.raise_any()
     docs = [_tag_doc(ctx, ws, d, parents.get(d.parent_id or "")) for d in valid]
     slugs.spread_within_batch([(d.slug is None, doc) for d, doc in zip(valid, docs, strict=True)])
 
-    for _attempt in range(4):
+    # Concurrent creators of one generated slug all move to the same next free
+    # suffix; each round one of them wins, so the bound must exceed the racers.
+    for _attempt in range(MAX_INSERT_ATTEMPTS):
         try:
             if len(docs) == 1:
                 await ctx.store.tags.insert(docs[0])
@@ -424,5 +452,6 @@ async def move_taggings(ctx: Context, ws: AuthorizedWorkspace, target_id: str, r
     for row in rows:
         if row["rk"] not in latest or row["at"] > latest[row["rk"]]:
             latest[row["rk"]] = row["at"]
-    return await add_associations(ctx, ws, [(rk, target_id, at) for rk, at in latest.items()])
+    pairs = [(rk, target_id, at) for rk, at in latest.items()]
+    return await add_associations(ctx, ws, pairs, enforce_limit=False)
 

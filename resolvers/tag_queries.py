@@ -9,11 +9,23 @@ from resolvers.auth import READ
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.pagination import Page, encode_cursor, page_args, read_page
-from resolvers.rules import category_key, escape_regex, is_tag_id, search_key
+from resolvers.rules import (
+    CATEGORY_MAX,
+    NAME_MAX,
+    SLUG_MAX,
+    SLUG_RE,
+    category_key,
+    escape_regex,
+    is_tag_id,
+    search_key,
+)
 from storage import Doc, TagQuery
 from storage.tags import order_sort, sort_values
 
 MAX_IDS = 100
+MAX_PRINCIPAL_ID = 1024
+# A filter value longer than any stored value can match nothing.
+NOTHING: tuple[str, ...] = ()
 
 
 async def tag_by_id(ctx: Context, tag_id: str) -> Doc | None:
@@ -32,6 +44,8 @@ async def tags_by_ids(ctx: Context, ids: list[str]) -> list[Doc | None]:
 
 async def tag_by_slug(ctx: Context, workspace_id: str, slug: str) -> Doc | None:
     ws = ctx.principal.workspace(workspace_id, READ)
+    if not SLUG_RE.fullmatch(slug) or len(slug) > SLUG_MAX:
+        return None  # no tag can have it: no need to ask the store
     return await ctx.store.tags.by_slug(ws, slug)
 
 
@@ -55,8 +69,13 @@ def tag_query(
 ) -> TagQuery:
     if ids is not None and len(ids) > MAX_IDS:
         raise BadUserInput(f"filter.ids takes at most {MAX_IDS} ids.")
+    if created_by is not None and len(created_by) > MAX_PRINCIPAL_ID:
+        raise BadUserInput(f"filter.createdBy takes at most {MAX_PRINCIPAL_ID} characters.")
     search = _text_filter(search)
     category = _text_filter(category)
+    hopeless = (search is not None and len(search) > NAME_MAX) or (
+        category is not None and len(category) > CATEGORY_MAX
+    )
     return TagQuery(
         search_pattern=escape_regex(search_key(search)) if search else None,
         category_key=category_key(category) if category is not None else None,
@@ -64,7 +83,7 @@ def tag_query(
         parent_id=parent_id if parent_id is None or is_tag_id(parent_id) else "-",
         is_root=is_root,
         descendant_of=descendant_of if descendant_of is None or is_tag_id(descendant_of) else "-",
-        ids=tuple(i for i in ids if is_tag_id(i)) if ids is not None else None,
+        ids=NOTHING if hopeless else tuple(i for i in ids if is_tag_id(i)) if ids is not None else None,
         created_by=created_by,
     )
 

@@ -62,12 +62,19 @@ async def _tags_by_id(ctx: Context, ws: AuthorizedWorkspace, ids: Sequence[str],
 
 
 async def add_associations(
-    ctx: Context, ws: AuthorizedWorkspace, pairs: Sequence[tuple[str, str, datetime]], limit_paths: Mapping[str, tuple[str, ...]] | None = None
+    ctx: Context,
+    ws: AuthorizedWorkspace,
+    pairs: Sequence[tuple[str, str, datetime]],
+    limit_paths: Mapping[str, tuple[str, ...]] | None = None,
+    *,
+    enforce_limit: bool = True,
 ) -> int:
     """Insert (resource key, tag id, time) associations; returns how many were new.
 
     Raises Rollback, having removed its own inserts, when a tag vanished or a
-    resource went over its tag limit meanwhile.
+    resource went over its tag limit meanwhile. `enforce_limit=False` is for a
+    merge: each resource gaining the target loses a source, so none ends up
+    over the limit, though it is one over until the sources' rows are removed.
     """
     if not pairs:
         return 0
@@ -80,7 +87,11 @@ async def add_associations(
     problems = []
     if any(t not in alive for t in tag_ids):
         problems.append(Problem(UserErrorCode.NOT_FOUND, "A tag was deleted meanwhile.", None))
-    counts = await ctx.store.taggings.counts_per_resource(ws, sorted({d["rk"] for d in written}))
+    counts = (
+        await ctx.store.taggings.counts_per_resource(ws, sorted({d["rk"] for d in written}))
+        if enforce_limit
+        else {}
+    )
     over = sorted(rk for rk, n in counts.items() if n > MAX_TAGS_PER_RESOURCE)
     for rk in over:
         path = (limit_paths or {}).get(rk)

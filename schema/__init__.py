@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter
 from strawberry.types import ExecutionContext
 
 from resolvers.extensions import Cost, ErrorCodes, log_unexpected
+from resolvers.limits import MAX_TOKENS, AliasLimit, DepthLimit
 from schema.common import ErrorCodeEnum
 from schema.mutation import Mutation
 from schema.query import Query
@@ -25,11 +28,21 @@ class TagsSchema(strawberry.Schema):
         log_unexpected(errors, execution_context.context if execution_context else None)
 
 
-def build_schema(extensions: list[Any] | None = None) -> TagsSchema:
+def build_schema(*, introspection: bool = True, extensions: list[Any] | None = None) -> TagsSchema:
+    # Extensions are classes or factories: Strawberry makes fresh instances per
+    # operation, so no state is shared between concurrent requests.
+    chosen: list[Any] = [
+        ErrorCodes,
+        Cost,
+        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        partial(AddValidationRules, [DepthLimit, AliasLimit]),
+    ]
+    if not introspection:
+        chosen.append(DisableIntrospection)
     return TagsSchema(
         query=Query,
         mutation=Mutation,
         types=[Tag, ErrorCodeEnum],
-        extensions=[ErrorCodes, Cost, *(extensions or [])],
+        extensions=[*chosen, *(extensions or [])],
         scalar_overrides={datetime: DateTime},
     )

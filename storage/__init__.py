@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.api_keys import ApiKeyStore
 from storage.access import EVERYTHING, AuthorizedWorkspace, Visibility
 from storage.client import Database, open_database
 from storage.collection import Doc
@@ -35,6 +36,7 @@ class Store:
     database: Database
     tags: TagStore
     taggings: TaggingStore
+    api_keys: ApiKeyStore
 
     @property
     def embedded(self) -> bool:
@@ -57,4 +59,5 @@ def open_store(uri: str | None, db_name: str) -> Store:
         database=database,
         tags=TagStore(database.tags),
         taggings=TaggingStore(database.taggings),
+        api_keys=ApiKeyStore(database.api_keys),
     )

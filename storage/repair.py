@@ -16,7 +16,6 @@ Every step is idempotent: running it twice changes nothing the second time.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -129,27 +128,13 @@ async def repair(store: Store) -> RepairReport:
     return report
 
 
-async def _main() -> int:
-    from settings import Settings, SettingsError
-    from storage import open_store
-
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"tags: bad configuration: {exc}")
-        return 2
-    if settings.embedded:
-        print("TAGS_MONGODB_URI is unset: the embedded store is empty in a new process; nothing to repair.")
-    store = open_store(settings.mongodb_uri, settings.mongodb_db)
-    try:
-        report = await repair(store)
-    finally:
-        store.close()
+def print_report(report: RepairReport) -> None:
     for name, value in asdict(report).items():
         print(f"{name.replace('_', ' ')}: {value}")
     print("nothing to fix" if report.clean else "repaired")
-    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(_main()))
+    import tags_admin
+
+    raise SystemExit(tags_admin.main(["repair"]))

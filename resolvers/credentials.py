@@ -1,0 +1,161 @@
+"""Who is calling: bearer JWTs and API keys, checked before anything executes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from resolvers.auth import ALL_WORKSPACES, DEV_PRINCIPAL, SCOPE_ORDER, Principal
+from settings import Settings
+from storage import Store
+
+API_KEY_PREFIX = "tk_"
+_API_KEY = re.compile(r"tk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+LEEWAY_SECONDS = 60
+
+
+class Unauthenticated(Exception):
+    """No usable credentials; answered with HTTP 401 and nothing executed."""
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_api_key() -> tuple[str, str]:
+    """(key id, the key itself). The key is shown once; only its hash is kept."""
+    key_id = secrets.token_hex(8)
+    return key_id, f"{API_KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+
+
+def _scopes(raw: object) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, str):
+        raise Unauthenticated("The token's scope claim must be a string.")
+    return tuple(s for s in raw.split() if s in SCOPE_ORDER)
+
+
+def _workspaces(raw: object) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(w, str) for w in raw):
+        raise Unauthenticated("The token's workspaces claim must be a list of ids.")
+    return tuple(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticator:
+    dev_mode: bool
+    secret: str | None
+    public_key: Any | None
+    public_algorithm: str | None
+    audience: str | None
+    issuer: str | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Authenticator:
+        key: Any | None = None
+        algorithm = None
+        if settings.jwt_public_key:
+            key = load_pem_public_key(settings.jwt_public_key.encode())
+            if isinstance(key, rsa.RSAPublicKey):
+                algorithm = "RS256"
+            elif isinstance(key, ec.EllipticCurvePublicKey):
+                algorithm = "ES256"
+            else:
+                raise ValueError("TAGS_JWT_PUBLIC_KEY: only RSA and EC public keys are supported")
+        return cls(
+            dev_mode=settings.auth_mode == "dev",
+            secret=settings.jwt_secret,
+            public_key=key,
+            public_algorithm=algorithm,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
+
+    async def authenticate(self, headers: Mapping[str, str], store: Store) -> Principal:
+        """The caller's principal; raises Unauthenticated for missing or bad credentials."""
+        credential = _credential(headers)
+        if credential is None:
+            if self.dev_mode:
+                return DEV_PRINCIPAL
+            raise Unauthenticated("Credentials are required.")
+        if credential.startswith(API_KEY_PREFIX):
+            return await self._api_key(credential, store)
+        return self._jwt(credential)
+
+    def _jwt(self, token: str) -> Principal:
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+        except jwt.InvalidTokenError:
+            raise Unauthenticated("The token is malformed.") from None
+        # The key follows from the algorithm we accept, never the other way round:
+        # an HS256 token is checked with the secret only, so a public key can
+        # never be abused as an HMAC secret, and "none" matches no key at all.
+        if algorithm == "HS256" and self.secret:
+            key: Any = self.secret
+        elif algorithm is not None and algorithm == self.public_algorithm:
+            key = self.public_key
+        else:
+            raise Unauthenticated("The token's algorithm is not accepted.")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
+            )
+        except jwt.InvalidTokenError:
+            raise Unauthenticated("The token is invalid or expired.") from None
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise Unauthenticated("The token has no subject.")
+        return Principal(
+            id=subject,
+            scopes=_scopes(claims.get("scope")),
+            workspace_ids=_workspaces(claims.get("workspaces")),
+        )
+
+    async def _api_key(self, key: str, store: Store) -> Principal:
+        match = _API_KEY.fullmatch(key)
+        if match is None:
+            raise Unauthenticated("The API key is malformed.")
+        doc = await store.api_keys.get(match.group(1))
+        # Compare the hashes in constant time even when the id is unknown.
+        expected = doc["hash"] if doc else hash_key("")
+        if not hmac.compare_digest(hash_key(key), expected) or doc is None:
+            raise Unauthenticated("The API key is not valid.")
+        if doc.get("revokedAt") is not None:
+            raise Unauthenticated("The API key has been revoked.")
+        return Principal(
+            id=doc["_id"],
+            scopes=tuple(doc.get("scopes") or ()),
+            workspace_ids=tuple(doc.get("workspaces") or ()),
+        )
+
+
+def _credential(headers: Mapping[str, str]) -> str | None:
+    authorization = headers.get("authorization")
+    if authorization:
+        scheme, _, value = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("Use the Bearer authorization scheme.")
+        return value.strip()
+    api_key = headers.get("x-api-key")
+    return api_key.strip() if api_key else None
+
+
+__all__ = ["ALL_WORKSPACES", "Authenticator", "Unauthenticated", "hash_key", "new_api_key"]
