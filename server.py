@@ -13,15 +13,22 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from resolvers.context import make_context
+from resolvers.auth import Principal
+from resolvers.context import Context, make_context
 from resolvers.credentials import Authenticator, Unauthenticated
 from resolvers.errors import ErrorCode
+from resolvers.events import EventBus, LocalBus
 from resolvers.http import (
     GRAPHQL_RESPONSE,
     RequestError,
@@ -146,7 +153,9 @@ class GraphQLEndpoint:
             return _plain_error(
                 401, str(exc), media_type, {"WWW-Authenticate": "Bearer"}, ErrorCode.UNAUTHENTICATED
             )
-        context = make_context(request, principal, store, request.state.request_id, meter)
+        context = make_context(
+            request, principal, store, request.state.request_id, meter, request.app.state.bus
+        )
         try:
             result = await self.schema.execute(
                 gql.query,
@@ -163,6 +172,47 @@ class GraphQLEndpoint:
             return _plain_error(400, "The request names no operation that can be run.", media_type)
         body = result_body(result)
         return Response(dumps(body), status_code=status_for(body, media_type), media_type=media_type)
+
+
+# Until connection_init authenticates it, a socket's principal may do nothing.
+NOBODY = Principal(id="", scopes=(), workspace_ids=())
+
+
+class GraphQLWebSocket(GraphQL[Context, None]):
+    """Subscriptions over graphql-transport-ws only; the legacy graphql-ws is refused.
+
+    Credentials come from the upgrade request's headers or from the
+    connection_init payload (`Authorization` / `X-API-Key`); refused ones close
+    the socket with 4403.
+    """
+
+    def __init__(self, schema: TagsSchema, authenticator: Authenticator) -> None:
+        super().__init__(
+            schema,
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )
+        self.authenticator = authenticator
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        state = request.app.state
+        request_id = getattr(request.state, "request_id", "")
+        return make_context(request, NOBODY, state.store, request_id, bus=state.bus)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        headers = {k.lower(): v for k, v in context.request.headers.items()}
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        for key, value in params.items():
+            if isinstance(key, str) and key.lower() in ("authorization", "x-api-key"):
+                if not isinstance(value, str):
+                    raise ConnectionRejectionError({"message": "Credentials must be strings."})
+                headers[key.lower()] = value
+        try:
+            context.principal = await self.authenticator.authenticate(headers, context.store)
+        except Unauthenticated:
+            raise ConnectionRejectionError({"message": "Unauthenticated."}) from None
+        context.refresh_loaders()
+        return UNSET
 
 
 def _wants_html(request: Request) -> bool:
@@ -197,10 +247,13 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Starlette:
-    """Build the ASGI app. `store` lets tests share one store between apps."""
+def create_app(
+    settings: Settings | None = None, *, store: Store | None = None, bus: EventBus | None = None
+) -> Starlette:
+    """Build the ASGI app. `store` and `bus` let tests share them between apps."""
     settings = settings or Settings.from_env()
     schema = build_schema(introspection=settings.introspection)
+    http = GraphQLEndpoint(schema, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -210,9 +263,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             log.warning("Using the embedded in-memory store: data is lost when the process stops.")
         await active.ensure_indexes()
         app.state.store = active
+        app.state.bus = bus or LocalBus()
         try:
             yield {}
         finally:
+            if bus is None:
+                await app.state.bus.close()
             if owned:
                 active.close()
 
@@ -229,7 +285,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
     return Starlette(
         routes=[
-            Route("/graphql", GraphQLEndpoint(schema, settings), methods=["GET", "POST"]),
+            Route("/graphql", http, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", GraphQLWebSocket(schema, http.authenticator)),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],

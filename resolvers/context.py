@@ -8,6 +8,8 @@ from typing import Any
 import strawberry
 
 from resolvers.auth import Principal
+from resolvers.clock import now
+from resolvers.events import EventBus, TagEventKind, TagEventRecord
 from resolvers.loaders import Loaders, build_loaders
 from storage import Meter, Store, start_meter
 
@@ -20,19 +22,39 @@ class Context:
     loaders: Loaders
     meter: Meter
     request_id: str = ""
-    # Set by mutations; read by the event bus and the access log.
-    events: list[Any] = field(default_factory=list)
+    bus: EventBus | None = None
+    # Events of the mutation under way, published only if it succeeds.
+    events: list[TagEventRecord] = field(default_factory=list)
+    # graphql-transport-ws puts the connection_init payload here.
+    connection_params: dict[str, Any] | None = None
 
     def refresh_loaders(self) -> None:
         """Forget everything loaded so far: a mutation may have made it stale."""
         self.loaders = build_loaders(self.store, self.principal.visibility)
+
+    def emit(self, kind: TagEventKind, tag_id: str, workspace_id: str) -> None:
+        self.events.append(TagEventRecord(kind, tag_id, workspace_id, now()))
+
+    async def finish_mutation(self, succeeded: bool) -> None:
+        """Publish what a successful mutation changed; a failed one changed nothing."""
+        events, self.events = self.events, []
+        if succeeded and events and self.bus is not None:
+            # One event per tag and kind: a merge or a multi-type removal touches a
+            # tag's usage several times, subscribers need to hear it once.
+            unique = {(e.kind, e.tag_id): e for e in reversed(events)}
+            await self.bus.publish(sorted(unique.values(), key=events.index))
 
 
 Info = strawberry.Info[Context, None]
 
 
 def make_context(
-    request: Any, principal: Principal, store: Store, request_id: str = "", meter: Meter | None = None
+    request: Any,
+    principal: Principal,
+    store: Store,
+    request_id: str = "",
+    meter: Meter | None = None,
+    bus: EventBus | None = None,
 ) -> Context:
     """Build a context; the meter (started here unless given) counts every store call."""
     meter = meter or start_meter()
@@ -43,4 +65,5 @@ def make_context(
         loaders=build_loaders(store, principal.visibility),
         meter=meter,
         request_id=request_id,
+        bus=bus,
     )

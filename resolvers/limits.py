@@ -101,4 +101,6 @@ class AliasLimit(ValidationRule):
 
 
 def is_token_limit_error(error: GraphQLError) -> bool:
-    return "tokens" in error.message and error.message.startswith("Document contains more than")
+    # graphql-core raises it as a syntax error: "Syntax Error: Document contains more than ..."
+    message = error.message.removeprefix("Syntax Error: ")
+    return "tokens" in message and message.startswith("Document contains more than")

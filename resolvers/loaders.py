@@ -49,7 +49,9 @@ def build_loaders(store: Store, visible: Visibility) -> Loaders:
 
     async def load_resource_taggings(keys: Sequence[ResourceKey]) -> list[list[Doc]]:
         grouped: defaultdict[ResourceKey, list[Doc]] = defaultdict(list)
-        rows = await store.taggings.of_resources({ws for ws, _ in keys}, {rk for _, rk in keys})
+        rows = await store.taggings.of_resources(
+            {ws for ws, _ in keys}, {rk for _, rk in keys}, visible
+        )
         for row in rows:
             grouped[(row["ws"], row["rk"])].append(row)
         return [grouped.get(k, []) for k in keys]

@@ -79,7 +79,10 @@ async def tag_resources(
     rtype, possible = _type_arg(resource_type)
     if not possible:
         return _empty_page(args)
-    store, ws, tag_id = ctx.store.taggings, tag["ws"], tag["_id"]
+    ws = ctx.principal.workspace_of(tag["ws"], READ)
+    if ws is None:
+        return _empty_page(args)
+    store, tag_id = ctx.store.taggings, tag["_id"]
 
     async def fetch(limit: int) -> list[Doc]:
         return await store.page_by_tag(

@@ -17,6 +17,7 @@ from resolvers.clock import now
 from resolvers.context import Context
 from resolvers.drafts import Draft, Problems, category_fields, read_draft, text_fields
 from resolvers.errors import Problem, UserErrorCode, UserFailure, invalid
+from resolvers.events import TagEventKind
 from resolvers.rules import (
     is_tag_id,
     new_tag_id,
@@ -211,6 +212,8 @@ async def create(ctx: Context, ws: AuthorizedWorkspace, raw_items: Sequence[Mapp
                 Problem(UserErrorCode.NOT_FOUND, "Parent tag not found.", (*d.path, "parentId")) for d in gone
             )
     ctx.refresh_loaders()
+    for doc in docs:
+        ctx.emit(TagEventKind.CREATED, doc["_id"], ws.id)
     return docs
 
 
@@ -281,6 +284,7 @@ async def _new_place(ctx: Context, ws: AuthorizedWorkspace, tag: Doc, parent_id:
 
 
 async def update_tag(ctx: Context, tag_id: str, given: Mapping[str, Any]) -> Doc:
+    ctx.principal.require(WRITE)  # before any input rule: no scope, no hints
     if not any(key in given for key in _UPDATABLE):
         raise invalid(None, "Give at least one field to change.")
     ws, tag = await find_writable(ctx, tag_id, ("id",))
@@ -303,6 +307,7 @@ async def update_tag(ctx: Context, tag_id: str, given: Mapping[str, Any]) -> Doc
     if "ancestors" in changes:
         await ctx.store.tags.move_subtree(ws, tag_id, tag["ancestors"], changes["ancestors"])
     ctx.refresh_loaders()
+    ctx.emit(TagEventKind.UPDATED, tag_id, ws.id)
     return updated
 
 
@@ -325,6 +330,8 @@ async def _remove(ctx: Context, ws: AuthorizedWorkspace, tags: Sequence[Doc], wi
     removed = await store.taggings.remove_tags(ws, ids)
     await store.tags.delete_ids(ws, ids)
     ctx.refresh_loaders()
+    for tag_id in ids:
+        ctx.emit(TagEventKind.DELETED, tag_id, ws.id)
     return ids, removed
 
 
@@ -400,6 +407,7 @@ def _new_ancestors(area: Mapping[str, Doc], parent_of: Mapping[str, str | None])
 
 
 async def merge_tags(ctx: Context, target_id: str, source_ids: Sequence[str]) -> tuple[Doc, list[str], int]:
+    ctx.principal.require(WRITE)  # before any input rule: no scope, no hints
     if not 1 <= len(source_ids) <= MAX_MERGE_SOURCES:
         raise invalid(("sourceIds",), f"Give 1 to {MAX_MERGE_SOURCES} source tags.")
     if target_id in source_ids:
@@ -439,6 +447,9 @@ async def merge_tags(ctx: Context, target_id: str, source_ids: Sequence[str]) ->
     await store.taggings.remove_tags(ws, list(found))
     await store.tags.delete_ids(ws, list(found))
     ctx.refresh_loaders()
+    for source_id in found:
+        ctx.emit(TagEventKind.MERGED, source_id, ws.id)
+    ctx.emit(TagEventKind.MERGED, target_id, ws.id)
     merged = await ctx.loaders.tag.load(target_id)
     return merged or target, list(found), moved
 

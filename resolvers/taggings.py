@@ -19,6 +19,7 @@ from resolvers.clock import now
 from resolvers.context import Context
 from resolvers.drafts import Problems
 from resolvers.errors import Problem, UserErrorCode, UserFailure, invalid
+from resolvers.events import TagEventKind
 from resolvers.rules import is_tag_id, name_key, normalize_name, normalize_resource_ref
 from resolvers.tag_mutations import create
 from storage import AuthorizedWorkspace, Doc
@@ -104,6 +105,7 @@ async def add_associations(
         per_tag[d["tagId"]][d["rtype"]] += 1
     for tag_id, by_type in per_tag.items():
         await ctx.store.tags.add_usage(tag_id, by_type)
+        ctx.emit(TagEventKind.USAGE_CHANGED, tag_id, ws.id)
     return len(written)
 
 
@@ -118,6 +120,7 @@ async def remove_associations(ctx: Context, ws: AuthorizedWorkspace, pairs: Sequ
         n = await ctx.store.taggings.remove(ws, tag_id, rks)
         if n:
             await ctx.store.tags.add_usage(tag_id, {rtype: -n})
+            ctx.emit(TagEventKind.USAGE_CHANGED, tag_id, ws.id)
             removed += n
     return removed
 
@@ -140,7 +143,7 @@ def _limit_problems(keys: Sequence[str], current: Mapping[str, set[str]], adding
 
 async def _current_tags(ctx: Context, ws: AuthorizedWorkspace, keys: Sequence[str]) -> dict[str, set[str]]:
     current: defaultdict[str, set[str]] = defaultdict(set)
-    for row in await ctx.store.taggings.of_resources([ws.id], set(keys)):
+    for row in await ctx.store.taggings.of_resources([ws.id], set(keys), ctx.principal.visibility):
         current[row["rk"]].add(row["tagId"])
     return current
 

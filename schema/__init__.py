@@ -17,6 +17,7 @@ from schema.common import ErrorCodeEnum
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import DateTime
+from schema.subscription import Subscription
 from schema.tag import Tag
 
 
@@ -42,6 +43,7 @@ def build_schema(*, introspection: bool = True, extensions: list[Any] | None = N
     return TagsSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Tag, ErrorCodeEnum],
         extensions=[*chosen, *(extensions or [])],
         scalar_overrides={datetime: DateTime},

@@ -26,11 +26,17 @@ async def mutate(
     work: Callable[[], Awaitable[dict[str, Any]]],
 ) -> P:
     """Run a mutation; a UserFailure becomes a payload with only userErrors set."""
+    context = info.context
     try:
         fields = await work()
     except UserFailure as failure:
-        info.context.refresh_loaders()
+        context.refresh_loaders()
+        await context.finish_mutation(succeeded=False)
         return payload(user_errors=user_errors(failure), client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
+    except BaseException:
+        await context.finish_mutation(succeeded=False)
+        raise
+    await context.finish_mutation(succeeded=True)
     return payload(**fields, user_errors=[], client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
 
 

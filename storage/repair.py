@@ -20,10 +20,13 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from storage import Store
+from storage import Doc, Store
 from storage.access import AuthorizedWorkspace
 from storage.taggings import tagging_doc
 from storage.tags import type_key
+
+# Longest parent chain followed while finishing a merge; longer means a cycle.
+MAX_WALK = 16
 
 
 @dataclass
@@ -40,6 +43,25 @@ class RepairReport:
         return not any(asdict(self).values())
 
 
+async def _child_toward(
+    store: Store, ws: AuthorizedWorkspace, source_id: str, target: Doc
+) -> str | None:
+    """The child of the source whose subtree holds the target (the target itself
+    when it is a direct child), following parentId; None when it is not below."""
+    current = target
+    for _ in range(MAX_WALK):
+        parent = current.get("parentId")
+        if parent is None:
+            return None
+        if parent == source_id:
+            return str(current["_id"])
+        above = await store.tags.in_workspace(ws, [parent])
+        if not above:
+            return None
+        current = above[0]
+    return None
+
+
 async def _finish_removals(store: Store, report: RepairReport) -> None:
     flagged = await store.tags.flagged()
     gone = {d["_id"] for d in flagged}
@@ -47,17 +69,23 @@ async def _finish_removals(store: Store, report: RepairReport) -> None:
         ws = AuthorizedWorkspace(doc["ws"])
         flag = doc["deleting"]
         target = flag.get("mergeInto") if isinstance(flag, dict) else None
-        alive_target = bool(target) and target not in gone and bool(await store.tags.in_workspace(ws, [target]))
-        if alive_target:
+        found = await store.tags.in_workspace(ws, [target]) if target and target not in gone else []
+        # Children go to the nearest ancestor that is not itself on its way out.
+        kept = [a for a in doc.get("ancestors", []) if a not in gone]
+        lifted = kept[-1] if kept else None
+        if found and target:
             rows = await store.taggings.of_tags(ws, [doc["_id"]])
             # Associations the target already has are skipped by the unique index.
             await store.taggings.insert([tagging_doc(ws, r["rk"], target, r["at"]) for r in rows])
+            # A target below the source: the child on the way down to it (maybe the
+            # target itself) moves up instead, else the target would be its own ancestor.
+            toward = await _child_toward(store, ws, doc["_id"], found[0])
+            if toward is not None:
+                await store.tags.set_fields(toward, {"parentId": lifted})
             await store.tags.reparent_children(ws, doc["_id"], target)
             report.finished_merges += 1
         else:
-            # Children go to the nearest ancestor that is not itself on its way out.
-            kept = [a for a in doc.get("ancestors", []) if a not in gone]
-            await store.tags.reparent_children(ws, doc["_id"], kept[-1] if kept else None)
+            await store.tags.reparent_children(ws, doc["_id"], lifted)
             report.finished_deletes += 1
         await store.taggings.remove_tags(ws, [doc["_id"]])
         await store.tags.delete_ids(ws, [doc["_id"]])
@@ -78,7 +106,7 @@ async def _fix_paths(store: Store, report: RepairReport) -> None:
         if tag_id in paths:
             return paths[tag_id]
         parent = parent_of[tag_id]
-        if parent is None or parent in seen:
+        if parent is None or parent == tag_id or parent in seen:
             # A cycle cannot be walked; breaking it here makes this tag a root.
             parent_of[tag_id] = None
             result: list[str] = []

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from storage import keyset
-from storage.access import AuthorizedWorkspace
+from storage.access import AuthorizedWorkspace, Visibility
 from storage.collection import Collection, Doc, Sort
 from storage.errors import PartialInsert
 
@@ -62,9 +62,12 @@ class TaggingStore:
             return partial.inserted
         return list(range(len(docs)))
 
-    async def of_resources(self, ws_ids: Iterable[str], rks: Iterable[str]) -> list[Doc]:
+    async def of_resources(
+        self, ws_ids: Iterable[str], rks: Iterable[str], visible: Visibility
+    ) -> list[Doc]:
+        wanted = sorted({w for w in ws_ids if visible.sees(w)})
         return await self._t.find(
-            {"ws": {"$in": sorted(set(ws_ids))}, "rk": {"$in": list(rks)}},
+            {"ws": {"$in": wanted}, "rk": {"$in": list(rks)}},
             projection={"_id": 0, "ws": 1, "rk": 1, "tagId": 1, "at": 1},
         )
 
@@ -95,12 +98,12 @@ class TaggingStore:
 
     # Tag.resources ----------------------------------------------------------
 
-    def _by_tag(self, ws_id: str, tag_id: str, rtype: str | None) -> dict[str, Any]:
-        return {"ws": ws_id, "tagId": tag_id, **_type_filter(rtype)}
+    def _by_tag(self, ws: AuthorizedWorkspace, tag_id: str, rtype: str | None) -> dict[str, Any]:
+        return {"ws": ws.id, "tagId": tag_id, **_type_filter(rtype)}
 
     async def page_by_tag(
         self,
-        ws_id: str,
+        ws: AuthorizedWorkspace,
         tag_id: str,
         rtype: str | None,
         *,
@@ -109,7 +112,7 @@ class TaggingStore:
         limit: int,
         from_end: bool,
     ) -> list[Doc]:
-        parts: list[dict[str, Any]] = [self._by_tag(ws_id, tag_id, rtype)]
+        parts: list[dict[str, Any]] = [self._by_tag(ws, tag_id, rtype)]
         if after is not None:
             parts.append(keyset.after(BY_TAG_SORT, after))
         if before is not None:
@@ -123,16 +126,16 @@ class TaggingStore:
         return docs
 
     async def exists_by_tag(
-        self, ws_id: str, tag_id: str, rtype: str | None, values: Sequence[Any], *, forward: bool
+        self, ws: AuthorizedWorkspace, tag_id: str, rtype: str | None, values: Sequence[Any], *, forward: bool
     ) -> bool:
         bound = keyset.after(BY_TAG_SORT, values) if forward else keyset.before(BY_TAG_SORT, values)
         found = await self._t.find(
-            {"$and": [self._by_tag(ws_id, tag_id, rtype), bound]}, projection={"_id": 1}, limit=1
+            {"$and": [self._by_tag(ws, tag_id, rtype), bound]}, projection={"_id": 1}, limit=1
         )
         return bool(found)
 
-    async def count_by_tag(self, ws_id: str, tag_id: str, rtype: str | None) -> int:
-        return await self._t.count(self._by_tag(ws_id, tag_id, rtype))
+    async def count_by_tag(self, ws: AuthorizedWorkspace, tag_id: str, rtype: str | None) -> int:
+        return await self._t.count(self._by_tag(ws, tag_id, rtype))
 
     # Query.taggedResources --------------------------------------------------
 

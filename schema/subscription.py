@@ -1,0 +1,42 @@
+"""Subscription root: live tag events over graphql-transport-ws."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+
+from resolvers import subscriptions
+from resolvers.context import Info
+from resolvers.events import TagEventKind
+from schema.tag import Tag
+
+TagEventKindEnum = strawberry.enum(TagEventKind, name="TagEventKind")
+
+
+@strawberry.type
+class TagEvent:
+    kind: TagEventKind
+    tag_id: strawberry.ID
+    workspace_id: strawberry.ID
+    tag: Tag | None = strawberry.field(
+        description="The tag as it is now; null for DELETED and for merged-away sources."
+    )
+    at: datetime
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Live tag changes in a workspace, over graphql-transport-ws.")
+    async def tag_events(
+        self, info: Info, workspace_id: strawberry.ID
+    ) -> AsyncGenerator[TagEvent, None]:
+        async for event, doc in subscriptions.tag_events(info.context, workspace_id):
+            yield TagEvent(
+                kind=event.kind,
+                tag_id=event.tag_id,
+                workspace_id=event.workspace_id,
+                tag=Tag.from_doc(doc) if doc else None,
+                at=event.at,
+            )
