@@ -40,14 +40,16 @@ lock: $(DEV_STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(RUN_STAMP): requirements/main.lock pyproject.toml | $(BIN)/python
+$(RUN_STAMP): requirements/main.lock pyproject.toml web/graphiql-assets.json | $(BIN)/python
 	$(PIP) install -r requirements/main.lock
 	$(PIP) install --no-deps --no-build-isolation -e .
+	$(BIN)/python -m web.assets install
 	touch $@
 
-$(DEV_STAMP): requirements/dev.lock pyproject.toml | $(BIN)/python
+$(DEV_STAMP): requirements/dev.lock pyproject.toml web/graphiql-assets.json | $(BIN)/python
 	$(PIP) install -r requirements/dev.lock
 	$(PIP) install --no-deps --no-build-isolation -e .
+	$(BIN)/python -m web.assets install
 	touch $@
 
 clean:

@@ -13,7 +13,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -43,6 +44,7 @@ from resolvers.http import (
 from schema import TagsSchema, build_schema
 from settings import Settings
 from storage import Store, StoreError, open_store, start_meter
+from web.assets import URL_PREFIX, VENDOR, graphiql_page
 
 log = logging.getLogger("tags")
 
@@ -123,7 +125,9 @@ class GraphQLEndpoint:
         self.schema = schema
         self.settings = settings
         self.authenticator = Authenticator.from_settings(settings)
-        self.graphiql_html = get_graphql_ide_html("graphiql") if settings.graphiql else None
+        self.graphiql_html = (
+            graphiql_page(get_graphql_ide_html("graphiql")) if settings.graphiql else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -289,6 +293,7 @@ def create_app(
             WebSocketRoute("/graphql", GraphQLWebSocket(schema, http.authenticator)),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Mount(URL_PREFIX, StaticFiles(directory=VENDOR, check_dir=False)),
         ],
         middleware=middleware,
         lifespan=lifespan,
