@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -44,6 +45,7 @@ from resolvers.http import (
 from schema import TagsSchema, build_schema
 from settings import Settings
 from storage import Store, StoreError, open_store, start_meter
+from observability import Metrics, configure_logging, log_request
 from web.assets import URL_PREFIX, VENDOR, graphiql_page
 
 log = logging.getLogger("tags")
@@ -131,8 +133,20 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        started = time.perf_counter()
         response = await self.handle(request)
         await response(scope, receive, send)
+        self.observe(request, response, time.perf_counter() - started)
+
+    def observe(self, request: Request, response: Response, seconds: float) -> None:
+        context = getattr(request.state, "context", None)
+        outcome = getattr(request.state, "outcome", None) or _outcome_of_status(response.status_code)
+        operation = context.operation_name if context else None
+        trips = context.meter.round_trips if context else 0
+        store_seconds = context.meter.store_seconds if context else 0.0
+        principal = context.principal.id if context else ""
+        request.app.state.metrics.observe(operation, outcome, seconds, trips, store_seconds)
+        log_request(request.state.request_id, operation, principal, outcome, seconds, trips)
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET" and self.graphiql_html and _wants_html(request):
@@ -160,6 +174,7 @@ class GraphQLEndpoint:
         context = make_context(
             request, principal, store, request.state.request_id, meter, request.app.state.bus
         )
+        request.state.context = context
         try:
             result = await self.schema.execute(
                 gql.query,
@@ -175,6 +190,10 @@ class GraphQLEndpoint:
         except Exception:  # noqa: BLE001 - e.g. no operation could be chosen
             return _plain_error(400, "The request names no operation that can be run.", media_type)
         body = result_body(result)
+        if "errors" not in body:
+            request.state.outcome = "ok"
+        else:
+            request.state.outcome = "error" if "data" in body else "rejected"
         return Response(dumps(body), status_code=status_for(body, media_type), media_type=media_type)
 
 
@@ -219,6 +238,12 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         return UNSET
 
 
+def _outcome_of_status(status: int) -> str:
+    if status == 401:
+        return "unauthenticated"
+    return "ok" if status < 400 else "bad_request"
+
+
 def _wants_html(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "text/html" in accept and not request.query_params.get("query")
@@ -236,6 +261,12 @@ def _plain_error(
         status_code=status,
         media_type=media_type if media_type == GRAPHQL_RESPONSE else "application/json",
         headers=headers,
+    )
+
+
+async def metrics(request: Request) -> Response:
+    return Response(
+        request.app.state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
     )
 
 
@@ -268,6 +299,7 @@ def create_app(
         await active.ensure_indexes()
         app.state.store = active
         app.state.bus = bus or LocalBus()
+        app.state.metrics = Metrics()
         try:
             yield {}
         finally:
@@ -293,6 +325,7 @@ def create_app(
             WebSocketRoute("/graphql", GraphQLWebSocket(schema, http.authenticator)),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Mount(URL_PREFIX, StaticFiles(directory=VENDOR, check_dir=False)),
         ],
         middleware=middleware,
@@ -347,11 +380,14 @@ def main() -> None:
     except SettingsError as exc:
         print(f"tags: bad configuration: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
+        "log_config": None,
+        # Requests are logged by the service itself, with operation and request id.
+        "access_log": False,
         "timeout_graceful_shutdown": 8,
     }
     if settings.workers > 1:

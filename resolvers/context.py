@@ -27,6 +27,8 @@ class Context:
     events: list[TagEventRecord] = field(default_factory=list)
     # graphql-transport-ws puts the connection_init payload here.
     connection_params: dict[str, Any] | None = None
+    # Known once the document is parsed; for logs and metrics.
+    operation_name: str | None = None
 
     def refresh_loaders(self) -> None:
         """Forget everything loaded so far: a mutation may have made it stale."""

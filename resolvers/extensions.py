@@ -29,6 +29,9 @@ class Cost(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         self.executed = True
+        context = self.execution_context.context
+        if hasattr(context, "operation_name"):
+            context.operation_name = self.execution_context.operation_name
         yield
 
     def get_results(self) -> dict[str, Any]:

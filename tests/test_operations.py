@@ -1,0 +1,125 @@
+"""What operators see: metrics, logs, CORS, and a graceful stop with requests in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from observability import JsonFormatter, log_request
+from server import create_app
+from settings import Settings
+from tests.live_server import ROOT, free_port
+
+NAMED = 'query PickerSearch { tags(workspaceId: "w", first: 5) { nodes { name } } }'
+
+
+async def test_metrics_count_requests_by_operation_and_outcome(client):
+    await client.post("/graphql", json={"query": NAMED})
+    await client.post("/graphql", json={"query": NAMED})
+    await client.post("/graphql", json={"query": "{ nope }"})
+    text = (await client.get("/metrics")).text
+    assert 'tags_graphql_requests_total{operation="PickerSearch",outcome="ok"} 2.0' in text
+    assert 'outcome="rejected"' in text
+    assert "tags_graphql_request_duration_seconds_bucket" in text
+    assert 'tags_store_round_trips_per_request_count{operation="PickerSearch"} 2.0' in text
+    assert "tags_store_round_trips_total" in text
+
+
+async def test_hostile_operation_names_do_not_grow_metrics(client):
+    for i in range(3):
+        await client.post("/graphql", json={"query": f"query op_{'x' * 70}{i} {{ viewer {{ id }} }}"})
+    text = (await client.get("/metrics")).text
+    assert 'operation="other"' in text and "x" * 70 not in text
+
+
+def test_json_log_lines_carry_request_fields(caplog):
+    caplog.set_level(logging.INFO, logger="tags.access")
+    log_request("req-1", "PickerSearch", "user-7", "ok", 0.0123, 3)
+    record = caplog.records[-1]
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["request_id"] == "req-1" and entry["operation"] == "PickerSearch"
+    assert entry["principal"] == "user-7" and entry["round_trips"] == 3
+    assert entry["duration_ms"] == pytest.approx(12.3) and entry["level"] == "info"
+    assert entry["time"].endswith("Z")
+
+
+async def test_access_log_written_per_request(client, caplog):
+    caplog.set_level(logging.INFO, logger="tags.access")
+    await client.post("/graphql", json={"query": NAMED}, headers={"x-request-id": "abc-123"})
+    records = [r for r in caplog.records if r.name == "tags.access"]
+    assert records and records[-1].request_id == "abc-123"  # type: ignore[attr-defined]
+    assert records[-1].principal == "dev"  # type: ignore[attr-defined]
+
+
+async def test_cors_preflight_and_exposed_header(store):
+    app = create_app(Settings(cors_origins=("https://app.example",)), store=store)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            preflight = await http.options(
+                "/graphql",
+                headers={
+                    "origin": "https://app.example",
+                    "access-control-request-method": "POST",
+                    "access-control-request-headers": "content-type, authorization, x-api-key",
+                },
+            )
+            assert preflight.status_code == 200
+            assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+            allowed = preflight.headers["access-control-allow-headers"].lower()
+            assert {"content-type", "authorization", "x-api-key", "x-request-id"} <= {
+                h.strip() for h in allowed.split(",")
+            }
+            actual = await http.post("/graphql", json={"query": NAMED}, headers={"origin": "https://app.example"})
+            assert actual.headers["access-control-expose-headers"].lower() == "x-request-id"
+            other = await http.post("/graphql", json={"query": NAMED}, headers={"origin": "https://evil.example"})
+            assert "access-control-allow-origin" not in other.headers
+
+
+def test_sigterm_lets_in_flight_requests_finish():
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGS_")}
+    env["TAGS_PORT"] = str(port)
+    process = subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+
+        async def burst() -> list[httpx.Response]:
+            create = "mutation($tags: [TagDraft!]!) { createTags(input: {workspaceId: \"w\", tags: $tags}) { tags { id } userErrors { code } } }"
+            async with httpx.AsyncClient(timeout=30) as http:
+                calls = [
+                    http.post(url, json={"query": create, "variables": {"tags": [{"name": f"t{n}-{i}"} for i in range(100)]}})
+                    for n in range(12)
+                ]
+                pending = asyncio.gather(*calls)
+                await asyncio.sleep(0.3)
+                process.send_signal(signal.SIGTERM)
+                return await pending
+
+        responses = asyncio.run(burst())
+        _, errors = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert "Traceback" not in errors
+    assert [r.status_code for r in responses] == [200] * 12
+    assert all(len(r.json()["data"]["createTags"]["tags"]) == 100 for r in responses)
