@@ -155,6 +155,37 @@ def _paths(keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
     return paths
 
 
+async def _create_missing(
+    ctx: Context, ws: AuthorizedWorkspace, to_create: Mapping[str, tuple[str, int]]
+) -> tuple[list[Doc], list[str]]:
+    """Create the missing names: (created tags, ids of tags another request created first).
+
+    Two requests may both find a name missing; the one that loses the race
+    uses the tag the winner made instead of failing.
+    """
+    pending = dict(to_create)
+    existing: list[str] = []
+    for _attempt in range(3):
+        try:
+            created = await create(
+                ctx,
+                ws,
+                [{"name": name} for name, _ in pending.values()],
+                [("tagNames", str(i)) for _, i in pending.values()],
+            )
+            return created, existing
+        except UserFailure as failure:
+            if any(p.code is not UserErrorCode.NAME_TAKEN for p in failure.problems):
+                raise
+            found = await ctx.store.tags.by_name_keys(ws, list(pending))
+            for doc in found:
+                if not doc.get("deleting") and pending.pop(doc["nameKey"], None):
+                    existing.append(doc["_id"])
+            if not pending:
+                return [], existing
+    raise UserFailure.one(UserErrorCode.NAME_TAKEN, "The tag names keep changing; try again.", ("tagNames",))
+
+
 async def add_tags_to_resources(
     ctx: Context,
     workspace_id: str,
@@ -198,10 +229,8 @@ async def add_tags_to_resources(
     if limit:
         raise UserFailure(limit)
 
-    created = await create(
-        ctx, ws, [{"name": n} for n, _ in to_create.values()], [("tagNames", str(i)) for _, i in to_create.values()]
-    ) if to_create else []
-    all_ids = ids + [d["_id"] for d in created]
+    created, raced = await _create_missing(ctx, ws, to_create) if to_create else ([], [])
+    all_ids = list(dict.fromkeys(ids + raced + [d["_id"] for d in created]))
     at = now()
     pairs = [(rk, t, at) for rk in dict.fromkeys(keys) for t in all_ids if t not in current.get(rk, set())]
     try:

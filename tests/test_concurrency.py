@@ -339,6 +339,29 @@ class Mix:
                     self.gone.append(tag_id)
 
 
+async def test_concurrent_create_missing_of_one_name_shares_one_tag(gql, interleaved):
+    def variables(n: int) -> dict[str, Any]:
+        return {
+            "input": {
+                "workspaceId": WS,
+                "resources": [{"type": "task", "id": f"t-{n}"}],
+                "tagNames": ["Brand New"],
+                "createMissing": True,
+            }
+        }
+
+    results = await gather([gql(ADD_TAGS, variables(n)) for n in range(CONCURRENCY)])
+    payloads = [r.ok()["addTagsToResources"] for r in results]
+    # Every request succeeds; exactly one of them created the tag, all use it.
+    assert all(p["userErrors"] == [] for p in payloads), payloads
+    created = [t for p in payloads for t in p["createdTags"]]
+    assert len(created) == 1, created
+    tag_ids = {p["resources"][0]["tags"][0]["id"] for p in payloads}
+    assert tag_ids == {created[0]["id"]}
+    usage = (await gql(USAGE, {"id": created[0]["id"]})).ok()["tag"]
+    assert usage == {"usageCount": CONCURRENCY, "tasks": CONCURRENCY}
+
+
 async def test_randomized_concurrent_mix_keeps_counters_and_references_consistent(
     gql, store, interleaved
 ):
