@@ -7,10 +7,14 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format schema repair bench lock clean
+.PHONY: run demo test lint format schema repair bench lock clean
 
 run: $(RUN_STAMP)
 	exec $(BIN)/python server.py
+
+# `make run` with a demo workspace ("demo") already seeded, for a first look in GraphiQL.
+demo: $(RUN_STAMP)
+	TAGS_SEED_DEMO=true exec $(BIN)/python server.py
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest

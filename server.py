@@ -297,6 +297,10 @@ def create_app(
         if active.embedded:
             log.warning("Using the embedded in-memory store: data is lost when the process stops.")
         await active.ensure_indexes()
+        if settings.seed_demo:
+            from demo import seed_demo
+
+            log.info("Demo workspace: %s", await seed_demo(active))
         app.state.store = active
         app.state.bus = bus or LocalBus()
         app.state.metrics = Metrics()

@@ -89,6 +89,8 @@ class Settings:
     introspection: bool = True
     log_format: str = "text"
     log_level: str = "info"
+    # Not in the contract: `make demo` sets it to start with the demo workspace.
+    seed_demo: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -136,6 +138,7 @@ class Settings:
             graphiql=_bool(env, "TAGS_GRAPHIQL", True),
             introspection=_bool(env, "TAGS_INTROSPECTION", True),
             log_format=_choice(env, "TAGS_LOG_FORMAT", "text", {"text", "json"}),
+            seed_demo=_bool(env, "TAGS_SEED_DEMO", False),
             log_level=_choice(
                 env, "TAGS_LOG_LEVEL", "info", {"debug", "info", "warning", "error", "critical"}
             ),

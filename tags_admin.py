@@ -5,6 +5,7 @@
     tags-admin keys revoke ID
     tags-admin export-schema [PATH]
     tags-admin repair
+    tags-admin seed-demo
 
 It reaches the store through TAGS_MONGODB_URI / TAGS_MONGODB_DB.
 """
@@ -73,6 +74,17 @@ async def _repair(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _seed_demo(store: Store, args: argparse.Namespace) -> int:
+    from demo import WORKSPACE, seed_demo
+
+    counts = await seed_demo(store)
+    print(
+        f"workspace {WORKSPACE!r}: {counts['tags_created']} tags created, "
+        f"{counts['associations_added']} associations added"
+    )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tags-admin", description="Tags service administration")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("path", nargs="?", default="schema.graphql")
     commands.add_parser("repair", help="finish interrupted work, recount").set_defaults(run=_repair)
+    commands.add_parser("seed-demo", help="create the demo workspace").set_defaults(run=_seed_demo)
     return parser
 
 
