@@ -30,7 +30,7 @@ from resolvers.auth import Principal
 from resolvers.context import Context, make_context
 from resolvers.credentials import Authenticator, Unauthenticated
 from resolvers.errors import ErrorCode
-from resolvers.events import EventBus, LocalBus
+from resolvers.events import EventBus, LocalBus, SharedBus
 from resolvers.http import (
     GRAPHQL_RESPONSE,
     RequestError,
@@ -282,6 +282,23 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
+async def _event_bus(store: Store, settings: Settings) -> EventBus:
+    """Change streams where the store has them; otherwise this process only."""
+    from storage.events import MongoEventLog, supports_change_streams
+
+    if await supports_change_streams(store.database):
+        event_log = MongoEventLog(store.database)
+        await event_log.ensure_indexes()
+        log.info("Tag events travel through MongoDB change streams.")
+        return SharedBus(event_log)
+    if settings.workers > 1:
+        log.warning(
+            "The store has no change streams (not a replica set): tag events reach only "
+            "subscribers connected to the worker that made the change."
+        )
+    return LocalBus()
+
+
 def create_app(
     settings: Settings | None = None, *, store: Store | None = None, bus: EventBus | None = None
 ) -> Starlette:
@@ -302,7 +319,7 @@ def create_app(
 
             log.info("Demo workspace: %s", await seed_demo(active))
         app.state.store = active
-        app.state.bus = bus or LocalBus()
+        app.state.bus = bus or await _event_bus(active, settings)
         app.state.metrics = Metrics()
         try:
             yield {}

@@ -9,11 +9,15 @@ carries events between workers and instances through MongoDB change streams.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+log = logging.getLogger("tags.events")
 
 
 class TagEventKind(enum.Enum):
@@ -89,3 +93,50 @@ class LocalBus:
 
     def subscriber_count(self, workspace_id: str) -> int:
         return len(self._queues.get(workspace_id, ()))
+
+
+class SharedBus:
+    """Events shared by every worker through an event log (MongoDB change streams).
+
+    Publishing only appends to the log; one follower task per process reads the
+    log back in commit order and fans out to this process's subscribers,
+    including the publisher's own.
+    """
+
+    def __init__(self, event_log: Any) -> None:
+        self._log = event_log
+        self._local = LocalBus()
+        self._follower: asyncio.Task[None] | None = None
+
+    async def publish(self, events: Sequence[TagEventRecord]) -> None:
+        await self._log.append(
+            [
+                {"ws": e.workspace_id, "kind": e.kind.value, "tagId": e.tag_id, "at": e.at}
+                for e in events
+            ]
+        )
+
+    async def _follow(self) -> None:
+        async for doc in self._log.follow():
+            try:
+                event = TagEventRecord(TagEventKind(doc["kind"]), doc["tagId"], doc["ws"], doc["at"])
+            except (KeyError, ValueError):
+                log.warning("ignoring a malformed event document")
+                continue
+            await self._local.publish([event])
+
+    async def subscribe(self, workspace_id: str) -> AsyncIterator[TagEventRecord]:
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.create_task(self._follow())
+        async for event in self._local.subscribe(workspace_id):
+            yield event
+
+    async def close(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+        await self._local.close()
+
+    def subscriber_count(self, workspace_id: str) -> int:
+        return self._local.subscriber_count(workspace_id)

@@ -1,0 +1,78 @@
+"""Tag events carried between workers and instances by MongoDB change streams.
+
+Publishing inserts the events into the `events` collection; every process
+follows that collection's inserts with one change stream and hands them to its
+own subscribers. The oplog orders the inserts, so every process sees events in
+commit order. Change streams need a replica set (or a sharded cluster); the
+embedded store and a standalone server use the in-process bus instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pymongo.errors import PyMongoError
+
+from storage.client import Database
+from storage.collection import Doc
+from storage.errors import StoreError
+
+log = logging.getLogger("tags.events")
+
+# Events are only needed while subscribers catch up; the TTL index drops them.
+EVENT_TTL_SECONDS = 3600
+
+
+class EventLog(Protocol):
+    async def append(self, docs: Sequence[Doc]) -> None: ...
+
+    def follow(self) -> AsyncIterator[Doc]: ...
+
+
+async def supports_change_streams(database: Database) -> bool:
+    """Replica set members and mongos routers have change streams; others do not."""
+    if database.embedded:
+        return False
+    try:
+        hello = await database.db.command("hello")
+    except PyMongoError:
+        return False
+    return bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
+
+
+class MongoEventLog:
+    def __init__(self, database: Database) -> None:
+        self._events = database.db["events"]
+        self._resume: Any = None
+
+    async def ensure_indexes(self) -> None:
+        try:
+            await self._events.create_index(
+                "createdAt", expireAfterSeconds=EVENT_TTL_SECONDS, name="createdAt"
+            )
+        except PyMongoError as exc:
+            raise StoreError(type(exc).__name__) from exc
+
+    async def append(self, docs: Sequence[Doc]) -> None:
+        created = datetime.now(UTC).replace(tzinfo=None)
+        try:
+            await self._events.insert_many([{**d, "createdAt": created} for d in docs], ordered=True)
+        except PyMongoError as exc:
+            raise StoreError(type(exc).__name__) from exc
+
+    async def follow(self) -> AsyncIterator[Doc]:
+        """Every inserted event, resuming after the last one seen when the stream breaks."""
+        pipeline = [{"$match": {"operationType": "insert"}}]
+        while True:
+            try:
+                async with self._events.watch(pipeline, resume_after=self._resume) as stream:
+                    async for change in stream:
+                        self._resume = change["_id"]
+                        yield change["fullDocument"]
+            except PyMongoError as exc:
+                log.warning("event stream interrupted (%s); resuming", type(exc).__name__)
+                await asyncio.sleep(1)
