@@ -31,6 +31,10 @@ format: $(DEV_STAMP)
 schema: $(RUN_STAMP)
 	$(BIN)/tags-admin export-schema schema.graphql
 
+# Benchmarks: writes bench/REPORT.md (a few minutes).
+bench: $(DEV_STAMP)
+	$(BIN)/python -m bench.run
+
 # Recompute derived data and finish interrupted deletes/merges on the configured store.
 repair: $(RUN_STAMP)
 	$(BIN)/tags-admin repair

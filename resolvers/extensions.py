@@ -53,29 +53,34 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if not result or not result.errors:
             return
-        request_id = _request_id(self.execution_context.context)
-        result.errors = [self._coded(e, request_id) for e in result.errors]
+        result.errors = with_codes(result.errors, self.execution_context.context)
 
-    @staticmethod
-    def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
-        original = error.original_error
-        if error.extensions and "code" in error.extensions:
-            return error
-        if original is None or isinstance(original, GraphQLError):
-            nested = original.extensions if isinstance(original, GraphQLError) else None
-            default = ErrorCode.QUERY_TOO_COMPLEX if is_token_limit_error(error) else ErrorCode.BAD_USER_INPUT
-            code = (nested or {}).get("code", default.value)
-            return GraphQLError(
-                error.message, nodes=error.nodes, source=error.source, positions=error.positions,
-                path=error.path, extensions={**(error.extensions or {}), "code": code},
-            )
-        extensions: dict[str, Any] = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
-        if request_id:
-            extensions["requestId"] = request_id
-        message = GENERIC_MESSAGE
-        if isinstance(original, StoreError):
-            message = "The data store is unavailable; try again shortly."
-        return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
+
+def with_codes(errors: list[GraphQLError], context: Any) -> list[GraphQLError]:
+    """Every error with an `extensions.code`; unexpected faults masked. Idempotent."""
+    request_id = _request_id(context)
+    return [_coded(e, request_id) for e in errors]
+
+
+def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
+    original = error.original_error
+    if error.extensions and "code" in error.extensions:
+        return error
+    if original is None or isinstance(original, GraphQLError):
+        nested = original.extensions if isinstance(original, GraphQLError) else None
+        default = ErrorCode.QUERY_TOO_COMPLEX if is_token_limit_error(error) else ErrorCode.BAD_USER_INPUT
+        code = (nested or {}).get("code", default.value)
+        return GraphQLError(
+            error.message, nodes=error.nodes, source=error.source, positions=error.positions,
+            path=error.path, extensions={**(error.extensions or {}), "code": code},
+        )
+    extensions: dict[str, Any] = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
+    if request_id:
+        extensions["requestId"] = request_id
+    message = GENERIC_MESSAGE
+    if isinstance(original, StoreError):
+        message = "The data store is unavailable; try again shortly."
+    return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
 
 
 def log_unexpected(errors: list[GraphQLError], context: Any) -> None:

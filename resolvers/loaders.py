@@ -7,8 +7,9 @@ the caller cannot see loads as missing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -17,6 +18,23 @@ from storage.taggings import resource_key
 
 # A resource in a workspace: (workspace id, resource key).
 ResourceKey = tuple[str, str]
+K = TypeVar("K")
+V = TypeVar("V")
+
+# Usage counters live in the tag document; these fields are what the usage loader serves.
+COUNTER_FIELDS = ("usage", "usageByType")
+
+
+def load_now(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
+    """The value if the loader already holds it, else the awaitable load.
+
+    Answering from the cache synchronously spares graphql-core an awaitable
+    (and a task) per field, which is most of the cost of a list of tags.
+    """
+    future = loader.cache_map.get(key)
+    if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+        return future.result()
+    return loader.load(key)
 
 
 @dataclass(slots=True)
@@ -27,15 +45,28 @@ class Loaders:
     usage: DataLoader[str, Doc | None]
     resource_taggings: DataLoader[ResourceKey, list[Doc]]
 
+    def prime_tags(self, docs: Iterable[Doc]) -> None:
+        """Documents a request already holds answer later loads without a store call."""
+        for doc in docs:
+            self.tag.prime(doc["_id"], doc)
+            if "usage" in doc:
+                self.usage.prime(doc["_id"], doc)
+
 
 def build_loaders(store: Store, visible: Visibility) -> Loaders:
+    loaders: Loaders
+
     async def load_tags(ids: Sequence[str]) -> list[Doc | None]:
-        found = {d["_id"]: d for d in await store.tags.by_ids(ids, visible)}
+        docs = await store.tags.by_ids(ids, visible)
+        loaders.prime_tags(docs)
+        found = {d["_id"]: d for d in docs}
         return [found.get(i) for i in ids]
 
     async def load_children(parent_ids: Sequence[str]) -> list[list[Doc]]:
         grouped: defaultdict[str, list[Doc]] = defaultdict(list)
-        for doc in await store.tags.children_of(parent_ids, visible):
+        docs = await store.tags.children_of(parent_ids, visible)
+        loaders.prime_tags(docs)
+        for doc in docs:
             grouped[doc["parentId"]].append(doc)
         return [grouped.get(p, []) for p in parent_ids]
 
@@ -56,13 +87,14 @@ def build_loaders(store: Store, visible: Visibility) -> Loaders:
             grouped[(row["ws"], row["rk"])].append(row)
         return [grouped.get(k, []) for k in keys]
 
-    return Loaders(
+    loaders = Loaders(
         tag=DataLoader(load_fn=load_tags),
         children=DataLoader(load_fn=load_children),
         child_count=DataLoader(load_fn=load_child_counts),
         usage=DataLoader(load_fn=load_usage),
         resource_taggings=DataLoader(load_fn=load_resource_taggings),
     )
+    return loaders
 
 
 def resource_loader_key(workspace_id: str, rtype: str, rid: str) -> ResourceKey:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from inspect import isawaitable
+
 from resolvers.context import Context
+from resolvers.loaders import load_now
 from resolvers.errors import BadUserInput
 from resolvers.pagination import MAX_PAGE
 from resolvers.rules import RESOURCE_TYPE_RE
@@ -10,9 +14,9 @@ from storage import Doc
 from storage.tags import type_key
 
 
-async def parent(ctx: Context, tag: Doc) -> Doc | None:
+def parent(ctx: Context, tag: Doc) -> Doc | None | Awaitable[Doc | None]:
     parent_id = tag.get("parentId")
-    return await ctx.loaders.tag.load(parent_id) if parent_id else None
+    return load_now(ctx.loaders.tag, parent_id) if parent_id else None
 
 
 async def ancestors(ctx: Context, tag: Doc) -> list[Doc]:
@@ -33,11 +37,21 @@ async def child_count(ctx: Context, tag: Doc) -> int:
     return await ctx.loaders.child_count.load(tag["_id"])
 
 
-async def usage_count(ctx: Context, tag: Doc, resource_type: str | None) -> int:
+def usage_count(ctx: Context, tag: Doc, resource_type: str | None) -> int | Awaitable[int]:
     if resource_type is not None and not RESOURCE_TYPE_RE.fullmatch(resource_type):
         # No resource can have a type that breaks the type rules.
         return 0
-    counters = await ctx.loaders.usage.load(tag["_id"])
+    counters = load_now(ctx.loaders.usage, tag["_id"])
+    if isawaitable(counters):
+        return _count_later(counters, resource_type)
+    return _count(counters, resource_type)
+
+
+async def _count_later(counters: Awaitable[Doc | None], resource_type: str | None) -> int:
+    return _count(await counters, resource_type)
+
+
+def _count(counters: Doc | None, resource_type: str | None) -> int:
     if counters is None:
         return 0
     if resource_type is None:

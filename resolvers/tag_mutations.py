@@ -212,6 +212,7 @@ async def create(ctx: Context, ws: AuthorizedWorkspace, raw_items: Sequence[Mapp
                 Problem(UserErrorCode.NOT_FOUND, "Parent tag not found.", (*d.path, "parentId")) for d in gone
             )
     ctx.refresh_loaders()
+    ctx.loaders.prime_tags(docs)
     for doc in docs:
         ctx.emit(TagEventKind.CREATED, doc["_id"], ws.id)
     return docs
@@ -307,6 +308,7 @@ async def update_tag(ctx: Context, tag_id: str, given: Mapping[str, Any]) -> Doc
     if "ancestors" in changes:
         await ctx.store.tags.move_subtree(ws, tag_id, tag["ancestors"], changes["ancestors"])
     ctx.refresh_loaders()
+    ctx.loaders.prime_tags([updated])
     ctx.emit(TagEventKind.UPDATED, tag_id, ws.id)
     return updated
 

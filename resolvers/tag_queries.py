@@ -121,6 +121,8 @@ async def list_tags(
     async def count() -> int:
         return await store.count(ws, query)
 
-    return await read_page(args, fetch, lambda d: sort_values(d, sort), probe, count)
+    page = await read_page(args, fetch, lambda d: sort_values(d, sort), probe, count)
+    ctx.loaders.prime_tags(page.docs)
+    return page
 
 

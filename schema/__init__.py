@@ -8,10 +8,16 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 
-from resolvers.extensions import Cost, ErrorCodes, log_unexpected
+from resolvers.extensions import Cost, ErrorCodes, log_unexpected, with_codes
 from resolvers.limits import MAX_TOKENS, AliasLimit, DepthLimit
 from schema.common import ErrorCodeEnum
 from schema.mutation import Mutation
@@ -22,6 +28,15 @@ from schema.tag import Tag
 
 
 class TagsSchema(strawberry.Schema):
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().execute(*args, **kwargs)
+        # Errors raised inside extension hooks (a cached parse refusing a
+        # document, say) skip the ErrorCodes hook: stamp them here too.
+        if result.errors:
+            context = kwargs.get("context_value", args[3] if len(args) > 3 else None)
+            result.errors = with_codes(result.errors, context)
+        return result
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -37,6 +52,9 @@ def build_schema(*, introspection: bool = True, extensions: list[Any] | None = N
         Cost,
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         partial(AddValidationRules, [DepthLimit, AliasLimit]),
+        # SPAs send the same few documents over and over: parse and validate each once.
+        partial(ParserCache, maxsize=512),
+        partial(ValidationCache, maxsize=512),
     ]
     if not introspection:
         chosen.append(DisableIntrospection)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable
 from datetime import datetime
+from inspect import isawaitable
+from typing import Optional
 
 import strawberry
 
@@ -103,10 +106,12 @@ class Tag(Node):
             _doc=doc,
         )
 
-    @strawberry.field(description="The parent tag, or null for a root tag.")
-    async def parent(self, info: Info) -> Tag | None:
-        doc = await tag_graph.parent(info.context, self._doc)
-        return Tag.from_doc(doc) if doc else None
+    @strawberry.field(description="The parent tag, or null for a root tag.", graphql_type=Optional["Tag"])
+    def parent(self, info: Info) -> Tag | None | Awaitable[Tag | None]:
+        found = tag_graph.parent(info.context, self._doc)
+        if isawaitable(found):
+            return _tag_later(found)
+        return Tag.from_doc(found) if found else None
 
     @strawberry.field(description="All ancestors, root first, ending with the parent.")
     async def ancestors(self, info: Info) -> list[Tag]:
@@ -121,9 +126,11 @@ class Tag(Node):
     async def child_count(self, info: Info) -> int:
         return await tag_graph.child_count(info.context, self._doc)
 
-    @strawberry.field(description="Number of resources carrying this tag (not its descendants).")
-    async def usage_count(self, info: Info, resource_type: str | None = None) -> int:
-        return await tag_graph.usage_count(info.context, self._doc, resource_type)
+    @strawberry.field(
+        description="Number of resources carrying this tag (not its descendants).", graphql_type=int
+    )
+    def usage_count(self, info: Info, resource_type: str | None = None) -> int | Awaitable[int]:
+        return tag_graph.usage_count(info.context, self._doc, resource_type)
 
     @strawberry.field(description="Resources carrying this tag, most recently tagged first.")
     async def resources(
@@ -139,6 +146,11 @@ class Tag(Node):
             info.context, self._doc, resource_type, first, after, last, before
         )
         return TaggedResourceConnection.from_page(page, self._doc["ws"])
+
+
+async def _tag_later(found: Awaitable[Doc | None]) -> Tag | None:
+    doc = await found
+    return Tag.from_doc(doc) if doc else None
 
 
 @strawberry.type
