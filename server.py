@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -275,11 +276,20 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    store: Store = request.app.state.store
     try:
-        await request.app.state.store.ping()
+        await store.ping()
     except StoreError:
         return JSONResponse({"status": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ready"})
+
+
+async def _complete_interrupted_work(store: Store, every: float = 0.5) -> None:
+    """Operations a store failure cut short are completed once the store is back."""
+    while True:
+        await asyncio.sleep(every)
+        if store.recovery.pending:
+            await store.recovery.run_pending()
 
 
 async def _event_bus(store: Store, settings: Settings) -> EventBus:
@@ -310,7 +320,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         owned = store is None
-        active = store or open_store(settings.mongodb_uri, settings.mongodb_db)
+        active = store or open_store(
+            settings.mongodb_uri, settings.mongodb_db, timeout_ms=settings.store_timeout_ms
+        )
         if active.embedded:
             log.warning("Using the embedded in-memory store: data is lost when the process stops.")
         await active.ensure_indexes()
@@ -321,9 +333,11 @@ def create_app(
         app.state.store = active
         app.state.bus = bus or await _event_bus(active, settings)
         app.state.metrics = Metrics()
+        recovering = asyncio.create_task(_complete_interrupted_work(active))
         try:
             yield {}
         finally:
+            recovering.cancel()
             if bus is None:
                 await app.state.bus.close()
             if owned:

@@ -91,6 +91,8 @@ class Settings:
     log_level: str = "info"
     # Not in the contract: `make demo` sets it to start with the demo workspace.
     seed_demo: bool = False
+    # Not in the contract: how long a store call may wait for an unreachable store.
+    store_timeout_ms: int = 5000
 
     @property
     def embedded(self) -> bool:
@@ -139,6 +141,7 @@ class Settings:
             introspection=_bool(env, "TAGS_INTROSPECTION", True),
             log_format=_choice(env, "TAGS_LOG_FORMAT", "text", {"text", "json"}),
             seed_demo=_bool(env, "TAGS_SEED_DEMO", False),
+            store_timeout_ms=_int(env, "TAGS_STORE_TIMEOUT_MS", 5000, 100, 120_000),
             log_level=_choice(
                 env, "TAGS_LOG_LEVEL", "info", {"debug", "info", "warning", "error", "critical"}
             ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +13,7 @@ from resolvers.auth import Principal
 from resolvers.clock import now
 from resolvers.events import EventBus, TagEventKind, TagEventRecord
 from resolvers.loaders import Loaders, build_loaders
-from storage import Meter, Store, start_meter
+from storage import Meter, Store, StoreError, start_meter
 
 
 @dataclass(slots=True)
@@ -33,6 +35,17 @@ class Context:
     def refresh_loaders(self) -> None:
         """Forget everything loaded so far: a mutation may have made it stale."""
         self.loaders = build_loaders(self.store, self.principal.visibility)
+
+    @contextlib.asynccontextmanager
+    async def completed_after_outage(
+        self, label: str, fix: Callable[[], Awaitable[None]]
+    ) -> AsyncIterator[None]:
+        """Steps that a store failure may cut short: `fix` completes them later."""
+        try:
+            yield
+        except StoreError:
+            self.store.recovery.register(label, fix)
+            raise
 
     def emit(self, kind: TagEventKind, tag_id: str, workspace_id: str) -> None:
         self.events.append(TagEventRecord(kind, tag_id, workspace_id, now()))

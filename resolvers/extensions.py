@@ -89,6 +89,10 @@ def log_unexpected(errors: list[GraphQLError], context: Any) -> None:
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
             continue
+        if isinstance(original, StoreError):
+            # An outage is not a bug: one line per request, no traceback.
+            log.warning("store unavailable (%s) for request %s", original, _request_id(context))
+            continue
         log.error(
             "unexpected error in %s (request %s)",
             ".".join(str(p) for p in error.path or []) or "operation",

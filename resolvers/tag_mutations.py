@@ -29,6 +29,7 @@ from resolvers.rules import (
     normalize_slug,
 )
 from storage import AuthorizedWorkspace, Conflict, Doc, PartialInsert
+from storage.repair import complete_removals, fix_paths, recount
 
 MAX_DEPTH = 4
 MAX_TAGS_PER_WORKSPACE = 10_000
@@ -306,7 +307,12 @@ async def update_tag(ctx: Context, tag_id: str, given: Mapping[str, Any]) -> Doc
     if updated is None:
         raise not_found(("id",))
     if "ancestors" in changes:
-        await ctx.store.tags.move_subtree(ws, tag_id, tag["ancestors"], changes["ancestors"])
+
+        async def rederive_paths() -> None:
+            await fix_paths(ctx.store, ws.id)
+
+        async with ctx.completed_after_outage("moving a subtree", rederive_paths):
+            await ctx.store.tags.move_subtree(ws, tag_id, tag["ancestors"], changes["ancestors"])
     ctx.refresh_loaders()
     ctx.loaders.prime_tags([updated])
     ctx.emit(TagEventKind.UPDATED, tag_id, ws.id)
@@ -324,13 +330,18 @@ async def _remove(ctx: Context, ws: AuthorizedWorkspace, tags: Sequence[Doc], wi
     ids = [t["_id"] for t in tags]
     if with_descendants:
         ids += [i for i in await store.tags.subtree_ids(ws, ids) if i not in ids]
-    await store.tags.mark_deleting(ws, ids)
-    if not with_descendants:
-        # Deepest first, so a child deleted with its parent is lifted before the parent is.
-        for tag in sorted(tags, key=lambda t: -t["depth"]):
-            await store.tags.lift_children(ws, tag)
-    removed = await store.taggings.remove_tags(ws, ids)
-    await store.tags.delete_ids(ws, ids)
+
+    async def finish() -> None:
+        await complete_removals(store, ids)
+
+    async with ctx.completed_after_outage("deleting tags", finish):
+        await store.tags.mark_deleting(ws, ids)
+        if not with_descendants:
+            # Deepest first, so a child deleted with its parent is lifted before the parent is.
+            for tag in sorted(tags, key=lambda t: -t["depth"]):
+                await store.tags.lift_children(ws, tag)
+        removed = await store.taggings.remove_tags(ws, ids)
+        await store.tags.delete_ids(ws, ids)
     ctx.refresh_loaders()
     for tag_id in ids:
         ctx.emit(TagEventKind.DELETED, tag_id, ws.id)
@@ -440,14 +451,20 @@ async def merge_tags(ctx: Context, target_id: str, source_ids: Sequence[str]) ->
         raise UserFailure([_too_deep(("sourceIds",))])
 
     # Flag first: the flag records the merge, so repair can finish it after a crash.
-    await store.tags.mark_deleting(ws, list(found), merge_into=target_id)
-    moved = await move_taggings(ctx, ws, target_id, await store.taggings.of_tags(ws, list(found)))
-    for tag_id, doc in area.items():
-        parent = moves.get(tag_id, doc.get("parentId"))
-        if parent != doc.get("parentId") or ancestors[tag_id] != doc["ancestors"]:
-            await store.tags.set_place(tag_id, parent, ancestors[tag_id])
-    await store.taggings.remove_tags(ws, list(found))
-    await store.tags.delete_ids(ws, list(found))
+
+    async def finish() -> None:
+        await complete_removals(store, list(found))
+        await recount(store, [target_id])
+
+    async with ctx.completed_after_outage("merging tags", finish):
+        await store.tags.mark_deleting(ws, list(found), merge_into=target_id)
+        moved = await move_taggings(ctx, ws, target_id, await store.taggings.of_tags(ws, list(found)))
+        for tag_id, doc in area.items():
+            parent = moves.get(tag_id, doc.get("parentId"))
+            if parent != doc.get("parentId") or ancestors[tag_id] != doc["ancestors"]:
+                await store.tags.set_place(tag_id, parent, ancestors[tag_id])
+        await store.taggings.remove_tags(ws, list(found))
+        await store.tags.delete_ids(ws, list(found))
     ctx.refresh_loaders()
     for source_id in found:
         ctx.emit(TagEventKind.MERGED, source_id, ws.id)

@@ -95,7 +95,7 @@ def tag_cursors(page: Page, order: str) -> list[str]:
 async def list_tags(
     ctx: Context,
     workspace_id: str,
-    query: TagQuery,
+    filters: dict[str, Any],
     order: str,
     descending: bool,
     first: int | None,
@@ -103,7 +103,9 @@ async def list_tags(
     last: int | None,
     before: str | None,
 ) -> Page:
+    # Access first: a caller who may not read the workspace learns nothing from its filter.
     ws = ctx.principal.workspace(workspace_id, READ)
+    query = tag_query(**filters)
     args = page_args(order, first, after, last, before)
     sort = order_sort(order, descending)
     store = ctx.store.tags

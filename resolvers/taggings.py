@@ -23,6 +23,7 @@ from resolvers.events import TagEventKind
 from resolvers.rules import is_tag_id, name_key, normalize_name, normalize_resource_ref
 from resolvers.tag_mutations import create
 from storage import AuthorizedWorkspace, Doc
+from storage.repair import recount
 from storage.taggings import resource_key, split_key, tagging_doc
 
 MAX_RESOURCES = 500
@@ -80,6 +81,24 @@ async def add_associations(
     if not pairs:
         return 0
     docs = [tagging_doc(ws, rk, tag_id, at) for rk, tag_id, at in pairs]
+    tag_ids = sorted({tag_id for _, tag_id, _ in pairs})
+
+    async def undo() -> None:
+        # What reached the store carries its _id: take exactly that back, then recount.
+        await ctx.store.taggings.remove_written([d for d in docs if "_id" in d])
+        await recount(ctx.store, tag_ids)
+
+    async with ctx.completed_after_outage("adding tags to resources", undo):
+        return await _insert_counted(ctx, ws, docs, limit_paths, enforce_limit)
+
+
+async def _insert_counted(
+    ctx: Context,
+    ws: AuthorizedWorkspace,
+    docs: list[Doc],
+    limit_paths: Mapping[str, tuple[str, ...]] | None,
+    enforce_limit: bool,
+) -> int:
     written = [docs[i] for i in await ctx.store.taggings.insert(docs)]
     if not written:
         return 0
@@ -115,13 +134,19 @@ async def remove_associations(ctx: Context, ws: AuthorizedWorkspace, pairs: Sequ
     for rk, tag_id in pairs:
         grouped[(tag_id, split_key(rk)[0])].append(rk)
     removed = 0
-    # One call per (tag, type): the deleted count is then exactly what that counter loses.
-    for (tag_id, rtype), rks in grouped.items():
-        n = await ctx.store.taggings.remove(ws, tag_id, rks)
-        if n:
-            await ctx.store.tags.add_usage(tag_id, {rtype: -n})
-            ctx.emit(TagEventKind.USAGE_CHANGED, tag_id, ws.id)
-            removed += n
+    tag_ids = sorted({tag_id for tag_id, _ in grouped})
+
+    async def recount_touched() -> None:
+        await recount(ctx.store, tag_ids)
+
+    async with ctx.completed_after_outage("removing tags from resources", recount_touched):
+        # One call per (tag, type): the deleted count is then exactly what that counter loses.
+        for (tag_id, rtype), rks in grouped.items():
+            n = await ctx.store.taggings.remove(ws, tag_id, rks)
+            if n:
+                await ctx.store.tags.add_usage(tag_id, {rtype: -n})
+                ctx.emit(TagEventKind.USAGE_CHANGED, tag_id, ws.id)
+                removed += n
     return removed
 
 

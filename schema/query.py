@@ -62,19 +62,26 @@ class Query:
         before: str | None = None,
     ) -> TagConnection:
         f = filter or TagFilter()
-        query = tag_queries.tag_query(
-            search=f.search,
-            category=f.category,
-            parent_id=f.parent_id,
-            is_root=f.is_root,
-            descendant_of=f.descendant_of,
-            ids=f.ids,
-            created_by=f.created_by,
-        )
         order = order_by.field if order_by else TagOrderField.NAME
         descending = bool(order_by and order_by.direction == OrderDirection.DESC)
         page = await tag_queries.list_tags(
-            info.context, workspace_id, query, order.value, descending, first, after, last, before
+            info.context,
+            workspace_id,
+            {
+                "search": f.search,
+                "category": f.category,
+                "parent_id": f.parent_id,
+                "is_root": f.is_root,
+                "descendant_of": f.descendant_of,
+                "ids": f.ids,
+                "created_by": f.created_by,
+            },
+            order.value,
+            descending,
+            first,
+            after,
+            last,
+            before,
         )
         return TagConnection.from_page(page, tag_queries.tag_cursors(page, order.value))
 

@@ -9,6 +9,7 @@ from storage.access import EVERYTHING, AuthorizedWorkspace, Visibility
 from storage.client import Database, open_database
 from storage.collection import Doc
 from storage.errors import DuplicateKey, PartialInsert, StoreError
+from storage.faults import Recovery
 from storage.metering import Meter, current_meter, start_meter
 from storage.taggings import TaggingStore
 from storage.tags import Conflict, TagQuery, TagStore
@@ -37,6 +38,7 @@ class Store:
     tags: TagStore
     taggings: TaggingStore
     api_keys: ApiKeyStore
+    recovery: Recovery
 
     @property
     def embedded(self) -> bool:
@@ -53,11 +55,12 @@ class Store:
         self.database.close()
 
 
-def open_store(uri: str | None, db_name: str) -> Store:
-    database = open_database(uri, db_name)
+def open_store(uri: str | None, db_name: str, *, timeout_ms: int = 5000) -> Store:
+    database = open_database(uri, db_name, timeout_ms=timeout_ms)
     return Store(
         database=database,
         tags=TagStore(database.tags),
         taggings=TaggingStore(database.taggings),
         api_keys=ApiKeyStore(database.api_keys),
+        recovery=Recovery(),
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.collection import Collection, StoreCall
+from storage.faults import Outage
 
 
 @dataclass(slots=True)
@@ -19,11 +20,14 @@ class Database:
     client: Any
     db: Any
     embedded: bool
+    outage: Outage
     tags: Collection
     taggings: Collection
     api_keys: Collection
 
     async def ping(self) -> None:
+        if self.outage.active:
+            await self.outage.block()
         with StoreCall():
             await self.db.command("ping")
 
@@ -50,11 +54,13 @@ def open_database(uri: str | None, name: str, *, timeout_ms: int = 5000) -> Data
         client = AsyncMongoMockClient()
         embedded = True
     db = client[name]
+    outage = Outage(timeout_ms / 1000)
     return Database(
         client=client,
         db=db,
         embedded=embedded,
-        tags=Collection(db["tags"]),
-        taggings=Collection(db["taggings"]),
-        api_keys=Collection(db["api_keys"]),
+        outage=outage,
+        tags=Collection(db["tags"], outage),
+        taggings=Collection(db["taggings"], outage),
+        api_keys=Collection(db["api_keys"], outage),
     )

@@ -17,6 +17,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from storage.errors import DuplicateKey, PartialInsert, StoreError
+from storage.faults import Outage
 from storage.metering import current_meter
 
 Doc = dict[str, Any]
@@ -82,10 +83,11 @@ class StoreCall:
 class Collection:
     """A metered, translated view of one driver collection."""
 
-    __slots__ = ("_c", "name")
+    __slots__ = ("_c", "_outage", "name")
 
-    def __init__(self, driver_collection: Any) -> None:
+    def __init__(self, driver_collection: Any, outage: Outage) -> None:
         self._c = driver_collection
+        self._outage = outage
         self.name: str = driver_collection.name
 
     async def find(
@@ -101,24 +103,34 @@ class Collection:
             cursor = cursor.sort(list(sort))
         if limit:
             cursor = cursor.limit(limit)
+        if self._outage.active:
+            await self._outage.block()
         with StoreCall():
             return await cursor.to_list(None)  # type: ignore[no-any-return]
 
     async def find_one(
         self, filter: Filter, *, projection: Mapping[str, Any] | None = None
     ) -> Doc | None:
+        if self._outage.active:
+            await self._outage.block()
         with StoreCall():
             return await self._c.find_one(filter, projection)  # type: ignore[no-any-return]
 
     async def count(self, filter: Filter) -> int:
+        if self._outage.active:
+            await self._outage.block()
         with StoreCall():
             return int(await self._c.count_documents(filter))
 
     async def aggregate(self, pipeline: Sequence[Mapping[str, Any]]) -> list[Doc]:
+        if self._outage.active:
+            await self._outage.block()
         with StoreCall():
             return await self._c.aggregate(list(pipeline)).to_list(None)  # type: ignore[no-any-return]
 
     async def insert_one(self, doc: Doc) -> None:
+        if self._outage.active:
+            await self._outage.block()
         with StoreCall():
             await self._c.insert_one(doc)
 
@@ -126,6 +138,8 @@ class Collection:
         """Insert documents; on duplicates raise `PartialInsert` naming what was written."""
         if not docs:
             return
+        if self._outage.active:
+            await self._outage.block()
         with StoreCall(len(docs), ordered):
             await self._c.insert_many(list(docs), ordered=ordered)
 
@@ -133,6 +147,8 @@ class Collection:
         self, filter: Filter, update: Mapping[str, Any], *, upsert: bool = False
     ) -> int:
         """Returns how many documents matched (0 or 1); an upsert that inserted counts 1."""
+        if self._outage.active:
+            await self._outage.block()
         with StoreCall():
             result = await self._c.update_one(filter, update, upsert=upsert)
         return int(result.matched_count) + (1 if result.upserted_id is not None else 0)
@@ -145,26 +161,36 @@ class Collection:
         projection: Mapping[str, Any] | None = None,
     ) -> Doc | None:
         """Applies the update and returns the document as it is afterwards."""
+        if self._outage.active:
+            await self._outage.block()
         with StoreCall():
             return await self._c.find_one_and_update(  # type: ignore[no-any-return]
                 filter, update, projection=projection, return_document=ReturnDocument.AFTER
             )
 
     async def find_one_and_delete(self, filter: Filter) -> Doc | None:
+        if self._outage.active:
+            await self._outage.block()
         with StoreCall():
             return await self._c.find_one_and_delete(filter)  # type: ignore[no-any-return]
 
     async def update_many(self, filter: Filter, update: Mapping[str, Any]) -> int:
+        if self._outage.active:
+            await self._outage.block()
         with StoreCall():
             result = await self._c.update_many(filter, update)
         return int(result.modified_count)
 
     async def delete_many(self, filter: Filter) -> int:
+        if self._outage.active:
+            await self._outage.block()
         with StoreCall():
             return int((await self._c.delete_many(filter)).deleted_count)
 
     async def create_index(self, keys: Sort, *, unique: bool = False) -> None:
         # Index names list their fields so a duplicate-key message can be read back.
         name = "__".join(field for field, _ in keys)
+        if self._outage.active:
+            await self._outage.block()
         with StoreCall():
             await self._c.create_index(list(keys), unique=unique, name=name)

@@ -62,8 +62,8 @@ async def _child_toward(
     return None
 
 
-async def _finish_removals(store: Store, report: RepairReport) -> None:
-    flagged = await store.tags.flagged()
+async def _finish_removals(store: Store, report: RepairReport, ids: list[str] | None = None) -> None:
+    flagged = await store.tags.flagged(ids)
     gone = {d["_id"] for d in flagged}
     for doc in sorted(flagged, key=lambda d: -d.get("depth", 0)):
         ws = AuthorizedWorkspace(doc["ws"])
@@ -91,8 +91,10 @@ async def _finish_removals(store: Store, report: RepairReport) -> None:
         await store.tags.delete_ids(ws, [doc["_id"]])
 
 
-async def _fix_paths(store: Store, report: RepairReport) -> None:
-    docs = {d["_id"]: d for d in await store.tags.all_docs({"ws": 1, "parentId": 1, "ancestors": 1, "depth": 1})}
+async def _fix_paths(store: Store, report: RepairReport, workspace: str | None = None) -> None:
+    projection = {"ws": 1, "parentId": 1, "ancestors": 1, "depth": 1}
+    # Tags on their way out still count as parents: their own delete moves the children.
+    docs = {d["_id"]: d for d in await store.tags.all_docs(projection, workspace, live_only=False)}
     parent_of: dict[str, str | None] = {}
     for tag_id, doc in docs.items():
         parent = doc.get("parentId")
@@ -134,17 +136,39 @@ async def _remove_dangling(store: Store, report: RepairReport) -> None:
         report.dangling_taggings += await store.taggings.remove_for_missing_tags(missing)
 
 
-async def _recount(store: Store, report: RepairReport) -> None:
+async def _recount(store: Store, report: RepairReport, tag_ids: list[str] | None = None) -> None:
     counted: defaultdict[str, dict[str, int]] = defaultdict(dict)
-    for row in await store.taggings.usage_counts():
+    for row in await store.taggings.usage_counts(tag_ids):
         counted[row["_id"]["tag"]][type_key(row["_id"]["t"])] = row["n"]
-    for doc in await store.tags.all_docs({"usage": 1, "usageByType": 1}):
+    docs = (
+        await store.tags.all_docs({"usage": 1, "usageByType": 1})
+        if tag_ids is None
+        else await store.tags.by_id_list(tag_ids, {"usage": 1, "usageByType": 1})
+    )
+    for doc in docs:
         by_type = counted.get(doc["_id"], {})
         stored = {k: v for k, v in (doc.get("usageByType") or {}).items() if v}
         if stored != by_type or doc.get("usage", 0) != sum(by_type.values()):
             fields: dict[str, Any] = {"usage": sum(by_type.values()), "usageByType": by_type}
             await store.tags.set_fields(doc["_id"], fields)
             report.counters_fixed += 1
+
+
+async def complete_removals(store: Store, ids: list[str]) -> None:
+    """Finish deletes/merges of these tags that a failure interrupted (idempotent)."""
+    report = RepairReport()
+    workspaces = {d["ws"] for d in await store.tags.by_id_list(ids, {"ws": 1})}
+    await _finish_removals(store, report, ids)
+    for workspace in workspaces:
+        await _fix_paths(store, report, workspace)
+
+
+async def recount(store: Store, tag_ids: list[str]) -> None:
+    await _recount(store, RepairReport(), tag_ids)
+
+
+async def fix_paths(store: Store, workspace: str) -> None:
+    await _fix_paths(store, RepairReport(), workspace)
 
 
 async def repair(store: Store) -> RepairReport:

@@ -200,12 +200,11 @@ class TaggingStore:
 
     # Repair -----------------------------------------------------------------
 
-    async def usage_counts(self) -> list[Doc]:
+    async def usage_counts(self, tag_ids: Sequence[str] | None = None) -> list[Doc]:
         """Taggings per (tag, resource type), computed from the associations themselves."""
+        match: list[dict[str, Any]] = [] if tag_ids is None else [{"$match": {"tagId": {"$in": list(tag_ids)}}}]
         return await self._t.aggregate(
-            [
-                {"$group": {"_id": {"tag": "$tagId", "t": "$rtype"}, "n": {"$sum": 1}}},
-            ]
+            [*match, {"$group": {"_id": {"tag": "$tagId", "t": "$rtype"}, "n": {"$sum": 1}}}]
         )
 
     async def tag_ids(self) -> list[str]:

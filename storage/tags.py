@@ -332,18 +332,32 @@ class TagStore:
 
     # Repair ----------------------------------------------------------------
 
-    async def flagged(self) -> list[Doc]:
-        return await self._tags.find({"deleting": {"$exists": True}})
+    async def flagged(self, ids: Sequence[str] | None = None) -> list[Doc]:
+        query: dict[str, Any] = {"deleting": {"$exists": True}}
+        if ids is not None:
+            query["_id"] = {"$in": list(ids)}
+        return await self._tags.find(query)
 
-    async def by_id_list(self, ids: Sequence[str]) -> list[Doc]:
-        return await self._tags.find({"_id": {"$in": list(ids)}}, projection={"_id": 1})
+    async def by_id_list(
+        self, ids: Sequence[str], projection: Mapping[str, Any] | None = None
+    ) -> list[Doc]:
+        return await self._tags.find({"_id": {"$in": list(ids)}}, projection=projection or {"_id": 1})
 
     async def reparent_children(self, ws: AuthorizedWorkspace, tag_id: str, parent_id: str | None) -> None:
         """Point the children of `tag_id` at `parent_id`; their paths are fixed afterwards."""
         await self._tags.update_many({"ws": ws.id, "parentId": tag_id}, {"$set": {"parentId": parent_id}})
 
-    async def all_docs(self, projection: Mapping[str, Any] | None = None) -> list[Doc]:
-        return await self._tags.find({"deleting": {"$exists": False}}, projection=projection)
+    async def all_docs(
+        self,
+        projection: Mapping[str, Any] | None = None,
+        workspace: str | None = None,
+        *,
+        live_only: bool = True,
+    ) -> list[Doc]:
+        query: dict[str, Any] = {"deleting": {"$exists": False}} if live_only else {}
+        if workspace is not None:
+            query["ws"] = workspace
+        return await self._tags.find(query, projection=projection)
 
     async def set_fields(self, tag_id: str, fields: Mapping[str, Any]) -> None:
         await self._tags.update_one({"_id": tag_id}, {"$set": dict(fields)})

@@ -1,0 +1,72 @@
+"""Store outages: an injectable one for resilience tests, and recovery afterwards.
+
+`Outage` makes every store call behave as if the server had become
+unreachable: the call waits up to the configured timeout for the store to come
+back, then fails with StoreError. It costs one attribute check when healthy.
+
+`Recovery` holds fix-ups registered by operations that a store failure
+interrupted between two steps. Each fix-up is idempotent; they run in order
+once the store answers again, so the data ends as repair would leave it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from storage.errors import StoreError
+
+log = logging.getLogger("tags.recovery")
+
+
+class Outage:
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.active = False
+        self._over = asyncio.Event()
+
+    def begin(self) -> None:
+        self.active = True
+        self._over = asyncio.Event()
+
+    def end(self) -> None:
+        self.active = False
+        self._over.set()
+
+    async def block(self) -> None:
+        """Wait for the store like a driver would, failing after the timeout."""
+        try:
+            await asyncio.wait_for(self._over.wait(), self.timeout)
+        except TimeoutError:
+            raise StoreError("ServerSelectionTimeoutError") from None
+
+
+FixUp = Callable[[], Awaitable[None]]
+
+
+class Recovery:
+    def __init__(self) -> None:
+        self._pending: list[tuple[str, FixUp]] = []
+        self._lock = asyncio.Lock()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def register(self, label: str, fix: FixUp) -> None:
+        log.warning("store failure interrupted %s; it will be completed when the store is back", label)
+        self._pending.append((label, fix))
+
+    async def run_pending(self) -> int:
+        """Run fix-ups in order until one fails; returns how many are left."""
+        async with self._lock:
+            while self._pending:
+                label, fix = self._pending[0]
+                try:
+                    await fix()
+                except StoreError:
+                    break
+                self._pending.pop(0)
+                log.info("completed %s after the store came back", label)
+            return len(self._pending)
