@@ -21,7 +21,8 @@ test: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy schema resolvers storage server.py settings.py
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy schema resolvers storage web server.py settings.py observability.py tags_admin.py demo.py
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .

@@ -86,7 +86,9 @@ async def seed_demo(store: Store) -> dict[str, int]:
             ids[name] = payload["tag"]["id"]
             created += 1
         else:
-            existing = await store.tags.by_name_keys(AuthorizedWorkspace(WORKSPACE), [name_key(name)])
+            existing = await store.tags.by_name_keys(
+                AuthorizedWorkspace(WORKSPACE), [name_key(name)]
+            )
             ids[name] = existing[0]["_id"]
     added = 0
     for rtype, rid, names in TAGGED:
@@ -104,4 +106,3 @@ async def seed_demo(store: Store) -> dict[str, int]:
         )["addTagsToResources"]
         added += payload["addedCount"]
     return {"tags_created": created, "associations_added": added}
-

@@ -60,7 +60,9 @@ class Metrics:
             self._labels.add(operation)
         return operation
 
-    def observe(self, operation: str | None, outcome: str, seconds: float, trips: int, store_seconds: float) -> None:
+    def observe(
+        self, operation: str | None, outcome: str, seconds: float, trips: int, store_seconds: float
+    ) -> None:
         label = self.label(operation)
         self.requests.labels(label, outcome).inc()
         self.latency.labels(label).observe(seconds)
@@ -79,7 +81,9 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

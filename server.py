@@ -17,16 +17,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.ides import get_graphql_ide_html
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.types.unset import UNSET, UnsetType
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
 
+from observability import Metrics, configure_logging, log_request
 from resolvers.auth import Principal
 from resolvers.context import Context, make_context
 from resolvers.credentials import Authenticator, Unauthenticated
@@ -46,7 +47,6 @@ from resolvers.http import (
 from schema import TagsSchema, build_schema
 from settings import Settings
 from storage import Store, StoreError, open_store, start_meter
-from observability import Metrics, configure_logging, log_request
 from web.assets import URL_PREFIX, VENDOR, graphiql_page
 
 log = logging.getLogger("tags")
@@ -111,7 +111,9 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = given if given and len(given) <= 128 and given.isprintable() else uuid.uuid4().hex
+        request_id = (
+            given if given and len(given) <= 128 and given.isprintable() else uuid.uuid4().hex
+        )
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
@@ -141,7 +143,9 @@ class GraphQLEndpoint:
 
     def observe(self, request: Request, response: Response, seconds: float) -> None:
         context = getattr(request.state, "context", None)
-        outcome = getattr(request.state, "outcome", None) or _outcome_of_status(response.status_code)
+        outcome = getattr(request.state, "outcome", None) or _outcome_of_status(
+            response.status_code
+        )
         operation = context.operation_name if context else None
         trips = context.meter.round_trips if context else 0
         store_seconds = context.meter.store_seconds if context else 0.0
@@ -154,7 +158,9 @@ class GraphQLEndpoint:
             return HTMLResponse(self.graphiql_html)
         media_type = choose_media_type(request.headers.get("accept"))
         if media_type is None:
-            return _plain_error(406, "Accept application/graphql-response+json or application/json.")
+            return _plain_error(
+                406, "Accept application/graphql-response+json or application/json."
+            )
         try:
             if request.method == "GET":
                 gql = parse_params(request.query_params, from_url=True)
@@ -188,14 +194,16 @@ class GraphQLEndpoint:
             return _plain_error(
                 405, "Only queries can be sent with GET; use POST.", media_type, {"Allow": "POST"}
             )
-        except Exception:  # noqa: BLE001 - e.g. no operation could be chosen
+        except Exception:
             return _plain_error(400, "The request names no operation that can be run.", media_type)
         body = result_body(result)
         if "errors" not in body:
             request.state.outcome = "ok"
         else:
             request.state.outcome = "error" if "data" in body else "rejected"
-        return Response(dumps(body), status_code=status_for(body, media_type), media_type=media_type)
+        return Response(
+            dumps(body), status_code=status_for(body, media_type), media_type=media_type
+        )
 
 
 # Until connection_init authenticates it, a socket's principal may do nothing.

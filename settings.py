@@ -69,7 +69,9 @@ def _check_public_key(pem: str) -> None:
     except ValueError:
         raise SettingsError("TAGS_JWT_PUBLIC_KEY: not a PEM public key") from None
     if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
-        raise SettingsError("TAGS_JWT_PUBLIC_KEY: only RSA (RS256) and EC (ES256) keys are accepted")
+        raise SettingsError(
+            "TAGS_JWT_PUBLIC_KEY: only RSA (RS256) and EC (ES256) keys are accepted"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +107,12 @@ class Settings:
         host = (env.get("TAGS_HOST") or "127.0.0.1").strip()
         workers = _int(env, "TAGS_WORKERS", 1, 1, 64)
         if uri is None and workers != 1:
-            raise SettingsError("TAGS_WORKERS: must be 1 with the embedded store (TAGS_MONGODB_URI unset)")
-        auth_mode = _choice(env, "TAGS_AUTH_MODE", "dev" if uri is None else "required", {"dev", "required"})
+            raise SettingsError(
+                "TAGS_WORKERS: must be 1 with the embedded store (TAGS_MONGODB_URI unset)"
+            )
+        auth_mode = _choice(
+            env, "TAGS_AUTH_MODE", "dev" if uri is None else "required", {"dev", "required"}
+        )
         if auth_mode == "dev" and not is_loopback(host):
             raise SettingsError(
                 f"TAGS_AUTH_MODE: dev mode is refused on the non-loopback address TAGS_HOST={host}"

@@ -28,7 +28,9 @@ def _list_arg(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-async def create_key(store: Store, name: str, scopes: Sequence[str], workspaces: Sequence[str]) -> str:
+async def create_key(
+    store: Store, name: str, scopes: Sequence[str], workspaces: Sequence[str]
+) -> str:
     key_id, key = new_api_key()
     await store.api_keys.insert(key_id, name, hash_key(key), scopes, workspaces, now())
     return key
@@ -94,7 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--scopes", required=True, help="comma-separated scopes")
     create.add_argument("--workspaces", required=True, help="comma-separated workspace ids, or *")
     create.set_defaults(run=_keys_create)
-    keys.add_parser("list", help="list keys (never the keys themselves)").set_defaults(run=_keys_list)
+    keys.add_parser("list", help="list keys (never the keys themselves)").set_defaults(
+        run=_keys_list
+    )
     revoke = keys.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id")
     revoke.set_defaults(run=_keys_revoke)

@@ -65,7 +65,7 @@ class Principal:
         return AuthorizedWorkspace(workspace_id)
 
     def workspace_of(self, workspace_id: str, scope: str) -> AuthorizedWorkspace | None:
-        """For objects found by id: a workspace the caller cannot use looks like a missing object."""
+        """For objects found by id: a workspace the caller cannot use looks like a missing one."""
         self.require(scope)
         return AuthorizedWorkspace(workspace_id) if self.visibility.sees(workspace_id) else None
 

@@ -119,7 +119,9 @@ class SharedBus:
     async def _follow(self) -> None:
         async for doc in self._log.follow():
             try:
-                event = TagEventRecord(TagEventKind(doc["kind"]), doc["tagId"], doc["ws"], doc["at"])
+                event = TagEventRecord(
+                    TagEventKind(doc["kind"]), doc["tagId"], doc["ws"], doc["at"]
+                )
             except (KeyError, ValueError):
                 log.warning("ignoring a malformed event document")
                 continue

@@ -68,11 +68,17 @@ def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
         return error
     if original is None or isinstance(original, GraphQLError):
         nested = original.extensions if isinstance(original, GraphQLError) else None
-        default = ErrorCode.QUERY_TOO_COMPLEX if is_token_limit_error(error) else ErrorCode.BAD_USER_INPUT
+        default = (
+            ErrorCode.QUERY_TOO_COMPLEX if is_token_limit_error(error) else ErrorCode.BAD_USER_INPUT
+        )
         code = (nested or {}).get("code", default.value)
         return GraphQLError(
-            error.message, nodes=error.nodes, source=error.source, positions=error.positions,
-            path=error.path, extensions={**(error.extensions or {}), "code": code},
+            error.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={**(error.extensions or {}), "code": code},
         )
     extensions: dict[str, Any] = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
     if request_id:

@@ -91,7 +91,9 @@ class _Measure:
 class DepthLimit(ValidationRule):
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
         if _Measure(self.context).depth(node.selection_set) > MAX_DEPTH:
-            self.report_error(too_complex(f"The operation is nested deeper than {MAX_DEPTH} levels."))
+            self.report_error(
+                too_complex(f"The operation is nested deeper than {MAX_DEPTH} levels.")
+            )
 
 
 class AliasLimit(ValidationRule):

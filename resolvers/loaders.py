@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -32,7 +32,12 @@ def load_now(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
     (and a task) per field, which is most of the cost of a list of tags.
     """
     future = loader.cache_map.get(key)
-    if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+    if (
+        future is not None
+        and future.done()
+        and not future.cancelled()
+        and future.exception() is None
+    ):
         return future.result()
     return loader.load(key)
 

@@ -81,7 +81,9 @@ def decode_cursor(kind: str, cursor: str) -> list[Any]:
     values: list[Any] = []
     for expected, value in zip(shape, data[1:], strict=True):
         if expected is datetime:
-            if not (isinstance(value, dict) and isinstance(value.get("t"), int) and len(value) == 1):
+            if not (
+                isinstance(value, dict) and isinstance(value.get("t"), int) and len(value) == 1
+            ):
                 raise BadUserInput("Invalid cursor.")
             try:
                 value = datetime.fromtimestamp(value["t"] / 1000, UTC).replace(tzinfo=None)
@@ -93,9 +95,9 @@ def decode_cursor(kind: str, cursor: str) -> list[Any]:
     return values
 
 
-# probe(values, forward): does any item lie strictly after (forward) or before
-# `values` in the list's order? With `values` None: does the list have any item?
-Probe = Callable[[Sequence[Any] | None, bool], Awaitable[bool]]
+# beyond(values, forward): does any item lie strictly after (forward) or before
+# `values` in the list's order?
+Beyond = Callable[[Sequence[Any], bool], Awaitable[bool]]
 
 
 class Page:
@@ -106,7 +108,7 @@ class Page:
     computed only when a client selects them.
     """
 
-    __slots__ = ("_args", "_count", "_more", "_probe", "docs", "keys")
+    __slots__ = ("_args", "_beyond_fn", "_count", "_more", "docs", "keys")
 
     def __init__(
         self,
@@ -114,14 +116,14 @@ class Page:
         keys: list[list[Any]],
         args: PageArgs,
         more: bool,
-        probe: Probe,
+        beyond: Beyond,
         count: Callable[[], Awaitable[int]],
     ) -> None:
         self.docs = docs
         self.keys = keys
         self._args = args
         self._more = more
-        self._probe = probe
+        self._beyond_fn = beyond
         self._count = count
 
     async def has_next(self) -> bool:
@@ -139,9 +141,9 @@ class Page:
             # No cursor on that side: the page starts (or ends) the list.
             return False
         if self.keys:
-            return await self._probe(self.keys[-1] if forward else self.keys[0], forward)
+            return await self._beyond_fn(self.keys[-1] if forward else self.keys[0], forward)
         # An empty page after (before) a cursor: anything at all lies on the other side.
-        return await self._probe(None, forward)
+        return await self._count() > 0
 
     async def total(self) -> int:
         return await self._count()
@@ -151,7 +153,7 @@ async def read_page(
     args: PageArgs,
     fetch: Callable[[int], Awaitable[list[Any]]],
     key_of: Callable[[Any], list[Any]],
-    probe: Probe,
+    beyond: Beyond,
     count: Callable[[], Awaitable[int]],
 ) -> Page:
     """Fetch `limit + 1` items to learn whether more lie in the reading direction."""
@@ -162,4 +164,4 @@ async def read_page(
         more = len(docs) > args.limit
     if more and docs:
         docs = docs[1:] if args.from_end else docs[: args.limit]
-    return Page(docs, [key_of(d) for d in docs], args, more, probe, count)
+    return Page(docs, [key_of(d) for d in docs], args, more, beyond, count)

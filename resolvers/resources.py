@@ -86,18 +86,22 @@ async def tag_resources(
 
     async def fetch(limit: int) -> list[Doc]:
         return await store.page_by_tag(
-            ws, tag_id, rtype, after=args.after, before=args.before, limit=limit, from_end=args.from_end
+            ws,
+            tag_id,
+            rtype,
+            after=args.after,
+            before=args.before,
+            limit=limit,
+            from_end=args.from_end,
         )
 
-    async def probe(values: Sequence[Any] | None, forward: bool) -> bool:
-        if values is None:
-            return await store.count_by_tag(ws, tag_id, rtype) > 0
-        return await store.exists_by_tag(ws, tag_id, rtype, values, forward=forward)
-
-    async def count() -> int:
-        return await store.count_by_tag(ws, tag_id, rtype)
-
-    return await read_page(args, fetch, _row_key, probe, count)
+    return await read_page(
+        args,
+        fetch,
+        _row_key,
+        lambda values, forward: store.exists_by_tag(ws, tag_id, rtype, values, forward=forward),
+        lambda: store.count_by_tag(ws, tag_id, rtype),
+    )
 
 
 async def _match_groups(
@@ -147,17 +151,23 @@ async def tagged_resources(
 
     async def fetch(limit: int) -> list[Doc]:
         rows = await store.page_resources(
-            ws, groups, match_all, rtype,
-            after=args.after, before=args.before, limit=limit, from_end=args.from_end,
+            ws,
+            groups,
+            match_all,
+            rtype,
+            after=args.after,
+            before=args.before,
+            limit=limit,
+            from_end=args.from_end,
         )
         return [{"rk": r["_id"], "at": r["at"]} for r in rows]
 
-    async def probe(values: Sequence[Any] | None, forward: bool) -> bool:
-        if values is None:
-            return await store.count_resources(ws, groups, match_all, rtype) > 0
-        return await store.exists_resources(ws, groups, match_all, rtype, values, forward=forward)
-
-    async def count() -> int:
-        return await store.count_resources(ws, groups, match_all, rtype)
-
-    return await read_page(args, fetch, _row_key, probe, count)
+    return await read_page(
+        args,
+        fetch,
+        _row_key,
+        lambda values, forward: store.exists_resources(
+            ws, groups, match_all, rtype, values, forward=forward
+        ),
+        lambda: store.count_resources(ws, groups, match_all, rtype),
+    )

@@ -37,7 +37,9 @@ def spread_within_batch(items: Sequence[Item]) -> None:
         used.add(doc["slug"])
 
 
-async def reassign(store: TagStore, ws: AuthorizedWorkspace, items: Sequence[Item], taken: Iterable[str]) -> None:
+async def reassign(
+    store: TagStore, ws: AuthorizedWorkspace, items: Sequence[Item], taken: Iterable[str]
+) -> None:
     """Move generated slugs that the store already has to the first free suffix."""
     taken = set(taken)
     clashing = [doc for is_generated, doc in items if is_generated and doc["slug"] in taken]

@@ -6,15 +6,15 @@ from collections.abc import Awaitable
 from inspect import isawaitable
 
 from resolvers.context import Context
-from resolvers.loaders import load_now
 from resolvers.errors import BadUserInput
+from resolvers.loaders import load_now
 from resolvers.pagination import MAX_PAGE
 from resolvers.rules import RESOURCE_TYPE_RE
 from storage import Doc
 from storage.tags import type_key
 
 
-def parent(ctx: Context, tag: Doc) -> Doc | None | Awaitable[Doc | None]:
+def parent(ctx: Context, tag: Doc) -> Doc | Awaitable[Doc | None] | None:
     parent_id = tag.get("parentId")
     return load_now(ctx.loaders.tag, parent_id) if parent_id else None
 

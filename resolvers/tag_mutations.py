@@ -44,11 +44,15 @@ def not_found(field: Sequence[str], what: str = "Tag") -> UserFailure:
 
 def _too_deep(field: Sequence[str]) -> Problem:
     return Problem(
-        UserErrorCode.DEPTH_EXCEEDED, f"Tags can be nested at most {MAX_DEPTH + 1} levels deep.", tuple(field)
+        UserErrorCode.DEPTH_EXCEEDED,
+        f"Tags can be nested at most {MAX_DEPTH + 1} levels deep.",
+        tuple(field),
     )
 
 
-async def find_writable(ctx: Context, tag_id: str, field: Sequence[str]) -> tuple[AuthorizedWorkspace, Doc]:
+async def find_writable(
+    ctx: Context, tag_id: str, field: Sequence[str]
+) -> tuple[AuthorizedWorkspace, Doc]:
     """A tag the caller may change; anything else looks exactly like a missing tag."""
     ctx.principal.require(WRITE)
     doc = await ctx.loaders.tag.load(tag_id) if is_tag_id(tag_id) else None
@@ -85,19 +89,27 @@ def _tag_doc(ctx: Context, ws: AuthorizedWorkspace, draft: Draft, parent: Doc | 
     }
 
 
-async def _parents(ctx: Context, ws: AuthorizedWorkspace, drafts: Sequence[Draft], problems: Problems) -> dict[str, Doc]:
+async def _parents(
+    ctx: Context, ws: AuthorizedWorkspace, drafts: Sequence[Draft], problems: Problems
+) -> dict[str, Doc]:
     wanted = {d.parent_id for d in drafts if d.parent_id is not None}
-    found = {
-        p["_id"]: p
-        for p in await ctx.store.tags.in_workspace(ws, [i for i in wanted if is_tag_id(i)])
-        if not p.get("deleting")
-    } if wanted else {}
+    found = (
+        {
+            p["_id"]: p
+            for p in await ctx.store.tags.in_workspace(ws, [i for i in wanted if is_tag_id(i)])
+            if not p.get("deleting")
+        }
+        if wanted
+        else {}
+    )
     for draft in drafts:
         if draft.parent_id is None:
             continue
         parent = found.get(draft.parent_id)
         if parent is None:
-            problems.add(Problem(UserErrorCode.NOT_FOUND, "Parent tag not found.", (*draft.path, "parentId")))
+            problems.add(
+                Problem(UserErrorCode.NOT_FOUND, "Parent tag not found.", (*draft.path, "parentId"))
+            )
         elif parent["depth"] + 1 > MAX_DEPTH:
             problems.add(_too_deep((*draft.path, "parentId")))
     return found
@@ -109,11 +121,23 @@ def _batch_duplicates(drafts: Sequence[Draft], problems: Problems) -> None:
     explicit: set[str] = set()
     for draft in drafts:
         if draft.name_key in names:
-            problems.add(Problem(UserErrorCode.NAME_TAKEN, "Another tag in this batch has this name.", (*draft.path, "name")))
+            problems.add(
+                Problem(
+                    UserErrorCode.NAME_TAKEN,
+                    "Another tag in this batch has this name.",
+                    (*draft.path, "name"),
+                )
+            )
         names.add(draft.name_key)
         if draft.slug is not None:
             if draft.slug in explicit:
-                problems.add(Problem(UserErrorCode.SLUG_TAKEN, "Another tag in this batch has this slug.", (*draft.path, "slug")))
+                problems.add(
+                    Problem(
+                        UserErrorCode.SLUG_TAKEN,
+                        "Another tag in this batch has this slug.",
+                        (*draft.path, "slug"),
+                    )
+                )
             explicit.add(draft.slug)
 
 
@@ -139,7 +163,9 @@ async def _taken_by_existing(
             problems.add(Problem(UserErrorCode.SLUG_TAKEN, message, slug_path))
 
 
-async def _diagnose(ctx: Context, ws: AuthorizedWorkspace, drafts: Sequence[Draft], docs: list[Doc]) -> list[Problem]:
+async def _diagnose(
+    ctx: Context, ws: AuthorizedWorkspace, drafts: Sequence[Draft], docs: list[Doc]
+) -> list[Problem]:
     """After the store refused a batch: report taken names and explicit slugs,
     and give generated slugs that collided a free suffix (then the batch is retried)."""
     store = ctx.store.tags
@@ -148,12 +174,29 @@ async def _diagnose(ctx: Context, ws: AuthorizedWorkspace, drafts: Sequence[Draf
     problems = []
     for draft, doc in zip(drafts, docs, strict=True):
         if doc["nameKey"] in taken_names:
-            problems.append(Problem(UserErrorCode.NAME_TAKEN, "A tag with this name already exists.", (*draft.path, "name")))
+            problems.append(
+                Problem(
+                    UserErrorCode.NAME_TAKEN,
+                    "A tag with this name already exists.",
+                    (*draft.path, "name"),
+                )
+            )
         elif doc["slug"] in taken_slugs and draft.slug is not None:
-            problems.append(Problem(UserErrorCode.SLUG_TAKEN, "A tag with this slug already exists.", (*draft.path, "slug")))
+            problems.append(
+                Problem(
+                    UserErrorCode.SLUG_TAKEN,
+                    "A tag with this slug already exists.",
+                    (*draft.path, "slug"),
+                )
+            )
     if problems:
         return problems
-    await slugs.reassign(store, ws, [(draft.slug is None, doc) for draft, doc in zip(drafts, docs, strict=True)], taken_slugs)
+    await slugs.reassign(
+        store,
+        ws,
+        [(draft.slug is None, doc) for draft, doc in zip(drafts, docs, strict=True)],
+        taken_slugs,
+    )
     return []
 
 
@@ -162,7 +205,12 @@ async def _undo_created(ctx: Context, ws: AuthorizedWorkspace, ids: Sequence[str
         await ctx.store.tags.delete_ids(ws, ids)
 
 
-async def create(ctx: Context, ws: AuthorizedWorkspace, raw_items: Sequence[Mapping[str, Any]], paths: Sequence[tuple[str, ...]]) -> list[Doc]:
+async def create(
+    ctx: Context,
+    ws: AuthorizedWorkspace,
+    raw_items: Sequence[Mapping[str, Any]],
+    paths: Sequence[tuple[str, ...]],
+) -> list[Doc]:
     """Create tags all-or-nothing; every failing item is reported."""
     problems = Problems()
     drafts = [read_draft(raw, path, problems) for raw, path in zip(raw_items, paths, strict=True)]
@@ -192,7 +240,11 @@ async def create(ctx: Context, ws: AuthorizedWorkspace, raw_items: Sequence[Mapp
             if found:
                 raise UserFailure(found) from None
     else:
-        raise UserFailure.one(UserErrorCode.SLUG_TAKEN, "Could not find a free slug; try again.", (*valid[0].path, "slug"))
+        raise UserFailure.one(
+            UserErrorCode.SLUG_TAKEN,
+            "Could not find a free slug; try again.",
+            (*valid[0].path, "slug"),
+        )
 
     created = [d["_id"] for d in docs]
     # Checked after writing, so that concurrent creators cannot both slip under the limit.
@@ -205,12 +257,17 @@ async def create(ctx: Context, ws: AuthorizedWorkspace, raw_items: Sequence[Mapp
         )
     if parents:
         # A parent deleted while we wrote would leave orphans: re-read and back out.
-        alive = {p["_id"] for p in await ctx.store.tags.in_workspace(ws, list(parents)) if not p.get("deleting")}
+        alive = {
+            p["_id"]
+            for p in await ctx.store.tags.in_workspace(ws, list(parents))
+            if not p.get("deleting")
+        }
         gone = [d for d in valid if d.parent_id and d.parent_id not in alive]
         if gone:
             await _undo_created(ctx, ws, created)
             raise UserFailure(
-                Problem(UserErrorCode.NOT_FOUND, "Parent tag not found.", (*d.path, "parentId")) for d in gone
+                Problem(UserErrorCode.NOT_FOUND, "Parent tag not found.", (*d.path, "parentId"))
+                for d in gone
             )
     ctx.refresh_loaders()
     ctx.loaders.prime_tags(docs)
@@ -224,7 +281,9 @@ async def create_tag(ctx: Context, workspace_id: str, fields: Mapping[str, Any])
     return (await create(ctx, ws, [fields], [()]))[0]
 
 
-async def create_tags(ctx: Context, workspace_id: str, items: Sequence[Mapping[str, Any]]) -> list[Doc]:
+async def create_tags(
+    ctx: Context, workspace_id: str, items: Sequence[Mapping[str, Any]]
+) -> list[Doc]:
     ws = ctx.principal.workspace(workspace_id, WRITE)
     if not 1 <= len(items) <= MAX_BATCH:
         raise invalid(("tags",), f"Give 1 to {MAX_BATCH} tags.")
@@ -264,19 +323,25 @@ def _changes(given: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
     return changes
 
 
-async def _new_place(ctx: Context, ws: AuthorizedWorkspace, tag: Doc, parent_id: str | None) -> dict[str, Any]:
+async def _new_place(
+    ctx: Context, ws: AuthorizedWorkspace, tag: Doc, parent_id: str | None
+) -> dict[str, Any]:
     """parentId/ancestors/depth for moving `tag` under `parent_id` (None: make it a root)."""
     if parent_id is None:
         ancestors: list[str] = []
     else:
         if parent_id == tag["_id"]:
-            raise UserFailure.one(UserErrorCode.CYCLE, "A tag cannot be its own parent.", ("parentId",))
+            raise UserFailure.one(
+                UserErrorCode.CYCLE, "A tag cannot be its own parent.", ("parentId",)
+            )
         found = await ctx.store.tags.in_workspace(ws, [parent_id]) if is_tag_id(parent_id) else []
         if not found or found[0].get("deleting"):
             raise not_found(("parentId",), "Parent tag")
         parent = found[0]
         if tag["_id"] in parent["ancestors"]:
-            raise UserFailure.one(UserErrorCode.CYCLE, "A tag cannot move below its own descendant.", ("parentId",))
+            raise UserFailure.one(
+                UserErrorCode.CYCLE, "A tag cannot move below its own descendant.", ("parentId",)
+            )
         ancestors = [*parent["ancestors"], parent_id]
     deepest = await ctx.store.tags.deepest_below(ws, tag["_id"])
     height = (deepest - tag["depth"]) if deepest is not None else 0
@@ -303,7 +368,9 @@ async def update_tag(ctx: Context, tag_id: str, given: Mapping[str, Any]) -> Doc
         updated = await ctx.store.tags.update(ws, tag_id, changes)
     except Conflict as conflict:
         code = UserErrorCode.SLUG_TAKEN if conflict.field == "slug" else UserErrorCode.NAME_TAKEN
-        raise UserFailure.one(code, f"A tag with this {conflict.field} already exists.", (conflict.field,)) from None
+        raise UserFailure.one(
+            code, f"A tag with this {conflict.field} already exists.", (conflict.field,)
+        ) from None
     if updated is None:
         raise not_found(("id",))
     if "ancestors" in changes:
@@ -322,7 +389,9 @@ async def update_tag(ctx: Context, tag_id: str, given: Mapping[str, Any]) -> Doc
 # Delete -------------------------------------------------------------------
 
 
-async def _remove(ctx: Context, ws: AuthorizedWorkspace, tags: Sequence[Doc], with_descendants: bool) -> tuple[list[str], int]:
+async def _remove(
+    ctx: Context, ws: AuthorizedWorkspace, tags: Sequence[Doc], with_descendants: bool
+) -> tuple[list[str], int]:
     """Flag, detach, untag, then delete. The flag comes first so that concurrent
     taggings and child creations notice and back out; every later step is
     idempotent, and repair finishes whatever a crash interrupted."""
@@ -353,7 +422,9 @@ async def delete_tag(ctx: Context, tag_id: str, delete_descendants: bool) -> tup
     return await _remove(ctx, ws, [tag], delete_descendants)
 
 
-async def delete_tags(ctx: Context, workspace_id: str, ids: Sequence[str]) -> tuple[list[str], list[str]]:
+async def delete_tags(
+    ctx: Context, workspace_id: str, ids: Sequence[str]
+) -> tuple[list[str], list[str]]:
     ws = ctx.principal.workspace(workspace_id, WRITE)
     if not 1 <= len(ids) <= MAX_BATCH:
         raise invalid(("ids",), f"Give 1 to {MAX_BATCH} ids.")
@@ -368,7 +439,9 @@ async def delete_tags(ctx: Context, workspace_id: str, ids: Sequence[str]) -> tu
 # Merge --------------------------------------------------------------------
 
 
-def _merged_tree(target: Doc, sources: Mapping[str, Doc], nearby: Sequence[Doc]) -> dict[str, str | None]:
+def _merged_tree(
+    target: Doc, sources: Mapping[str, Doc], nearby: Sequence[Doc]
+) -> dict[str, str | None]:
     """New parent of every tag the merge moves.
 
     Children of a source move under the target; the target, when below a
@@ -387,13 +460,21 @@ def _merged_tree(target: Doc, sources: Mapping[str, Doc], nearby: Sequence[Doc])
     if any(a in sources for a in target["ancestors"]):
         moves[target["_id"]] = nearest_kept(target)
     for doc in nearby:
-        if doc["_id"] in sources or doc["_id"] == target["_id"] or doc.get("parentId") not in sources:
+        if (
+            doc["_id"] in sources
+            or doc["_id"] == target["_id"]
+            or doc.get("parentId") not in sources
+        ):
             continue
-        moves[doc["_id"]] = nearest_kept(doc) if doc["_id"] in target["ancestors"] else target["_id"]
+        moves[doc["_id"]] = (
+            nearest_kept(doc) if doc["_id"] in target["ancestors"] else target["_id"]
+        )
     return moves
 
 
-def _new_ancestors(area: Mapping[str, Doc], parent_of: Mapping[str, str | None]) -> dict[str, list[str]]:
+def _new_ancestors(
+    area: Mapping[str, Doc], parent_of: Mapping[str, str | None]
+) -> dict[str, list[str]]:
     """Ancestors of every tag in `area` once each has the parent `parent_of` gives.
 
     A new parent outside the area is one of the tag's current ancestors, whose
@@ -411,7 +492,9 @@ def _new_ancestors(area: Mapping[str, Doc], parent_of: Mapping[str, str | None])
                 result[tag_id] = [*path(parent), parent]
             else:
                 current = doc["ancestors"]
-                result[tag_id] = current[: current.index(parent) + 1] if parent in current else list(current)
+                result[tag_id] = (
+                    current[: current.index(parent) + 1] if parent in current else list(current)
+                )
         return result[tag_id]
 
     for tag_id in area:
@@ -419,7 +502,9 @@ def _new_ancestors(area: Mapping[str, Doc], parent_of: Mapping[str, str | None])
     return result
 
 
-async def merge_tags(ctx: Context, target_id: str, source_ids: Sequence[str]) -> tuple[Doc, list[str], int]:
+async def merge_tags(
+    ctx: Context, target_id: str, source_ids: Sequence[str]
+) -> tuple[Doc, list[str], int]:
     ctx.principal.require(WRITE)  # before any input rule: no scope, no hints
     if not 1 <= len(source_ids) <= MAX_MERGE_SOURCES:
         raise invalid(("sourceIds",), f"Give 1 to {MAX_MERGE_SOURCES} source tags.")
@@ -442,7 +527,9 @@ async def merge_tags(ctx: Context, target_id: str, source_ids: Sequence[str]) ->
         raise UserFailure(missing)
 
     # Every tag whose place may change: the target, and the subtrees of it and of the sources.
-    nearby = await store.tags.in_workspace(ws, [target_id, *found], include_descendants=True, full=True)
+    nearby = await store.tags.in_workspace(
+        ws, [target_id, *found], include_descendants=True, full=True
+    )
     area = {d["_id"]: d for d in nearby if d["_id"] not in found}
     area[target_id] = target
     moves = _merged_tree(target, found, list(area.values()))
@@ -458,7 +545,9 @@ async def merge_tags(ctx: Context, target_id: str, source_ids: Sequence[str]) ->
 
     async with ctx.completed_after_outage("merging tags", finish):
         await store.tags.mark_deleting(ws, list(found), merge_into=target_id)
-        moved = await move_taggings(ctx, ws, target_id, await store.taggings.of_tags(ws, list(found)))
+        moved = await move_taggings(
+            ctx, ws, target_id, await store.taggings.of_tags(ws, list(found))
+        )
         for tag_id, doc in area.items():
             parent = moves.get(tag_id, doc.get("parentId"))
             if parent != doc.get("parentId") or ancestors[tag_id] != doc["ancestors"]:
@@ -473,7 +562,9 @@ async def merge_tags(ctx: Context, target_id: str, source_ids: Sequence[str]) ->
     return merged or target, list(found), moved
 
 
-async def move_taggings(ctx: Context, ws: AuthorizedWorkspace, target_id: str, rows: Sequence[Doc]) -> int:
+async def move_taggings(
+    ctx: Context, ws: AuthorizedWorkspace, target_id: str, rows: Sequence[Doc]
+) -> int:
     """Give the target every association the sources have; duplicates are skipped.
     Returns how many new associations the target got."""
     from resolvers.taggings import add_associations
@@ -484,4 +575,3 @@ async def move_taggings(ctx: Context, ws: AuthorizedWorkspace, target_id: str, r
             latest[row["rk"]] = row["at"]
     pairs = [(rk, target_id, at) for rk, at in latest.items()]
     return await add_associations(ctx, ws, pairs, enforce_limit=False)
-

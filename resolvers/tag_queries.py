@@ -83,7 +83,11 @@ def tag_query(
         parent_id=parent_id if parent_id is None or is_tag_id(parent_id) else "-",
         is_root=is_root,
         descendant_of=descendant_of if descendant_of is None or is_tag_id(descendant_of) else "-",
-        ids=NOTHING if hopeless else tuple(i for i in ids if is_tag_id(i)) if ids is not None else None,
+        ids=NOTHING
+        if hopeless
+        else tuple(i for i in ids if is_tag_id(i))
+        if ids is not None
+        else None,
         created_by=created_by,
     )
 
@@ -112,19 +116,21 @@ async def list_tags(
 
     async def fetch(limit: int) -> list[Doc]:
         return await store.page(
-            ws, query, sort, after=args.after, before=args.before, limit=limit, from_end=args.from_end
+            ws,
+            query,
+            sort,
+            after=args.after,
+            before=args.before,
+            limit=limit,
+            from_end=args.from_end,
         )
 
-    async def probe(values: Sequence[Any] | None, forward: bool) -> bool:
-        if values is None:
-            return await store.count(ws, query) > 0
-        return await store.exists_beyond(ws, query, sort, values, forward=forward)
-
-    async def count() -> int:
-        return await store.count(ws, query)
-
-    page = await read_page(args, fetch, lambda d: sort_values(d, sort), probe, count)
+    page = await read_page(
+        args,
+        fetch,
+        lambda d: sort_values(d, sort),
+        lambda values, forward: store.exists_beyond(ws, query, sort, values, forward=forward),
+        lambda: store.count(ws, query),
+    )
     ctx.loaders.prime_tags(page.docs)
     return page
-
-

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from functools import partial
 
 from resolvers.auth import TAGGINGS_WRITE, WRITE
 from resolvers.clock import now
@@ -45,18 +45,24 @@ def _resources(raw: Sequence[Mapping[str, str]], problems: Problems) -> list[str
     keys = []
     for i, ref in enumerate(raw):
         checked = problems.check(
-            lambda ref=ref, i=i: normalize_resource_ref(ref["type"], ref["id"], path=("resources", str(i)))
+            partial(normalize_resource_ref, ref["type"], ref["id"], path=("resources", str(i)))
         )
         keys.append(resource_key(*checked) if checked else "")
     return keys
 
 
-async def _tags_by_id(ctx: Context, ws: AuthorizedWorkspace, ids: Sequence[str], field: str, problems: Problems) -> list[str]:
-    found = {
-        d["_id"]
-        for d in await ctx.store.tags.in_workspace(ws, [i for i in set(ids) if is_tag_id(i)])
-        if not d.get("deleting")
-    } if ids else set()
+async def _tags_by_id(
+    ctx: Context, ws: AuthorizedWorkspace, ids: Sequence[str], field: str, problems: Problems
+) -> list[str]:
+    found = (
+        {
+            d["_id"]
+            for d in await ctx.store.tags.in_workspace(ws, [i for i in set(ids) if is_tag_id(i)])
+            if not d.get("deleting")
+        }
+        if ids
+        else set()
+    )
     for i, tag_id in enumerate(ids):
         if tag_id not in found:
             problems.add(Problem(UserErrorCode.NOT_FOUND, "Tag not found.", (field, str(i))))
@@ -103,7 +109,9 @@ async def _insert_counted(
     if not written:
         return 0
     tag_ids = sorted({d["tagId"] for d in written})
-    alive = {d["_id"] for d in await ctx.store.tags.in_workspace(ws, tag_ids) if not d.get("deleting")}
+    alive = {
+        d["_id"] for d in await ctx.store.tags.in_workspace(ws, tag_ids) if not d.get("deleting")
+    }
     problems = []
     if any(t not in alive for t in tag_ids):
         problems.append(Problem(UserErrorCode.NOT_FOUND, "A tag was deleted meanwhile.", None))
@@ -115,7 +123,13 @@ async def _insert_counted(
     over = sorted(rk for rk, n in counts.items() if n > MAX_TAGS_PER_RESOURCE)
     for rk in over:
         path = (limit_paths or {}).get(rk)
-        problems.append(Problem(UserErrorCode.LIMIT_EXCEEDED, f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.", path))
+        problems.append(
+            Problem(
+                UserErrorCode.LIMIT_EXCEEDED,
+                f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.",
+                path,
+            )
+        )
     if problems:
         await ctx.store.taggings.remove_written(written)
         raise Rollback(problems)
@@ -128,7 +142,9 @@ async def _insert_counted(
     return len(written)
 
 
-async def remove_associations(ctx: Context, ws: AuthorizedWorkspace, pairs: Sequence[tuple[str, str]]) -> int:
+async def remove_associations(
+    ctx: Context, ws: AuthorizedWorkspace, pairs: Sequence[tuple[str, str]]
+) -> int:
     """Delete (resource key, tag id) associations; returns how many existed."""
     grouped: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
     for rk, tag_id in pairs:
@@ -150,7 +166,9 @@ async def remove_associations(ctx: Context, ws: AuthorizedWorkspace, pairs: Sequ
     return removed
 
 
-def _limit_problems(keys: Sequence[str], current: Mapping[str, set[str]], adding: Mapping[str, set[str]]) -> list[Problem]:
+def _limit_problems(
+    keys: Sequence[str], current: Mapping[str, set[str]], adding: Mapping[str, set[str]]
+) -> list[Problem]:
     problems = []
     reported: set[str] = set()
     for i, rk in enumerate(keys):
@@ -158,15 +176,19 @@ def _limit_problems(keys: Sequence[str], current: Mapping[str, set[str]], adding
             continue
         if len(current.get(rk, set()) | adding.get(rk, set())) > MAX_TAGS_PER_RESOURCE:
             reported.add(rk)
-            problems.append(Problem(
-                UserErrorCode.LIMIT_EXCEEDED,
-                f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.",
-                ("resources", str(i)),
-            ))
+            problems.append(
+                Problem(
+                    UserErrorCode.LIMIT_EXCEEDED,
+                    f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.",
+                    ("resources", str(i)),
+                )
+            )
     return problems
 
 
-async def _current_tags(ctx: Context, ws: AuthorizedWorkspace, keys: Sequence[str]) -> dict[str, set[str]]:
+async def _current_tags(
+    ctx: Context, ws: AuthorizedWorkspace, keys: Sequence[str]
+) -> dict[str, set[str]]:
     current: defaultdict[str, set[str]] = defaultdict(set)
     for row in await ctx.store.taggings.of_resources([ws.id], set(keys), ctx.principal.visibility):
         current[row["rk"]].add(row["tagId"])
@@ -204,11 +226,14 @@ async def _create_missing(
                 raise
             found = await ctx.store.tags.by_name_keys(ws, list(pending))
             for doc in found:
-                if not doc.get("deleting") and pending.pop(doc["nameKey"], None):
+                if not doc.get("deleting") and doc["nameKey"] in pending:
+                    del pending[doc["nameKey"]]
                     existing.append(doc["_id"])
             if not pending:
                 return [], existing
-    raise UserFailure.one(UserErrorCode.NAME_TAKEN, "The tag names keep changing; try again.", ("tagNames",))
+    raise UserFailure.one(
+        UserErrorCode.NAME_TAKEN, "The tag names keep changing; try again.", ("tagNames",)
+    )
 
 
 async def add_tags_to_resources(
@@ -226,14 +251,18 @@ async def add_tags_to_resources(
         problems.add(Problem(UserErrorCode.VALIDATION, "Give tagIds or tagNames.", ("tagIds",)))
     ids = await _tags_by_id(ctx, ws, list(tag_ids or []), "tagIds", problems)
     names = [
-        problems.check(lambda n=n, i=i: normalize_name(n, path=("tagNames", str(i))))
+        problems.check(partial(normalize_name, n, path=("tagNames", str(i))))
         for i, n in enumerate(tag_names or [])
     ]
-    by_key = {
-        d["nameKey"]: d
-        for d in await ctx.store.tags.by_name_keys(ws, {name_key(n) for n in names if n})
-        if not d.get("deleting")
-    } if any(names) else {}
+    by_key = (
+        {
+            d["nameKey"]: d
+            for d in await ctx.store.tags.by_name_keys(ws, {name_key(n) for n in names if n})
+            if not d.get("deleting")
+        }
+        if any(names)
+        else {}
+    )
     to_create: dict[str, tuple[str, int]] = {}
     for i, name in enumerate(names):
         if name is None:
@@ -244,7 +273,9 @@ async def add_tags_to_resources(
         elif create_missing:
             to_create.setdefault(name_key(name), (name, i))
         else:
-            problems.add(Problem(UserErrorCode.NOT_FOUND, "No tag has this name.", ("tagNames", str(i))))
+            problems.add(
+                Problem(UserErrorCode.NOT_FOUND, "No tag has this name.", ("tagNames", str(i)))
+            )
     problems.raise_any()
     ids = list(dict.fromkeys(ids))
     current = await _current_tags(ctx, ws, keys)
@@ -257,7 +288,12 @@ async def add_tags_to_resources(
     created, raced = await _create_missing(ctx, ws, to_create) if to_create else ([], [])
     all_ids = list(dict.fromkeys(ids + raced + [d["_id"] for d in created]))
     at = now()
-    pairs = [(rk, t, at) for rk in dict.fromkeys(keys) for t in all_ids if t not in current.get(rk, set())]
+    pairs = [
+        (rk, t, at)
+        for rk in dict.fromkeys(keys)
+        for t in all_ids
+        if t not in current.get(rk, set())
+    ]
     try:
         added = await add_associations(ctx, ws, pairs, _paths(keys))
     except Rollback as rollback:
@@ -276,7 +312,9 @@ async def remove_tags_from_resources(
     keys = _resources(resources, problems)
     ids = await _tags_by_id(ctx, ws, list(tag_ids), "tagIds", problems)
     problems.raise_any()
-    removed = await remove_associations(ctx, ws, [(rk, t) for rk in dict.fromkeys(keys) for t in ids])
+    removed = await remove_associations(
+        ctx, ws, [(rk, t) for rk in dict.fromkeys(keys) for t in ids]
+    )
     ctx.refresh_loaders()
     return keys, removed
 
@@ -286,21 +324,29 @@ async def set_resource_tags(
 ) -> tuple[str, int, int]:
     ws = ctx.principal.workspace(workspace_id, TAGGINGS_WRITE)
     problems = Problems()
-    checked = problems.check(lambda: normalize_resource_ref(resource["type"], resource["id"], path=("resource",)))
+    checked = problems.check(
+        lambda: normalize_resource_ref(resource["type"], resource["id"], path=("resource",))
+    )
     ids = await _tags_by_id(ctx, ws, list(tag_ids), "tagIds", problems)
     if len(ids) > MAX_TAGS_PER_RESOURCE:
-        problems.add(Problem(UserErrorCode.LIMIT_EXCEEDED, f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.", ("tagIds",)))
+        problems.add(
+            Problem(
+                UserErrorCode.LIMIT_EXCEEDED,
+                f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.",
+                ("tagIds",),
+            )
+        )
     problems.raise_any()
     assert checked is not None
     rk = resource_key(*checked)
     current = (await _current_tags(ctx, ws, [rk])).get(rk, set())
     at = now()
     try:
-        added = await add_associations(ctx, ws, [(rk, t, at) for t in ids if t not in current], {rk: ("tagIds",)})
+        added = await add_associations(
+            ctx, ws, [(rk, t, at) for t in ids if t not in current], {rk: ("tagIds",)}
+        )
     except Rollback as rollback:
         raise UserFailure(rollback.problems) from None
     removed = await remove_associations(ctx, ws, [(rk, t) for t in current if t not in set(ids)])
     ctx.refresh_loaders()
     return rk, added, removed
-
-

@@ -15,7 +15,9 @@ ErrorCodeEnum = strawberry.enum(
 )
 
 
-@strawberry.interface(description="An object with a globally unique id (Relay Global Object Identification).")
+@strawberry.interface(
+    description="An object with a globally unique id (Relay Global Object Identification)."
+)
 class Node:
     id: strawberry.ID
 

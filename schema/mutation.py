@@ -40,7 +40,9 @@ async def mutate(
     return payload(**fields, user_errors=[], client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
 
 
-def given(input: object, *, exclude: tuple[str, ...] = ("id", "client_mutation_id")) -> dict[str, Any]:
+def given(
+    input: object, *, exclude: tuple[str, ...] = ("id", "client_mutation_id")
+) -> dict[str, Any]:
     """The fields a client actually sent, by their GraphQL names (UNSET ones left out)."""
     out = {}
     for f in dataclasses.fields(input):  # type: ignore[arg-type]
@@ -287,7 +289,11 @@ class Mutation:
             doc, merged, moved = await tag_mutations.merge_tags(
                 info.context, input.target_id, list(input.source_ids)
             )
-            return {"tag": Tag.from_doc(doc), "merged_tag_ids": merged, "moved_taggings_count": moved}
+            return {
+                "tag": Tag.from_doc(doc),
+                "merged_tag_ids": merged,
+                "moved_taggings_count": moved,
+            }
 
         return await mutate(info, MergeTagsPayload, _cmid(input), work)
 
@@ -318,7 +324,10 @@ class Mutation:
     ) -> RemoveTagsFromResourcesPayload:
         async def work() -> dict[str, Any]:
             keys, removed = await taggings.remove_tags_from_resources(
-                info.context, input.workspace_id, _resource_dicts(input.resources), list(input.tag_ids)
+                info.context,
+                input.workspace_id,
+                _resource_dicts(input.resources),
+                list(input.tag_ids),
             )
             return {
                 "resources": [_resource(input.workspace_id, rk) for rk in keys],

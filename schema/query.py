@@ -8,6 +8,7 @@ from resolvers import resources, tag_queries
 from resolvers.context import Info
 from schema.common import Node
 from schema.tag import (
+    OrderDirection,
     ResourceRefInput,
     Tag,
     TagConnection,
@@ -16,7 +17,6 @@ from schema.tag import (
     TagMatch,
     TagOrder,
     TagOrderField,
-    OrderDirection,
 )
 
 
@@ -29,7 +29,9 @@ class Viewer:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Relay refetch. Null when the id is unknown or not visible to the caller.")
+    @strawberry.field(
+        description="Relay refetch. Null when the id is unknown or not visible to the caller."
+    )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         doc = await tag_queries.tag_by_id(info.context, id)
         return Tag.from_doc(doc) if doc else None
@@ -49,7 +51,9 @@ class Query:
         doc = await tag_queries.tag_by_slug(info.context, workspace_id, slug)
         return Tag.from_doc(doc) if doc else None
 
-    @strawberry.field(description="Tags of a workspace, filtered, ordered and paginated. Default order: NAME ASC.")
+    @strawberry.field(
+        description="Tags of a workspace, filtered, ordered and paginated. Default order: NAME ASC."
+    )
     async def tags(
         self,
         info: Info,
@@ -85,14 +89,18 @@ class Query:
         )
         return TagConnection.from_page(page, tag_queries.tag_cursors(page, order.value))
 
-    @strawberry.field(description="The tags a resource carries, ordered by name (case-insensitive).")
+    @strawberry.field(
+        description="The tags a resource carries, ordered by name (case-insensitive)."
+    )
     async def resource_tags(
         self, info: Info, workspace_id: strawberry.ID, resource: ResourceRefInput
     ) -> list[Tag]:
         docs = await resources.resource_tags(info.context, workspace_id, resource.type, resource.id)
         return [Tag.from_doc(d) for d in docs]
 
-    @strawberry.field(description="Resources carrying ANY or ALL of the given tags (1-20 ids), newest first.")
+    @strawberry.field(
+        description="Resources carrying ANY or ALL of the given tags (1-20 ids), newest first."
+    )
     async def tagged_resources(
         self,
         info: Info,
@@ -124,7 +132,7 @@ class Query:
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.principal
         return Viewer(
-            id=principal.id,
+            id=strawberry.ID(principal.id),
             scopes=list(principal.scopes),
-            workspace_ids=list(principal.workspace_ids),
+            workspace_ids=[strawberry.ID(w) for w in principal.workspace_ids],
         )

@@ -28,15 +28,17 @@ class TagEvent:
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="Live tag changes in a workspace, over graphql-transport-ws.")
+    @strawberry.subscription(
+        description="Live tag changes in a workspace, over graphql-transport-ws."
+    )
     async def tag_events(
         self, info: Info, workspace_id: strawberry.ID
     ) -> AsyncGenerator[TagEvent, None]:
         async for event, doc in subscriptions.tag_events(info.context, workspace_id):
             yield TagEvent(
                 kind=event.kind,
-                tag_id=event.tag_id,
-                workspace_id=event.workspace_id,
+                tag_id=strawberry.ID(event.tag_id),
+                workspace_id=strawberry.ID(event.workspace_id),
                 tag=Tag.from_doc(doc) if doc else None,
                 at=event.at,
             )

@@ -6,7 +6,7 @@ import enum
 from collections.abc import Awaitable
 from datetime import datetime
 from inspect import isawaitable
-from typing import Optional
+from typing import Optional, cast
 
 import strawberry
 
@@ -98,7 +98,7 @@ class Tag(Node):
             text_color=text_color(doc["color"]),
             description=doc.get("description"),
             category=doc.get("category"),
-            metadata=doc.get("metadata") or {},
+            metadata=cast(JSON, doc.get("metadata") or {}),
             created_by=doc.get("createdBy"),
             depth=doc.get("depth", 0),
             created_at=doc["createdAt"],
@@ -106,8 +106,10 @@ class Tag(Node):
             _doc=doc,
         )
 
-    @strawberry.field(description="The parent tag, or null for a root tag.", graphql_type=Optional["Tag"])
-    def parent(self, info: Info) -> Tag | None | Awaitable[Tag | None]:
+    @strawberry.field(
+        description="The parent tag, or null for a root tag.", graphql_type=Optional["Tag"]
+    )
+    def parent(self, info: Info) -> Tag | Awaitable[Tag | None] | None:
         found = tag_graph.parent(info.context, self._doc)
         if isawaitable(found):
             return _tag_later(found)
@@ -189,12 +191,16 @@ class TaggedResource:
 
     @strawberry.field(description="Its tags, ordered by name (case-insensitive).")
     async def tags(self, info: Info) -> list[Tag]:
-        docs = await resources.tags_of_resource(info.context, self._workspace_id, self.type, self.id)
+        docs = await resources.tags_of_resource(
+            info.context, self._workspace_id, self.type, self.id
+        )
         return [Tag.from_doc(d) for d in docs]
 
     @strawberry.field
     async def tag_count(self, info: Info) -> int:
-        docs = await resources.tags_of_resource(info.context, self._workspace_id, self.type, self.id)
+        docs = await resources.tags_of_resource(
+            info.context, self._workspace_id, self.type, self.id
+        )
         return len(docs)
 
 
@@ -224,7 +230,9 @@ class TaggedResourceConnection:
             rtype, rid = split_key(row["rk"])
             edges.append(
                 TaggedResourceEdge(
-                    cursor=cursor, node=tagged_resource(workspace_id, rtype, rid), tagged_at=row["at"]
+                    cursor=cursor,
+                    node=tagged_resource(workspace_id, rtype, rid),
+                    tagged_at=row["at"],
                 )
             )
         return cls(
@@ -237,5 +245,3 @@ class TaggedResourceConnection:
     @strawberry.field
     async def total_count(self) -> int:
         return await self._page.total()
-
-

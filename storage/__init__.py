@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.api_keys import ApiKeyStore
 from storage.access import EVERYTHING, AuthorizedWorkspace, Visibility
+from storage.api_keys import ApiKeyStore
 from storage.client import Database, open_database
 from storage.collection import Doc
 from storage.errors import DuplicateKey, PartialInsert, StoreError

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-
 from storage.collection import Collection, Doc
 
 
@@ -45,5 +44,3 @@ class ApiKeyStore:
             {"_id": key_id, "revokedAt": None}, {"$set": {"revokedAt": at}}
         )
         return matched > 0
-
-

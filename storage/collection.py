@@ -106,7 +106,7 @@ class Collection:
         if self._outage.active:
             await self._outage.block()
         with StoreCall():
-            return await cursor.to_list(None)  # type: ignore[no-any-return]
+            return await cursor.to_list(None)
 
     async def find_one(
         self, filter: Filter, *, projection: Mapping[str, Any] | None = None
@@ -114,7 +114,7 @@ class Collection:
         if self._outage.active:
             await self._outage.block()
         with StoreCall():
-            return await self._c.find_one(filter, projection)  # type: ignore[no-any-return]
+            return await self._c.find_one(filter, projection)
 
     async def count(self, filter: Filter) -> int:
         if self._outage.active:
@@ -126,7 +126,7 @@ class Collection:
         if self._outage.active:
             await self._outage.block()
         with StoreCall():
-            return await self._c.aggregate(list(pipeline)).to_list(None)  # type: ignore[no-any-return]
+            return await self._c.aggregate(list(pipeline)).to_list(None)
 
     async def insert_one(self, doc: Doc) -> None:
         if self._outage.active:
@@ -164,7 +164,7 @@ class Collection:
         if self._outage.active:
             await self._outage.block()
         with StoreCall():
-            return await self._c.find_one_and_update(  # type: ignore[no-any-return]
+            return await self._c.find_one_and_update(
                 filter, update, projection=projection, return_document=ReturnDocument.AFTER
             )
 
@@ -172,7 +172,7 @@ class Collection:
         if self._outage.active:
             await self._outage.block()
         with StoreCall():
-            return await self._c.find_one_and_delete(filter)  # type: ignore[no-any-return]
+            return await self._c.find_one_and_delete(filter)
 
     async def update_many(self, filter: Filter, update: Mapping[str, Any]) -> int:
         if self._outage.active:

@@ -60,7 +60,9 @@ class MongoEventLog:
     async def append(self, docs: Sequence[Doc]) -> None:
         created = datetime.now(UTC).replace(tzinfo=None)
         try:
-            await self._events.insert_many([{**d, "createdAt": created} for d in docs], ordered=True)
+            await self._events.insert_many(
+                [{**d, "createdAt": created} for d in docs], ordered=True
+            )
         except PyMongoError as exc:
             raise StoreError(type(exc).__name__) from exc
 

@@ -55,7 +55,9 @@ class Recovery:
         return len(self._pending)
 
     def register(self, label: str, fix: FixUp) -> None:
-        log.warning("store failure interrupted %s; it will be completed when the store is back", label)
+        log.warning(
+            "store failure interrupted %s; it will be completed when the store is back", label
+        )
         self._pending.append((label, fix))
 
     async def run_pending(self) -> int:

@@ -28,5 +28,3 @@ def start_meter() -> Meter:
 
 def current_meter() -> Meter | None:
     return _current.get()
-
-

@@ -62,7 +62,9 @@ async def _child_toward(
     return None
 
 
-async def _finish_removals(store: Store, report: RepairReport, ids: list[str] | None = None) -> None:
+async def _finish_removals(
+    store: Store, report: RepairReport, ids: list[str] | None = None
+) -> None:
     flagged = await store.tags.flagged(ids)
     gone = {d["_id"] for d in flagged}
     for doc in sorted(flagged, key=lambda d: -d.get("depth", 0)):

@@ -87,7 +87,9 @@ class TaggingStore:
     async def remove_tags(self, ws: AuthorizedWorkspace, tag_ids: Sequence[str]) -> int:
         return await self._t.delete_many({"ws": ws.id, "tagId": {"$in": list(tag_ids)}})
 
-    async def counts_per_resource(self, ws: AuthorizedWorkspace, rks: Sequence[str]) -> dict[str, int]:
+    async def counts_per_resource(
+        self, ws: AuthorizedWorkspace, rks: Sequence[str]
+    ) -> dict[str, int]:
         rows = await self._t.aggregate(
             [
                 {"$match": {"ws": ws.id, "rk": {"$in": list(rks)}}},
@@ -126,7 +128,13 @@ class TaggingStore:
         return docs
 
     async def exists_by_tag(
-        self, ws: AuthorizedWorkspace, tag_id: str, rtype: str | None, values: Sequence[Any], *, forward: bool
+        self,
+        ws: AuthorizedWorkspace,
+        tag_id: str,
+        rtype: str | None,
+        values: Sequence[Any],
+        *,
+        forward: bool,
     ) -> bool:
         bound = keyset.after(BY_TAG_SORT, values) if forward else keyset.before(BY_TAG_SORT, values)
         found = await self._t.find(
@@ -140,7 +148,11 @@ class TaggingStore:
     # Query.taggedResources --------------------------------------------------
 
     def _grouped(
-        self, ws: AuthorizedWorkspace, groups: Sequence[Sequence[str]], match_all: bool, rtype: str | None
+        self,
+        ws: AuthorizedWorkspace,
+        groups: Sequence[Sequence[str]],
+        match_all: bool,
+        rtype: str | None,
     ) -> list[dict[str, Any]]:
         """Resources whose tags meet any/every group; each group is a tag and its matches."""
         every = sorted({t for g in groups for t in g})
@@ -186,15 +198,23 @@ class TaggingStore:
         *,
         forward: bool,
     ) -> bool:
-        bound = keyset.after(RESOURCES_SORT, values) if forward else keyset.before(RESOURCES_SORT, values)
+        bound = (
+            keyset.after(RESOURCES_SORT, values)
+            if forward
+            else keyset.before(RESOURCES_SORT, values)
+        )
         stages = self._grouped(ws, groups, match_all, rtype)
         stages += [{"$match": bound}, {"$limit": 1}, {"$project": {"_id": 1}}]
         return bool(await self._t.aggregate(stages))
 
     async def count_resources(
-        self, ws: AuthorizedWorkspace, groups: Sequence[Sequence[str]], match_all: bool, rtype: str | None
+        self,
+        ws: AuthorizedWorkspace,
+        groups: Sequence[Sequence[str]],
+        match_all: bool,
+        rtype: str | None,
     ) -> int:
-        stages = self._grouped(ws, groups, match_all, rtype) + [{"$count": "n"}]
+        stages = [*self._grouped(ws, groups, match_all, rtype), {"$count": "n"}]
         rows = await self._t.aggregate(stages)
         return int(rows[0]["n"]) if rows else 0
 
@@ -202,7 +222,9 @@ class TaggingStore:
 
     async def usage_counts(self, tag_ids: Sequence[str] | None = None) -> list[Doc]:
         """Taggings per (tag, resource type), computed from the associations themselves."""
-        match: list[dict[str, Any]] = [] if tag_ids is None else [{"$match": {"tagId": {"$in": list(tag_ids)}}}]
+        match: list[dict[str, Any]] = (
+            [] if tag_ids is None else [{"$match": {"tagId": {"$in": list(tag_ids)}}}]
+        )
         return await self._t.aggregate(
             [*match, {"$group": {"_id": {"tag": "$tagId", "t": "$rtype"}, "n": {"$sum": 1}}}]
         )

@@ -182,7 +182,13 @@ class TagStore:
         return docs
 
     async def exists_beyond(
-        self, ws: AuthorizedWorkspace, query: TagQuery, sort: Sort, values: Sequence[Any], *, forward: bool
+        self,
+        ws: AuthorizedWorkspace,
+        query: TagQuery,
+        sort: Sort,
+        values: Sequence[Any],
+        *,
+        forward: bool,
     ) -> bool:
         bound = keyset.after(sort, values) if forward else keyset.before(sort, values)
         found = await self._tags.find(
@@ -252,7 +258,8 @@ class TagStore:
     ) -> Doc | None:
         try:
             return await self._tags.find_one_and_update(
-                {"ws": ws.id, "_id": tag_id, "deleting": {"$exists": False}}, {"$set": dict(changes)}
+                {"ws": ws.id, "_id": tag_id, "deleting": {"$exists": False}},
+                {"$set": dict(changes)},
             )
         except DuplicateKey as dup:
             # The embedded store (mongomock-motor) names the wrong index when an
@@ -341,11 +348,17 @@ class TagStore:
     async def by_id_list(
         self, ids: Sequence[str], projection: Mapping[str, Any] | None = None
     ) -> list[Doc]:
-        return await self._tags.find({"_id": {"$in": list(ids)}}, projection=projection or {"_id": 1})
+        return await self._tags.find(
+            {"_id": {"$in": list(ids)}}, projection=projection or {"_id": 1}
+        )
 
-    async def reparent_children(self, ws: AuthorizedWorkspace, tag_id: str, parent_id: str | None) -> None:
+    async def reparent_children(
+        self, ws: AuthorizedWorkspace, tag_id: str, parent_id: str | None
+    ) -> None:
         """Point the children of `tag_id` at `parent_id`; their paths are fixed afterwards."""
-        await self._tags.update_many({"ws": ws.id, "parentId": tag_id}, {"$set": {"parentId": parent_id}})
+        await self._tags.update_many(
+            {"ws": ws.id, "parentId": tag_id}, {"$set": {"parentId": parent_id}}
+        )
 
     async def all_docs(
         self,

@@ -71,7 +71,10 @@ class Executor:
         self.store = store
 
     async def __call__(
-        self, query: str, variables: dict[str, Any] | None = None, principal: Principal = DEV_PRINCIPAL
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        principal: Principal = DEV_PRINCIPAL,
     ) -> GraphQLResult:
         context = make_context(None, principal, self.store, "test-request")
         result = await self.schema.execute(query, variable_values=variables, context_value=context)

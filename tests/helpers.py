@@ -61,7 +61,9 @@ async def create_tag(gql: Any, name: str, workspace: str = WS, **fields: Any) ->
     return payload["tag"]  # type: ignore[no-any-return]
 
 
-async def tag_resources(gql: Any, tag_ids: list[str], resources: list[tuple[str, str]], workspace: str = WS) -> int:
+async def tag_resources(
+    gql: Any, tag_ids: list[str], resources: list[tuple[str, str]], workspace: str = WS
+) -> int:
     result = await gql(
         ADD_TAGS,
         {

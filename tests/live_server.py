@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,9 +23,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def live_server(**env_overrides: str) -> Iterator[str]:
-    """Yields the GraphQL URL of a freshly started server; stops it afterwards."""
+def start_server(
+    output: Any = subprocess.DEVNULL, **env_overrides: str
+) -> tuple[subprocess.Popen[str], str]:
+    """Start `python server.py` and wait until it answers; returns (process, base URL).
+
+    `output` receives stdout and stderr together (e.g. subprocess.PIPE to read them).
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAGS_")}
     if os.environ.get("TAGS_MONGODB_URI"):
@@ -32,20 +37,31 @@ def live_server(**env_overrides: str) -> Iterator[str]:
         env["TAGS_AUTH_MODE"] = "dev"
     env.update({"TAGS_PORT": str(port), **env_overrides})
     process = subprocess.Popen(
-        [sys.executable, "server.py"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "server.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+            return process, url
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.1)
+
+
+@contextmanager
+def live_server(**env_overrides: str) -> Iterator[str]:
+    """Yields the GraphQL URL of a freshly started server; stops it afterwards."""
+    process, url = start_server(**env_overrides)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.1)
         yield f"{url}/graphql"
     finally:
         process.terminate()

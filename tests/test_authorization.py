@@ -188,84 +188,107 @@ def _check_set(value: Any, seed: Seed) -> None:
 
 OPS: list[Op] = [
     Op(
-        "node", READ,
+        "node",
+        READ,
         "query($id: ID!) { node(id: $id) { id ... on Tag { name } } }",
-        lambda s: {"id": s.alpha["id"]}, _check_node,
+        lambda s: {"id": s.alpha["id"]},
+        _check_node,
     ),
     Op(
-        "nodes", READ,
+        "nodes",
+        READ,
         "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Tag { name } } }",
-        lambda s: {"ids": [s.alpha["id"], UNKNOWN_ID, s.beta["id"]]}, _check_nodes,
+        lambda s: {"ids": [s.alpha["id"], UNKNOWN_ID, s.beta["id"]]},
+        _check_nodes,
     ),
     Op(
-        "tag", READ,
+        "tag",
+        READ,
         "query($id: ID!) { tag(id: $id) { id name } }",
-        lambda s: {"id": s.alpha["id"]}, _check_node,
+        lambda s: {"id": s.alpha["id"]},
+        _check_node,
     ),
     Op(
-        "tagBySlug", READ,
-        "query($ws: ID!) { tagBySlug(workspaceId: $ws, slug: \"alpha\") { id name } }",
-        lambda s: {"ws": WS_A}, _check_node,
+        "tagBySlug",
+        READ,
+        'query($ws: ID!) { tagBySlug(workspaceId: $ws, slug: "alpha") { id name } }',
+        lambda s: {"ws": WS_A},
+        _check_node,
     ),
     Op(
-        "tags", READ,
+        "tags",
+        READ,
         "query($ws: ID!) { tags(workspaceId: $ws) { totalCount nodes { name } } }",
-        lambda s: {"ws": WS_A}, _check_tags,
+        lambda s: {"ws": WS_A},
+        _check_tags,
     ),
     Op(
-        "resourceTags", READ,
-        "query($ws: ID!) { resourceTags(workspaceId: $ws, resource: {type: \"task\", id: \"1\"}) "
+        "resourceTags",
+        READ,
+        'query($ws: ID!) { resourceTags(workspaceId: $ws, resource: {type: "task", id: "1"}) '
         "{ id name } }",
-        lambda s: {"ws": WS_A}, lambda v, s: _eq([{"id": s.alpha["id"], "name": "Alpha"}])(v, s),
+        lambda s: {"ws": WS_A},
+        lambda v, s: _eq([{"id": s.alpha["id"], "name": "Alpha"}])(v, s),
     ),
     Op(
-        "taggedResources", READ,
+        "taggedResources",
+        READ,
         "query($ws: ID!, $ids: [ID!]!) { taggedResources(workspaceId: $ws, tagIds: $ids) "
         "{ totalCount nodes { type id } } }",
-        lambda s: {"ws": WS_A, "ids": [s.alpha["id"]]}, _check_tagged,
+        lambda s: {"ws": WS_A, "ids": [s.alpha["id"]]},
+        _check_tagged,
     ),
     Op(
-        "createTag", WRITE,
+        "createTag",
+        WRITE,
         f"mutation($input: CreateTagInput!) {{ createTag(input: $input) "
         f"{{ tag {{ {TAG} parent {{ id }} }} {USER_ERRORS} }} }}",
         lambda s: {"input": {"workspaceId": WS_A, "name": "Fresh", "parentId": s.alpha["id"]}},
         _check_create,
     ),
     Op(
-        "updateTag", WRITE,
+        "updateTag",
+        WRITE,
         f"mutation($input: UpdateTagInput!) {{ updateTag(input: $input) "
         f"{{ tag {{ {TAG} }} {USER_ERRORS} }} }}",
-        lambda s: {"input": {"id": s.beta["id"], "name": "Renamed"}}, _check_update,
+        lambda s: {"input": {"id": s.beta["id"], "name": "Renamed"}},
+        _check_update,
     ),
     Op(
-        "deleteTag", WRITE,
+        "deleteTag",
+        WRITE,
         f"mutation($input: DeleteTagInput!) {{ deleteTag(input: $input) "
         f"{{ deletedTagIds removedTaggingsCount {USER_ERRORS} }} }}",
-        lambda s: {"input": {"id": s.beta["id"]}}, _check_delete,
+        lambda s: {"input": {"id": s.beta["id"]}},
+        _check_delete,
     ),
     Op(
-        "createTags", WRITE,
+        "createTags",
+        WRITE,
         f"mutation($input: CreateTagsInput!) {{ createTags(input: $input) "
         f"{{ tags {{ {TAG} }} {USER_ERRORS} }} }}",
         lambda s: {"input": {"workspaceId": WS_A, "tags": [{"name": "One"}, {"name": "Two"}]}},
         _check_create_many,
     ),
     Op(
-        "deleteTags", WRITE,
+        "deleteTags",
+        WRITE,
         f"mutation($input: DeleteTagsInput!) {{ deleteTags(input: $input) "
         f"{{ deletedCount deletedIds notFoundIds {USER_ERRORS} }} }}",
         lambda s: {"input": {"workspaceId": WS_A, "ids": [s.beta["id"], UNKNOWN_ID]}},
         _check_delete_many,
     ),
     Op(
-        "mergeTags", WRITE,
+        "mergeTags",
+        WRITE,
         f"mutation($input: MergeTagsInput!) {{ mergeTags(input: $input) "
         f"{{ tag {{ {TAG} }} mergedTagIds movedTaggingsCount {USER_ERRORS} }} }}",
         lambda s: {"input": {"targetId": s.alpha["id"], "sourceIds": [s.beta["id"]]}},
         _check_merge,
     ),
     Op(
-        "addTagsToResources", TAGGINGS_WRITE,
+        "addTagsToResources",
+        TAGGINGS_WRITE,
         f"mutation($input: AddTagsToResourcesInput!) {{ addTagsToResources(input: $input) "
         f"{{ resources {{ type id tags {{ name }} }} createdTags {{ name }} addedCount "
         f"{USER_ERRORS} }} }}",
@@ -279,7 +302,8 @@ OPS: list[Op] = [
         _check_add,
     ),
     Op(
-        "addTagsToResources(createMissing)", WRITE,
+        "addTagsToResources(createMissing)",
+        WRITE,
         f"mutation($input: AddTagsToResourcesInput!) {{ addTagsToResources(input: $input) "
         f"{{ resources {{ type id tags {{ name }} }} createdTags {{ name }} addedCount "
         f"{USER_ERRORS} }} }}",
@@ -295,7 +319,8 @@ OPS: list[Op] = [
         _check_add_create,
     ),
     Op(
-        "removeTagsFromResources", TAGGINGS_WRITE,
+        "removeTagsFromResources",
+        TAGGINGS_WRITE,
         f"mutation($input: RemoveTagsFromResourcesInput!) {{ "
         f"removeTagsFromResources(input: $input) "
         f"{{ resources {{ type id tags {{ name }} }} removedCount {USER_ERRORS} }} }}",
@@ -309,7 +334,8 @@ OPS: list[Op] = [
         _check_remove,
     ),
     Op(
-        "setResourceTags", TAGGINGS_WRITE,
+        "setResourceTags",
+        TAGGINGS_WRITE,
         f"mutation($input: SetResourceTagsInput!) {{ setResourceTags(input: $input) "
         f"{{ resource {{ type id tags {{ name }} }} addedCount removedCount {USER_ERRORS} }} }}",
         lambda s: {
@@ -324,8 +350,15 @@ OPS: list[Op] = [
 ]
 
 MUTATIONS = {
-    "createTag", "updateTag", "deleteTag", "createTags", "deleteTags", "mergeTags",
-    "addTagsToResources", "removeTagsFromResources", "setResourceTags",
+    "createTag",
+    "updateTag",
+    "deleteTag",
+    "createTags",
+    "deleteTags",
+    "mergeTags",
+    "addTagsToResources",
+    "removeTagsFromResources",
+    "setResourceTags",
 }
 
 
@@ -397,61 +430,77 @@ async def test_viewer_lists_scopes_as_granted_not_expanded(gql, scopes):
 
 BAD_INPUT_OPS = [
     pytest.param(
-        "mutation { mergeTags(input: {targetId: \"%(a)s\", sourceIds: [\"%(a)s\"]}) "
-        "{ userErrors { code } } }", READ, id="mergeTags-target-among-sources",
-    ),
-    pytest.param(
-        "mutation { mergeTags(input: {targetId: \"%(a)s\", sourceIds: []}) "
-        "{ userErrors { code } } }", TAGGINGS_WRITE, id="mergeTags-no-sources",
-    ),
-    pytest.param(
-        "mutation { updateTag(input: {id: \"%(a)s\"}) { userErrors { code } } }",
-        TAGGINGS_WRITE, id="updateTag-nothing-to-change",
-    ),
-    pytest.param(
-        "mutation { createTags(input: {workspaceId: \"ws-a\", tags: []}) { userErrors { code } } }",
-        TAGGINGS_WRITE, id="createTags-empty",
-    ),
-    pytest.param(
-        "mutation { deleteTags(input: {workspaceId: \"ws-a\", ids: []}) { userErrors { code } } }",
-        READ, id="deleteTags-empty",
-    ),
-    pytest.param(
-        "mutation { createTag(input: {workspaceId: \"ws-a\", name: \"  \"}) "
+        'mutation { mergeTags(input: {targetId: "%(a)s", sourceIds: ["%(a)s"]}) '
         "{ userErrors { code } } }",
-        TAGGINGS_WRITE, id="createTag-blank-name",
+        READ,
+        id="mergeTags-target-among-sources",
     ),
     pytest.param(
-        "mutation { addTagsToResources(input: {workspaceId: \"ws-a\", resources: [], "
-        "tagNames: [\"x\"], createMissing: true}) { userErrors { code } } }",
-        TAGGINGS_WRITE, id="addTags-createMissing-no-resources",
+        'mutation { mergeTags(input: {targetId: "%(a)s", sourceIds: []}) { userErrors { code } } }',
+        TAGGINGS_WRITE,
+        id="mergeTags-no-sources",
     ),
     pytest.param(
-        "mutation { setResourceTags(input: {workspaceId: \"ws-a\", "
-        "resource: {type: \"9\", id: \"\"}, tagIds: []}) { userErrors { code } } }",
-        READ, id="setResourceTags-bad-resource",
+        'mutation { updateTag(input: {id: "%(a)s"}) { userErrors { code } } }',
+        TAGGINGS_WRITE,
+        id="updateTag-nothing-to-change",
     ),
     pytest.param(
-        "{ tags(workspaceId: \"ws-a\", first: -1) { totalCount } }", None, id="tags-bad-first",
+        'mutation { createTags(input: {workspaceId: "ws-a", tags: []}) { userErrors { code } } }',
+        TAGGINGS_WRITE,
+        id="createTags-empty",
     ),
     pytest.param(
-        "{ tags(workspaceId: \"ws-a\", filter: {search: \"a\\u0000b\"}) { totalCount } }",
-        None, id="tags-control-char-search",
+        'mutation { deleteTags(input: {workspaceId: "ws-a", ids: []}) { userErrors { code } } }',
+        READ,
+        id="deleteTags-empty",
     ),
     pytest.param(
-        "{ tags(workspaceId: \"ws-a\", filter: {ids: [%(many)s]}) { totalCount } }",
-        None, id="tags-too-many-filter-ids",
+        'mutation { createTag(input: {workspaceId: "ws-a", name: "  "}) { userErrors { code } } }',
+        TAGGINGS_WRITE,
+        id="createTag-blank-name",
     ),
     pytest.param(
-        "{ taggedResources(workspaceId: \"ws-a\", tagIds: []) { totalCount } }",
-        None, id="taggedResources-no-ids",
+        'mutation { addTagsToResources(input: {workspaceId: "ws-a", resources: [], '
+        'tagNames: ["x"], createMissing: true}) { userErrors { code } } }',
+        TAGGINGS_WRITE,
+        id="addTags-createMissing-no-resources",
     ),
     pytest.param(
-        "{ nodes(ids: [%(many)s]) { id } }", None, id="nodes-too-many-ids",
+        'mutation { setResourceTags(input: {workspaceId: "ws-a", '
+        'resource: {type: "9", id: ""}, tagIds: []}) { userErrors { code } } }',
+        READ,
+        id="setResourceTags-bad-resource",
     ),
     pytest.param(
-        "{ resourceTags(workspaceId: \"ws-a\", resource: {type: \"\", id: \"1\"}) { id } }",
-        None, id="resourceTags-bad-resource",
+        '{ tags(workspaceId: "ws-a", first: -1) { totalCount } }',
+        None,
+        id="tags-bad-first",
+    ),
+    pytest.param(
+        '{ tags(workspaceId: "ws-a", filter: {search: "a\\u0000b"}) { totalCount } }',
+        None,
+        id="tags-control-char-search",
+    ),
+    pytest.param(
+        '{ tags(workspaceId: "ws-a", filter: {ids: [%(many)s]}) { totalCount } }',
+        None,
+        id="tags-too-many-filter-ids",
+    ),
+    pytest.param(
+        '{ taggedResources(workspaceId: "ws-a", tagIds: []) { totalCount } }',
+        None,
+        id="taggedResources-no-ids",
+    ),
+    pytest.param(
+        "{ nodes(ids: [%(many)s]) { id } }",
+        None,
+        id="nodes-too-many-ids",
+    ),
+    pytest.param(
+        '{ resourceTags(workspaceId: "ws-a", resource: {type: "", id: "1"}) { id } }',
+        None,
+        id="resourceTags-bad-resource",
     ),
 ]
 
@@ -517,51 +566,54 @@ def _user_errors(value: Any, field: str, *paths: list[str]) -> None:
 
 PROBES: list[Probe] = [
     Probe(
-        "tag", "query($id: ID!) { tag(id: $id) { id name } }",
+        "tag",
+        "query($id: ID!) { tag(id: $id) { id name } }",
         lambda t, x: {"id": x},
         lambda v, t, x: _eq({"tag": None})(v, t),
     ),
     Probe(
-        "node", "query($id: ID!) { node(id: $id) { id } }",
+        "node",
+        "query($id: ID!) { node(id: $id) { id } }",
         lambda t, x: {"id": x},
         lambda v, t, x: _eq({"node": None})(v, t),
     ),
     Probe(
-        "nodes", "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+        "nodes",
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
         lambda t, x: {"ids": [t.a.alpha["id"], x]},
         lambda v, t, x: _eq({"nodes": [{"id": t.a.alpha["id"]}, None]})(v, t),
     ),
     Probe(
         "tags(filter.ids)",
-        "query($ids: [ID!]) { tags(workspaceId: \"ws-a\", filter: {ids: $ids}) "
+        'query($ids: [ID!]) { tags(workspaceId: "ws-a", filter: {ids: $ids}) '
         "{ totalCount nodes { name } } }",
         lambda t, x: {"ids": [x, t.a.beta["id"]]},
         lambda v, t, x: _eq(["Beta"])(_tags_names(v), t),
     ),
     Probe(
         "tags(filter.parentId)",
-        "query($id: ID) { tags(workspaceId: \"ws-a\", filter: {parentId: $id}) "
+        'query($id: ID) { tags(workspaceId: "ws-a", filter: {parentId: $id}) '
         "{ totalCount nodes { name } } }",
         lambda t, x: {"id": x},
         lambda v, t, x: _eq({"tags": {"totalCount": 0, "nodes": []}})(v, t),
     ),
     Probe(
         "tags(filter.descendantOf)",
-        "query($id: ID) { tags(workspaceId: \"ws-a\", filter: {descendantOf: $id}) "
+        'query($id: ID) { tags(workspaceId: "ws-a", filter: {descendantOf: $id}) '
         "{ totalCount nodes { name } } }",
         lambda t, x: {"id": x},
         lambda v, t, x: _eq({"tags": {"totalCount": 0, "nodes": []}})(v, t),
     ),
     Probe(
         "taggedResources(ANY)",
-        "query($ids: [ID!]!) { taggedResources(workspaceId: \"ws-a\", tagIds: $ids, "
+        'query($ids: [ID!]!) { taggedResources(workspaceId: "ws-a", tagIds: $ids, '
         "includeDescendants: true) { totalCount nodes { type id tags { name } } } }",
         lambda t, x: {"ids": [x]},
         lambda v, t, x: _eq({"taggedResources": {"totalCount": 0, "nodes": []}})(v, t),
     ),
     Probe(
         "taggedResources(ALL)",
-        "query($ids: [ID!]!) { taggedResources(workspaceId: \"ws-a\", tagIds: $ids, match: ALL) "
+        'query($ids: [ID!]!) { taggedResources(workspaceId: "ws-a", tagIds: $ids, match: ALL) '
         "{ totalCount } }",
         lambda t, x: {"ids": [t.a.alpha["id"], x]},
         lambda v, t, x: _eq({"taggedResources": {"totalCount": 0}})(v, t),
@@ -592,11 +644,16 @@ PROBES: list[Probe] = [
         f"mutation($input: DeleteTagsInput!) {{ deleteTags(input: $input) "
         f"{{ deletedCount deletedIds notFoundIds {USER_ERRORS} }} }}",
         lambda t, x: {"input": {"workspaceId": WS_A, "ids": [x]}},
-        lambda v, t, x: _eq({
-            "deleteTags": {
-                "deletedCount": 0, "deletedIds": [], "notFoundIds": [x], "userErrors": [],
+        lambda v, t, x: _eq(
+            {
+                "deleteTags": {
+                    "deletedCount": 0,
+                    "deletedIds": [],
+                    "notFoundIds": [x],
+                    "userErrors": [],
+                }
             }
-        })(v, t),
+        )(v, t),
     ),
     Probe(
         "mergeTags(targetId)",
@@ -719,8 +776,13 @@ async def test_a_principal_for_every_workspace_does_see_workspace_b(gql, tenants
     everyone = Principal(id="root", scopes=(READ,), workspace_ids=("*",))
     both = Principal(id="two", scopes=(READ,), workspace_ids=(WS_A, WS_B))
     for p in (everyone, both):
-        found = (await gql("query($id: ID!) { tag(id: $id) { name } }",
-                           {"id": tenants.b.alpha["id"]}, principal=p)).ok()
+        found = (
+            await gql(
+                "query($id: ID!) { tag(id: $id) { name } }",
+                {"id": tenants.b.alpha["id"]},
+                principal=p,
+            )
+        ).ok()
         assert found == {"tag": {"name": "Alpha"}}
 
 
@@ -744,13 +806,15 @@ async def test_a_foreign_id_alongside_own_ids_changes_nothing_anywhere(gql, stor
 
 async def test_resource_reads_in_own_workspace_ignore_other_workspaces(gql, tenants):
     """task:1 and task:2 exist in both workspaces; A's views show A's tags only."""
-    seen = (await gql(
-        "{ resourceTags(workspaceId: \"ws-a\", resource: {type: \"task\", id: \"1\"}) "
-        "{ name workspaceId } "
-        "tags(workspaceId: \"ws-a\") { nodes { name usageCount childCount "
-        "children { workspaceId } resources { totalCount nodes { id tagCount } } } } }",
-        principal=ALICE,
-    )).ok()
+    seen = (
+        await gql(
+            '{ resourceTags(workspaceId: "ws-a", resource: {type: "task", id: "1"}) '
+            "{ name workspaceId } "
+            'tags(workspaceId: "ws-a") { nodes { name usageCount childCount '
+            "children { workspaceId } resources { totalCount nodes { id tagCount } } } } }",
+            principal=ALICE,
+        )
+    ).ok()
     assert seen["resourceTags"] == [{"name": "Alpha", "workspaceId": WS_A}]
     by_name = {n["name"]: n for n in seen["tags"]["nodes"]}
     assert by_name["Alpha"]["usageCount"] == 1
@@ -761,55 +825,52 @@ async def test_resource_reads_in_own_workspace_ignore_other_workspaces(gql, tena
 
 
 NAMING_B = [
-    pytest.param("query { tags(workspaceId: \"ws-b\") { totalCount } }", id="tags"),
+    pytest.param('query { tags(workspaceId: "ws-b") { totalCount } }', id="tags"),
+    pytest.param('query { tagBySlug(workspaceId: "ws-b", slug: "alpha") { id } }', id="tagBySlug"),
     pytest.param(
-        "query { tagBySlug(workspaceId: \"ws-b\", slug: \"alpha\") { id } }", id="tagBySlug"
+        'query { tagBySlug(workspaceId: "ws-b", slug: "no-such") { id } }', id="tagBySlug-missing"
     ),
-    pytest.param("query { tagBySlug(workspaceId: \"ws-b\", slug: \"no-such\") { id } }",
-                 id="tagBySlug-missing"),
     pytest.param(
-        "query { resourceTags(workspaceId: \"ws-b\", "
-        "resource: {type: \"task\", id: \"1\"}) { id } }",
+        'query { resourceTags(workspaceId: "ws-b", resource: {type: "task", id: "1"}) { id } }',
         id="resourceTags",
     ),
     pytest.param(
-        "query { taggedResources(workspaceId: \"ws-b\", tagIds: [\"%(b_alpha)s\"]) "
-        "{ totalCount } }",
+        'query { taggedResources(workspaceId: "ws-b", tagIds: ["%(b_alpha)s"]) { totalCount } }',
         id="taggedResources",
     ),
     pytest.param(
-        "mutation { createTag(input: {workspaceId: \"ws-b\", name: \"Planted\"}) { tag { id } } }",
+        'mutation { createTag(input: {workspaceId: "ws-b", name: "Planted"}) { tag { id } } }',
         id="createTag",
     ),
     pytest.param(
-        "mutation { createTags(input: {workspaceId: \"ws-b\", tags: [{name: \"Planted\"}]}) "
+        'mutation { createTags(input: {workspaceId: "ws-b", tags: [{name: "Planted"}]}) '
         "{ tags { id } } }",
         id="createTags",
     ),
     pytest.param(
-        "mutation { deleteTags(input: {workspaceId: \"ws-b\", ids: [\"%(b_alpha)s\"]}) "
+        'mutation { deleteTags(input: {workspaceId: "ws-b", ids: ["%(b_alpha)s"]}) '
         "{ deletedIds } }",
         id="deleteTags",
     ),
     pytest.param(
-        "mutation { addTagsToResources(input: {workspaceId: \"ws-b\", "
-        "resources: [{type: \"task\", id: \"7\"}], tagIds: [\"%(b_alpha)s\"]}) { addedCount } }",
+        'mutation { addTagsToResources(input: {workspaceId: "ws-b", '
+        'resources: [{type: "task", id: "7"}], tagIds: ["%(b_alpha)s"]}) { addedCount } }',
         id="addTagsToResources",
     ),
     pytest.param(
-        "mutation { addTagsToResources(input: {workspaceId: \"ws-b\", "
-        "resources: [{type: \"task\", id: \"7\"}], tagNames: [\"New\"], createMissing: true}) "
+        'mutation { addTagsToResources(input: {workspaceId: "ws-b", '
+        'resources: [{type: "task", id: "7"}], tagNames: ["New"], createMissing: true}) '
         "{ addedCount } }",
         id="addTagsToResources-createMissing",
     ),
     pytest.param(
-        "mutation { removeTagsFromResources(input: {workspaceId: \"ws-b\", "
-        "resources: [{type: \"task\", id: \"1\"}], tagIds: [\"%(b_alpha)s\"]}) { removedCount } }",
+        'mutation { removeTagsFromResources(input: {workspaceId: "ws-b", '
+        'resources: [{type: "task", id: "1"}], tagIds: ["%(b_alpha)s"]}) { removedCount } }',
         id="removeTagsFromResources",
     ),
     pytest.param(
-        "mutation { setResourceTags(input: {workspaceId: \"ws-b\", "
-        "resource: {type: \"task\", id: \"1\"}, tagIds: []}) { removedCount } }",
+        'mutation { setResourceTags(input: {workspaceId: "ws-b", '
+        'resource: {type: "task", id: "1"}, tagIds: []}) { removedCount } }',
         id="setResourceTags",
     ),
 ]
@@ -831,8 +892,7 @@ async def test_foreign_workspace_is_forbidden_even_for_an_unused_workspace_id(gq
     before = await raw_snapshot(store)
     for ws in ("ws-empty", "*", "ws-a ", "WS-A"):
         result = await gql(
-            "mutation($ws: ID!) { createTag(input: {workspaceId: $ws, name: \"X\"}) "
-            "{ tag { id } } }",
+            'mutation($ws: ID!) { createTag(input: {workspaceId: $ws, name: "X"}) { tag { id } } }',
             {"ws": ws},
             principal=ALICE,
         )

@@ -10,7 +10,11 @@ from tests.live_server import ROOT
 
 def test_quick_benchmark_runs():
     done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "bench.run", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     for flow in ("tag picker", "tag tree", "resource tags (50)", "createTag", "addTagsToResources"):

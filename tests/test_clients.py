@@ -45,19 +45,33 @@ def test_python_gql_client():
                 "mutation($input: CreateTagInput!) { createTag(input: $input) {"
                 " tag { name slug } userErrors { code field } } }"
             )
-            created = session.execute(GraphQLRequest(create, variable_values={"input": {"workspaceId": "py", "name": "From gql"}}))
-            assert created["createTag"] == {"tag": {"name": "From gql", "slug": "from-gql"}, "userErrors": []}
-            duplicate = session.execute(GraphQLRequest(create, variable_values={"input": {"workspaceId": "py", "name": "FROM GQL"}}))
+            created = session.execute(
+                GraphQLRequest(
+                    create, variable_values={"input": {"workspaceId": "py", "name": "From gql"}}
+                )
+            )
+            assert created["createTag"] == {
+                "tag": {"name": "From gql", "slug": "from-gql"},
+                "userErrors": [],
+            }
+            duplicate = session.execute(
+                GraphQLRequest(
+                    create, variable_values={"input": {"workspaceId": "py", "name": "FROM GQL"}}
+                )
+            )
             assert duplicate["createTag"] == {
-                "tag": None, "userErrors": [{"code": "NAME_TAKEN", "field": ["name"]}]
+                "tag": None,
+                "userErrors": [{"code": "NAME_TAKEN", "field": ["name"]}],
             }
             page = gql(
-                "query($after: String) { tags(workspaceId: \"py\", first: 3, after: $after) {"
+                'query($after: String) { tags(workspaceId: "py", first: 3, after: $after) {'
                 " totalCount nodes { name } pageInfo { hasNextPage endCursor } } }"
             )
             walked, after = [], None
             while True:
-                result = session.execute(GraphQLRequest(page, variable_values={"after": after}))["tags"]
+                result = session.execute(GraphQLRequest(page, variable_values={"after": after}))[
+                    "tags"
+                ]
                 walked += [n["name"] for n in result["nodes"]]
                 if not result["pageInfo"]["hasNextPage"]:
                     break
@@ -66,26 +80,40 @@ def test_python_gql_client():
     assert result["totalCount"] == len(NAMES) + 1
 
 
-@pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None, reason="node/npm absent")
+@pytest.mark.skipif(
+    shutil.which("node") is None or shutil.which("npm") is None, reason="node/npm absent"
+)
 def test_node_urql_client(tmp_path_factory):
     cache = Path(os.environ.get("TAGS_CLIENT_CACHE") or tmp_path_factory.mktemp("urql"))
     shutil.copy(CLIENTS / "package.json", cache / "package.json")
     shutil.copy(CLIENTS / "urql_client.mjs", cache / "urql_client.mjs")
     subprocess.run(
         ["npm", "install", "--no-package-lock", "--no-audit", "--no-fund", "--silent"],
-        cwd=cache, check=True, timeout=300,
+        cwd=cache,
+        check=True,
+        timeout=300,
     )
     with live_server() as url:
         _seed(url, "js")
         done = subprocess.run(
-            ["node", "urql_client.mjs", url, "js"], cwd=cache, capture_output=True, text=True, timeout=60
+            ["node", "urql_client.mjs", url, "js"],
+            cwd=cache,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["created"]["tag"]["slug"] == "from-urql" and out["created"]["userErrors"] == []
     assert out["duplicate"] == {
         "tag": None,
-        "userErrors": [{"code": "NAME_TAKEN", "field": ["name"], "message": out["duplicate"]["userErrors"][0]["message"]}],
+        "userErrors": [
+            {
+                "code": "NAME_TAKEN",
+                "field": ["name"],
+                "message": out["duplicate"]["userErrors"][0]["message"],
+            }
+        ],
     }
     assert out["walked"] == sorted(["From urql", *NAMES], key=str.casefold)
     assert out["totalCount"] == len(NAMES) + 1

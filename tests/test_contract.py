@@ -22,11 +22,16 @@ def test_exported_schema_is_current():
     assert committed == exported_sdl(), "schema.graphql is stale: run `make schema`"
 
 
-@pytest.mark.skipif(not CHECKER.exists(), reason="the shared contract tools are not beside the project")
+@pytest.mark.skipif(
+    not CHECKER.exists(), reason="the shared contract tools are not beside the project"
+)
 def test_contract_check_shows_only_known_gaps():
     done = subprocess.run(
         [sys.executable, str(CHECKER), "schema.graphql"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     lines = done.stdout.strip().splitlines()
     problems = set(lines[:-1])

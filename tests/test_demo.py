@@ -16,7 +16,10 @@ query { taggedResources(workspaceId: "demo", tagIds: [$ID], includeDescendants: 
 
 async def test_seed_demo_builds_the_tree_and_is_idempotent(store, gql):
     first = await seed_demo(store)
-    assert first == {"tags_created": len(TREE), "associations_added": sum(len(t) for _, _, t in TAGGED)}
+    assert first == {
+        "tags_created": len(TREE),
+        "associations_added": sum(len(t) for _, _, t in TAGGED),
+    }
     assert await seed_demo(store) == {"tags_created": 0, "associations_added": 0}
 
     roots = (await gql(TREE_QUERY)).ok()["tags"]
@@ -27,11 +30,19 @@ async def test_seed_demo_builds_the_tree_and_is_idempotent(store, gql):
     web = next(c for c in product["children"] if c["name"] == "Web")
     assert web["children"] == [{"name": "Checkout"}]
 
-    ids = {n["name"]: n for n in (await gql('{ tags(workspaceId: "demo", first: 100) { nodes { id name } } }')).ok()["tags"]["nodes"]}
+    ids = {
+        n["name"]: n
+        for n in (
+            await gql('{ tags(workspaceId: "demo", first: 100) { nodes { id name } } }')
+        ).ok()["tags"]["nodes"]
+    }
     web_id = ids["Web"]["id"]
     found = (await gql(CHECKOUT.replace("$ID", f'"{web_id}"'))).ok()["taggedResources"]
     # Web and its child Checkout are on T-101, T-103, T-104 and the spec file.
     assert {(n["type"], n["id"]) for n in found["nodes"]} == {
-        ("task", "T-101"), ("task", "T-103"), ("task", "T-104"), ("file", "spec-checkout.pdf"),
+        ("task", "T-101"),
+        ("task", "T-103"),
+        ("task", "T-104"),
+        ("file", "spec-checkout.pdf"),
     }
     assert WORKSPACE == "demo"

@@ -36,7 +36,7 @@ class FakeLog:
         seen = len(self.docs)
         while True:
             async with self.grew:
-                await self.grew.wait_for(lambda: len(self.docs) > seen)
+                await self.grew.wait_for(lambda seen=seen: len(self.docs) > seen)
             while seen < len(self.docs):
                 seen += 1
                 yield self.docs[seen - 1]
@@ -108,11 +108,17 @@ async def test_change_streams_carry_events_between_two_processes_worth_of_buses(
     from storage import open_store
     from storage.events import MongoEventLog, supports_change_streams
 
-    first, second = open_store(MONGODB_URI, "tags_events_test"), open_store(MONGODB_URI, "tags_events_test")
+    first, second = (
+        open_store(MONGODB_URI, "tags_events_test"),
+        open_store(MONGODB_URI, "tags_events_test"),
+    )
     try:
         if not await supports_change_streams(first.database):
             pytest.skip("the MongoDB server is not a replica set: no change streams")
-        bus_a, bus_b = SharedBus(MongoEventLog(first.database)), SharedBus(MongoEventLog(second.database))
+        bus_a, bus_b = (
+            SharedBus(MongoEventLog(first.database)),
+            SharedBus(MongoEventLog(second.database)),
+        )
         seen = asyncio.create_task(take(bus_b.subscribe("w"), 2))
         await until_subscribed(bus_b, "w")
         await asyncio.sleep(1)  # the change stream opens asynchronously

@@ -64,7 +64,16 @@ async def back_and_recovered(store: Any) -> None:
 async def scenario_add(gql: Any, monkeypatch: Any, store: Any) -> Callable[[], Any]:
     tag = await create_tag(gql, "Cut")
     outage_at(monkeypatch, store, TagStore, "add_usage")
-    result = await gql(ADD_TAGS, {"input": {"workspaceId": WS, "resources": [{"type": "task", "id": "1"}], "tagIds": [tag["id"]]}})
+    result = await gql(
+        ADD_TAGS,
+        {
+            "input": {
+                "workspaceId": WS,
+                "resources": [{"type": "task", "id": "1"}],
+                "tagIds": [tag["id"]],
+            }
+        },
+    )
     assert result.error_codes == ["INTERNAL_SERVER_ERROR"]
     monkeypatch.undo()
 
@@ -81,7 +90,16 @@ async def scenario_remove(gql: Any, monkeypatch: Any, store: Any) -> Callable[[]
     tag = await create_tag(gql, "Cut")
     await tag_resources(gql, [tag["id"]], [("task", "1"), ("task", "2")])
     outage_at(monkeypatch, store, TagStore, "add_usage")
-    result = await gql(REMOVE, {"input": {"workspaceId": WS, "resources": [{"type": "task", "id": "1"}], "tagIds": [tag["id"]]}})
+    result = await gql(
+        REMOVE,
+        {
+            "input": {
+                "workspaceId": WS,
+                "resources": [{"type": "task", "id": "1"}],
+                "tagIds": [tag["id"]],
+            }
+        },
+    )
     assert result.error_codes == ["INTERNAL_SERVER_ERROR"]
     monkeypatch.undo()
 
@@ -102,8 +120,14 @@ async def scenario_delete(gql: Any, monkeypatch: Any, store: Any) -> Callable[[]
     monkeypatch.undo()
 
     async def check() -> None:
-        assert (await gql("query($id: ID!) { tag(id: $id) { id } }", {"id": doomed["id"]})).ok()["tag"] is None
-        moved = (await gql("query($id: ID!) { tag(id: $id) { parent { id } depth } }", {"id": child["id"]})).ok()["tag"]
+        assert (await gql("query($id: ID!) { tag(id: $id) { id } }", {"id": doomed["id"]})).ok()[
+            "tag"
+        ] is None
+        moved = (
+            await gql(
+                "query($id: ID!) { tag(id: $id) { parent { id } depth } }", {"id": child["id"]}
+            )
+        ).ok()["tag"]
         assert moved == {"parent": {"id": parent["id"]}, "depth": 1}
 
     return check
@@ -135,7 +159,11 @@ async def scenario_move(gql: Any, monkeypatch: Any, store: Any) -> Callable[[], 
     monkeypatch.undo()
 
     async def check() -> None:
-        moved = (await gql("query($id: ID!) { tag(id: $id) { depth ancestors { id } } }", {"id": leaf["id"]})).ok()["tag"]
+        moved = (
+            await gql(
+                "query($id: ID!) { tag(id: $id) { depth ancestors { id } } }", {"id": leaf["id"]}
+            )
+        ).ok()["tag"]
         assert moved == {"depth": 2, "ancestors": [{"id": a["id"]}, {"id": b["id"]}]}
 
     return check
@@ -147,8 +175,12 @@ def store_visibility() -> Any:
     return EVERYTHING
 
 
-@pytest.mark.parametrize("scenario", [scenario_add, scenario_remove, scenario_delete, scenario_merge, scenario_move])
-async def test_an_interrupted_mutation_is_completed_once_the_store_is_back(gql, store, monkeypatch, scenario):
+@pytest.mark.parametrize(
+    "scenario", [scenario_add, scenario_remove, scenario_delete, scenario_merge, scenario_move]
+)
+async def test_an_interrupted_mutation_is_completed_once_the_store_is_back(
+    gql, store, monkeypatch, scenario
+):
     store.database.outage.timeout = 0.05
     check = await scenario(gql, monkeypatch, store)
     await back_and_recovered(store)

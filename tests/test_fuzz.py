@@ -27,11 +27,20 @@ from resolvers.rules import SLUG_RE
 WS = "ws-fuzz"
 
 ERROR_CODES = {
-    "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "QUERY_TOO_COMPLEX", "RATE_LIMITED",
+    "UNAUTHENTICATED",
+    "FORBIDDEN",
+    "BAD_USER_INPUT",
+    "QUERY_TOO_COMPLEX",
+    "RATE_LIMITED",
     "INTERNAL_SERVER_ERROR",
 }
 USER_ERROR_CODES = {
-    "VALIDATION", "NOT_FOUND", "NAME_TAKEN", "SLUG_TAKEN", "CYCLE", "DEPTH_EXCEEDED",
+    "VALIDATION",
+    "NOT_FOUND",
+    "NAME_TAKEN",
+    "SLUG_TAKEN",
+    "CYCLE",
+    "DEPTH_EXCEEDED",
     "LIMIT_EXCEEDED",
 }
 LEAK_MARKERS = ("Traceback", 'File "', "pymongo", "mongomock", "motor", ".py", "Error(")
@@ -127,8 +136,18 @@ CURATED_TEXT = [
 
 # Long values are built on demand: literal copies would bloat hypothesis' reprs.
 LONG_TEXT_SPECS = [
-    ("a", 50), ("a", 51), ("a", 100), ("a", 101), ("a", 257), ("a", 501), ("é", 501),
-    ("a", 20_000), ("😀", 20_000), ("$.", 10_000), ("\x00", 20_000), ("tag_", 5_000),
+    ("a", 50),
+    ("a", 51),
+    ("a", 100),
+    ("a", 101),
+    ("a", 257),
+    ("a", 501),
+    ("é", 501),
+    ("a", 20_000),
+    ("😀", 20_000),
+    ("$.", 10_000),
+    ("\x00", 20_000),
+    ("tag_", 5_000),
 ]
 
 
@@ -141,8 +160,26 @@ CURATED_SWEEP = CURATED_TEXT + [_long(spec) for spec in LONG_TEXT_SPECS]
 
 printable_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120)
 control_heavy = st.text(
-    alphabet=st.sampled_from(["\x00", "\x01", "\x1b", "\x1f", "\x7f", "\x9f", "\t", "\n", "\r", "$",
-                              ".", "a", "é", "\u202e", "😀", " "]),
+    alphabet=st.sampled_from(
+        [
+            "\x00",
+            "\x01",
+            "\x1b",
+            "\x1f",
+            "\x7f",
+            "\x9f",
+            "\t",
+            "\n",
+            "\r",
+            "$",
+            ".",
+            "a",
+            "é",
+            "\u202e",
+            "😀",
+            " ",
+        ]
+    ),
     max_size=40,
 )
 long_text = st.builds(
@@ -231,9 +268,14 @@ hostile_json = st.one_of(
     curated_json,
     st.recursive(
         json_scalar,
-        lambda inner: st.lists(inner, max_size=5)
-        | st.dictionaries(st.one_of(st.sampled_from(["$x", "a.b", "", "k"]), printable_text),
-                          inner, max_size=5),
+        lambda inner: (
+            st.lists(inner, max_size=5)
+            | st.dictionaries(
+                st.one_of(st.sampled_from(["$x", "a.b", "", "k"]), printable_text),
+                inner,
+                max_size=5,
+            )
+        ),
         max_leaves=15,
     ),
 )
@@ -551,12 +593,17 @@ def cases(draw: Any, ops: list[Op]) -> tuple[str, list[tuple[tuple[Any, ...], An
 
 
 async def _post(client: Any, query: str, variables: Any) -> Any:
-    return await client.post(
-        "/graphql", json={"query": query, "variables": variables},
-    ) if _json_safe(variables) else await client.post(
-        "/graphql",
-        content=json.dumps({"query": query, "variables": variables}, allow_nan=True).encode(),
-        headers={"content-type": "application/json"},
+    return (
+        await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+        )
+        if _json_safe(variables)
+        else await client.post(
+            "/graphql",
+            content=json.dumps({"query": query, "variables": variables}, allow_nan=True).encode(),
+            headers={"content-type": "application/json"},
+        )
     )
 
 
@@ -608,8 +655,13 @@ class Fixtures:
             client,
             "mutation($i: AddTagsToResourcesInput!) { addTagsToResources(input: $i) "
             "{ addedCount userErrors { code message } } }",
-            {"i": {"workspaceId": WS, "resources": [{"type": "task", "id": "base"}],
-                   "tagIds": [keep, t2]}},
+            {
+                "i": {
+                    "workspaceId": WS,
+                    "resources": [{"type": "task", "id": "base"}],
+                    "tagIds": [keep, t2],
+                }
+            },
             "addTagsToResources",
         )
         return Ctx(keep=keep, t1=t1, t2=t2, n=self.n)
@@ -739,8 +791,11 @@ FIXTURES = Fixtures()
 
 FUZZ_SETTINGS = settings(
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
     database=None,
 )
 

@@ -16,15 +16,23 @@ from web.assets import installed
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # The flags keep Chromium from phoning home on a machine with a closed network.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 QUERY = '{ tags(workspaceId: "browser") { nodes { name color } } }'
 SCREENSHOT = os.environ.get("TAGS_GRAPHIQL_SCREENSHOT")
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
-    pytest.mark.skipif(not installed(), reason="the GraphiQL assets were not installed (npm absent)"),
+    pytest.mark.skipif(
+        not installed(), reason="the GraphiQL assets were not installed (npm absent)"
+    ),
 ]
 
 
@@ -33,7 +41,12 @@ def test_graphiql_runs_a_query_offline():
 
     with live_server() as url:
         origin = url.removesuffix("/graphql")
-        created = httpx.post(url, json={"query": 'mutation { createTag(input: {workspaceId: "browser", name: "Shown in GraphiQL"}) { tag { id } } }'})
+        created = httpx.post(
+            url,
+            json={
+                "query": 'mutation { createTag(input: {workspaceId: "browser", name: "Shown in GraphiQL"}) { tag { id } } }'
+            },
+        )
         assert created.json()["data"]["createTag"]["tag"]["id"]
         requests: list[str] = []
         with sync_playwright() as playwright:

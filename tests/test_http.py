@@ -79,7 +79,9 @@ async def test_graphql_response_media_type(client):
 
 
 async def test_unacceptable_accept_and_content_type(client):
-    assert (await post(client, QUERY_TAGS, {"ws": WS}, headers={"accept": "text/csv"})).status_code == 406
+    assert (
+        await post(client, QUERY_TAGS, {"ws": WS}, headers={"accept": "text/csv"})
+    ).status_code == 406
     wrong_type = await client.post(
         "/graphql", content=b"query { viewer { id } }", headers={"content-type": "text/plain"}
     )
@@ -101,7 +103,7 @@ async def test_body_over_one_mebibyte_is_413(client):
 
 
 async def test_errors_carry_codes_and_no_internals(client):
-    response = await post(client, "{ tags(workspaceId: \"w\", first: 500) { totalCount } }")
+    response = await post(client, '{ tags(workspaceId: "w", first: 500) { totalCount } }')
     body = response.json()
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert body["data"] is None

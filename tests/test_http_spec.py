@@ -12,8 +12,12 @@ from tests.live_server import ROOT, live_server
 AUDIT = ROOT.parent / "shared" / "tools" / "http-audit" / "run"
 
 
-@pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None, reason="node/npm absent")
-@pytest.mark.skipif(not AUDIT.exists(), reason="the shared http-audit tool is not beside the project")
+@pytest.mark.skipif(
+    shutil.which("node") is None or shutil.which("npm") is None, reason="node/npm absent"
+)
+@pytest.mark.skipif(
+    not AUDIT.exists(), reason="the shared http-audit tool is not beside the project"
+)
 def test_every_graphql_over_http_audit_passes():
     with live_server() as url:
         done = subprocess.run(

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
 import subprocess
-import sys
-import time
 
 import httpx
 import pytest
@@ -17,7 +14,7 @@ import pytest
 from observability import JsonFormatter, log_request
 from server import create_app
 from settings import Settings
-from tests.live_server import ROOT, free_port
+from tests.live_server import start_server
 
 NAMED = 'query PickerSearch { tags(workspaceId: "w", first: 5) { nodes { name } } }'
 
@@ -36,7 +33,9 @@ async def test_metrics_count_requests_by_operation_and_outcome(client):
 
 async def test_hostile_operation_names_do_not_grow_metrics(client):
     for i in range(3):
-        await client.post("/graphql", json={"query": f"query op_{'x' * 70}{i} {{ viewer {{ id }} }}"})
+        await client.post(
+            "/graphql", json={"query": f"query op_{'x' * 70}{i} {{ viewer {{ id }} }}"}
+        )
     text = (await client.get("/metrics")).text
     assert 'operation="other"' in text and "x" * 70 not in text
 
@@ -79,34 +78,32 @@ async def test_cors_preflight_and_exposed_header(store):
             assert {"content-type", "authorization", "x-api-key", "x-request-id"} <= {
                 h.strip() for h in allowed.split(",")
             }
-            actual = await http.post("/graphql", json={"query": NAMED}, headers={"origin": "https://app.example"})
+            actual = await http.post(
+                "/graphql", json={"query": NAMED}, headers={"origin": "https://app.example"}
+            )
             assert actual.headers["access-control-expose-headers"].lower() == "x-request-id"
-            other = await http.post("/graphql", json={"query": NAMED}, headers={"origin": "https://evil.example"})
+            other = await http.post(
+                "/graphql", json={"query": NAMED}, headers={"origin": "https://evil.example"}
+            )
             assert "access-control-allow-origin" not in other.headers
 
 
 def test_sigterm_lets_in_flight_requests_finish():
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGS_")}
-    env["TAGS_PORT"] = str(port)
-    process = subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/graphql"
+    process, base = start_server(output=subprocess.PIPE)
+    url = f"{base}/graphql"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
 
         async def burst() -> list[httpx.Response]:
-            create = "mutation($tags: [TagDraft!]!) { createTags(input: {workspaceId: \"w\", tags: $tags}) { tags { id } userErrors { code } } }"
+            create = 'mutation($tags: [TagDraft!]!) { createTags(input: {workspaceId: "w", tags: $tags}) { tags { id } userErrors { code } } }'
             async with httpx.AsyncClient(timeout=30) as http:
                 calls = [
-                    http.post(url, json={"query": create, "variables": {"tags": [{"name": f"t{n}-{i}"} for i in range(100)]}})
+                    http.post(
+                        url,
+                        json={
+                            "query": create,
+                            "variables": {"tags": [{"name": f"t{n}-{i}"} for i in range(100)]},
+                        },
+                    )
                     for n in range(12)
                 ]
                 pending = asyncio.gather(*calls)
@@ -115,7 +112,7 @@ def test_sigterm_lets_in_flight_requests_finish():
                 return await pending
 
         responses = asyncio.run(burst())
-        _, errors = process.communicate(timeout=15)
+        errors, _ = process.communicate(timeout=15)
     finally:
         if process.poll() is None:
             process.kill()

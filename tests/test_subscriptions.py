@@ -16,14 +16,21 @@ from settings import Settings
 PROTOCOL = "graphql-transport-ws"
 SECRET = "subscription-test-secret-of-32-bytes-or-more"
 SUBSCRIBE = "subscription($ws: ID!) { tagEvents(workspaceId: $ws) { kind tagId workspaceId at tag { name usageCount } } }"
-CREATE = 'mutation($ws: ID!, $name: String!) { createTag(input: {workspaceId: $ws, name: $name}) { tag { id } } }'
-RENAME = 'mutation($id: ID!, $name: String!) { updateTag(input: {id: $id, name: $name}) { tag { id } } }'
+CREATE = "mutation($ws: ID!, $name: String!) { createTag(input: {workspaceId: $ws, name: $name}) { tag { id } } }"
+RENAME = (
+    "mutation($id: ID!, $name: String!) { updateTag(input: {id: $id, name: $name}) { tag { id } } }"
+)
 TAG = 'mutation($ws: ID!, $id: ID!) { addTagsToResources(input: {workspaceId: $ws, resources: [{type: "task", id: "1"}], tagIds: [$id]}) { addedCount } }'
-DELETE = 'mutation($id: ID!) { deleteTag(input: {id: $id}) { deletedTagIds } }'
+DELETE = "mutation($id: ID!) { deleteTag(input: {id: $id}) { deletedTagIds } }"
 
 
 def token(workspaces: list[str], scope: str = "tags:read tags:write") -> str:
-    claims = {"sub": "user-1", "exp": int(time.time()) + 600, "scope": scope, "workspaces": workspaces}
+    claims = {
+        "sub": "user-1",
+        "exp": int(time.time()) + 600,
+        "scope": scope,
+        "workspaces": workspaces,
+    }
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
@@ -40,9 +47,13 @@ def secured_client(store):
         yield client
 
 
-def gql(client: TestClient, query: str, auth: str | None = None, **variables: Any) -> dict[str, Any]:
+def gql(
+    client: TestClient, query: str, auth: str | None = None, **variables: Any
+) -> dict[str, Any]:
     headers = {"authorization": f"Bearer {auth}"} if auth else {}
-    response = client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
     body = response.json()
     assert "errors" not in body, body
     return body["data"]  # type: ignore[no-any-return]
@@ -51,7 +62,13 @@ def gql(client: TestClient, query: str, auth: str | None = None, **variables: An
 def start(ws: Any, workspace: str, payload: dict[str, Any] | None = None) -> None:
     ws.send_json({"type": "connection_init", "payload": payload or {}})
     assert ws.receive_json()["type"] == "connection_ack"
-    ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"ws": workspace}}})
+    ws.send_json(
+        {
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": SUBSCRIBE, "variables": {"ws": workspace}},
+        }
+    )
 
 
 def next_event(ws: Any) -> dict[str, Any]:
@@ -78,7 +95,13 @@ def test_events_arrive_in_commit_order_with_fresh_tags(dev_client):
         gql(dev_client, TAG, ws="w1", id=tag_id)
         gql(dev_client, DELETE, id=tag_id)
         events = [next_event(ws) for _ in range(5)]
-    assert [e["kind"] for e in events] == ["CREATED", "UPDATED", "UPDATED", "USAGE_CHANGED", "DELETED"]
+    assert [e["kind"] for e in events] == [
+        "CREATED",
+        "UPDATED",
+        "UPDATED",
+        "USAGE_CHANGED",
+        "DELETED",
+    ]
     assert {e["tagId"] for e in events} == {tag_id}
     assert {e["workspaceId"] for e in events} == {"w1"}
     # Each event shows the tag as it is when delivered, never an earlier load.
@@ -112,9 +135,10 @@ def test_failed_mutation_publishes_nothing(dev_client):
 
 
 def test_legacy_graphql_ws_protocol_is_refused(dev_client):
-    with pytest.raises(WebSocketDisconnect) as closed, dev_client.websocket_connect(
-        "/graphql", subprotocols=["graphql-ws"]
-    ) as ws:
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        dev_client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws,
+    ):
         ws.receive_json()
     assert closed.value.code == 4406
 
@@ -129,16 +153,21 @@ def test_credentials_in_connection_init(secured_client):
 
 def test_credentials_in_upgrade_headers(secured_client):
     headers = {"authorization": f"Bearer {token(['w1'])}"}
-    with secured_client.websocket_connect("/graphql", subprotocols=[PROTOCOL], headers=headers) as ws:
+    with secured_client.websocket_connect(
+        "/graphql", subprotocols=[PROTOCOL], headers=headers
+    ) as ws:
         start(ws, "w1")
         wait_for_subscriber(secured_client, "w1")
 
 
-@pytest.mark.parametrize("payload", [{}, {"Authorization": "Bearer not-a-token"}, {"X-API-Key": "tk_nope"}])
+@pytest.mark.parametrize(
+    "payload", [{}, {"Authorization": "Bearer not-a-token"}, {"X-API-Key": "tk_nope"}]
+)
 def test_refused_credentials_close_with_4403(secured_client, payload):
-    with pytest.raises(WebSocketDisconnect) as closed, secured_client.websocket_connect(
-        "/graphql", subprotocols=[PROTOCOL]
-    ) as ws:
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        secured_client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws,
+    ):
         ws.send_json({"type": "connection_init", "payload": payload})
         ws.receive_json()
     assert closed.value.code == 4403

@@ -82,13 +82,17 @@ def install() -> int:
         for spec in sorted({a.spec for a in assets}):
             subprocess.run(
                 [npm, "pack", spec, "--silent", "--pack-destination", scratch],
-                check=True, stdout=subprocess.DEVNULL,
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
         tarballs = list(Path(scratch).glob("*.tgz"))
         for asset in assets:
             data = _extract(tarballs, asset)
             if sri(data) != asset.integrity:
-                print(f"GraphiQL assets: {asset.spec}/{asset.file} fails its integrity check", file=sys.stderr)
+                print(
+                    f"GraphiQL assets: {asset.spec}/{asset.file} fails its integrity check",
+                    file=sys.stderr,
+                )
                 return 1
             asset.local_path.parent.mkdir(parents=True, exist_ok=True)
             asset.local_path.write_bytes(data)
