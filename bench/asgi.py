@@ -7,7 +7,13 @@ from typing import Any
 import orjson
 
 
-async def call(app: Any, method: str, path: str, body: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None) -> tuple[int, bytes]:
+async def call(
+    app: Any,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> tuple[int, bytes]:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -18,7 +24,11 @@ async def call(app: Any, method: str, path: str, body: bytes = b"", headers: lis
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *(headers or []),
+        ],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
         "state": {},
@@ -46,7 +56,9 @@ async def call(app: Any, method: str, path: str, body: bytes = b"", headers: lis
 
 
 async def graphql(app: Any, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    status, raw = await call(app, "POST", "/graphql", orjson.dumps({"query": query, "variables": variables}))
+    status, raw = await call(
+        app, "POST", "/graphql", orjson.dumps({"query": query, "variables": variables})
+    )
     body: dict[str, Any] = orjson.loads(raw)
     if status != 200 or body.get("errors"):
         raise RuntimeError(f"{status}: {body.get('errors')}")

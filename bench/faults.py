@@ -26,13 +26,13 @@ from storage import open_store
 from storage.repair import RepairReport, repair
 
 WS = "faults"
-CREATE = "mutation($n: String!) { createTag(input: {workspaceId: \"faults\", name: $n}) { tag { id } userErrors { code } } }"
+CREATE = 'mutation($n: String!) { createTag(input: {workspaceId: "faults", name: $n}) { tag { id } userErrors { code } } }'
 ADD = """mutation($r: String!, $t: [ID!]!) { addTagsToResources(input: {workspaceId: "faults",
   resources: [{type: "task", id: $r}], tagIds: $t}) { addedCount userErrors { code } } }"""
 REMOVE = """mutation($r: String!, $t: [ID!]!) { removeTagsFromResources(input: {workspaceId: "faults",
   resources: [{type: "task", id: $r}], tagIds: $t}) { removedCount userErrors { code } } }"""
 DELETE = "mutation($id: ID!) { deleteTag(input: {id: $id}) { deletedTagIds userErrors { code } } }"
-READ = "query { tags(workspaceId: \"faults\", first: 20) { totalCount nodes { name usageCount } } }"
+READ = 'query { tags(workspaceId: "faults", first: 20) { totalCount nodes { name usageCount } } }'
 
 
 @dataclass
@@ -52,7 +52,9 @@ class Outcome:
     repair: RepairReport | None = None
 
 
-async def scenario(clients: int = 16, seconds: float = 6.0, timeout_ms: int = 300, seed: int = 7) -> Outcome:
+async def scenario(
+    clients: int = 16, seconds: float = 6.0, timeout_ms: int = 300, seed: int = 7
+) -> Outcome:
     rng = random.Random(seed)
     store = open_store(None, "faults", timeout_ms=timeout_ms)
     app = create_app(Settings(store_timeout_ms=timeout_ms), store=store)
@@ -62,7 +64,9 @@ async def scenario(clients: int = 16, seconds: float = 6.0, timeout_ms: int = 30
 
     async def gql(query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], float]:
         started = time.perf_counter()
-        status, raw = await call(app, "POST", "/graphql", orjson.dumps({"query": query, "variables": variables}))
+        status, raw = await call(
+            app, "POST", "/graphql", orjson.dumps({"query": query, "variables": variables})
+        )
         outcome.requests += 1
         assert status == 200, raw
         return orjson.loads(raw), time.perf_counter() - started
@@ -80,9 +84,13 @@ async def scenario(clients: int = 16, seconds: float = 6.0, timeout_ms: int = 30
                     mine.append(tag["tag"]["id"])
                     outcome.acknowledged_tags.add(tag["tag"]["id"])
             elif choice < 0.6:
-                body, took = await gql(ADD, {"r": f"r{rng.randrange(40)}", "t": rng.sample(mine, min(2, len(mine)))})
+                body, took = await gql(
+                    ADD, {"r": f"r{rng.randrange(40)}", "t": rng.sample(mine, min(2, len(mine)))}
+                )
             elif choice < 0.75:
-                body, took = await gql(REMOVE, {"r": f"r{rng.randrange(40)}", "t": [rng.choice(mine)]})
+                body, took = await gql(
+                    REMOVE, {"r": f"r{rng.randrange(40)}", "t": [rng.choice(mine)]}
+                )
             elif choice < 0.82:
                 victim = mine.pop(rng.randrange(len(mine)))
                 body, took = await gql(DELETE, {"id": victim})

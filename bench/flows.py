@@ -64,7 +64,9 @@ async def seed(app: Any, resources: int = RESOURCES) -> dict[str, Any]:
     async def create(drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         made = []
         for start in range(0, len(drafts), 100):
-            body = await graphql(app, CREATE_TAGS, {"ws": WORKSPACE, "tags": drafts[start : start + 100]})
+            body = await graphql(
+                app, CREATE_TAGS, {"ws": WORKSPACE, "tags": drafts[start : start + 100]}
+            )
             payload = body["data"]["createTags"]
             assert not payload["userErrors"], payload["userErrors"]
             made += payload["tags"]
@@ -93,7 +95,13 @@ async def seed(app: Any, resources: int = RESOURCES) -> dict[str, Any]:
             await graphql(
                 app,
                 ADD_TAGS,
-                {"input": {"workspaceId": WORKSPACE, "resources": [{"type": "task", "id": f"T-{i}"}], "tagIds": tags}},
+                {
+                    "input": {
+                        "workspaceId": WORKSPACE,
+                        "resources": [{"type": "task", "id": f"T-{i}"}],
+                        "tagIds": tags,
+                    }
+                },
             )
     return {"tags": every, "roots": roots}
 
@@ -128,7 +136,9 @@ def mutation_flow(data: dict[str, Any], run_id: str) -> Any:
             {
                 "input": {
                     "workspaceId": WORKSPACE,
-                    "resources": [{"type": "task", "id": f"T-{(i * 5 + k) % RESOURCES}"} for k in range(5)],
+                    "resources": [
+                        {"type": "task", "id": f"T-{(i * 5 + k) % RESOURCES}"} for k in range(5)
+                    ],
                     "tagIds": [tag_id],
                 }
             },
