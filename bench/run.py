@@ -29,7 +29,7 @@ from bench.floors import graphql_core_floor, starlette_floor
 from bench.flows import ADD_TAGS, CREATE_TAG, TAG_PICKER, WORKSPACE, flows, seed
 from server import create_app
 from settings import Settings
-from storage import AuthorizedWorkspace, current_meter, open_store
+from storage import AuthorizedWorkspace, TagQuery, current_meter, open_store
 from storage.tags import order_sort
 
 REPORT = Path(__file__).resolve().parent / "REPORT.md"
@@ -146,7 +146,7 @@ async def flows_section(
         ws = AuthorizedWorkspace(WORKSPACE)
         everything = await store.tags.page(
             ws,
-            _picker_query(),
+            TagQuery(),
             order_sort("NAME", False),
             after=None,
             before=None,
@@ -185,12 +185,6 @@ async def flows_section(
     ]
     store.close()
     return lines, {"picker_overhead_ratio": overhead / core_ms}
-
-
-def _picker_query() -> Any:
-    from storage import TagQuery
-
-    return TagQuery()
 
 
 def _scale_docs(count: int) -> list[dict[str, Any]]:
