@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import signal
 import statistics
@@ -32,6 +31,7 @@ from bench.flows import (
     TAG_TREE,
     WORKSPACE,
 )
+from bench.process import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 TOTAL = 20_000
@@ -169,19 +169,9 @@ async def _client(url: str, total: int, concurrency: int, ids: list[str]) -> dic
 
 
 def run_report(total: int = TOTAL, concurrency: int = CONCURRENCY) -> list[str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGS_")}
-    env.update({"TAGS_PORT": str(port), "TAGS_LOG_LEVEL": "warning"})
-    server = subprocess.Popen(
-        [sys.executable, "server.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/graphql"
+    server, base = start_server(TAGS_LOG_LEVEL="warning")
+    url = f"{base}/graphql"
     try:
-        _wait_ready(port)
         ids = _seed(url)
         asyncio.run(_client(url, 1000, concurrency, ids))  # warm-up
         rss_before = _rss_kib(server.pid)
@@ -221,26 +211,6 @@ def run_report(total: int = TOTAL, concurrency: int = CONCURRENCY) -> list[str]:
         "Two workers need `TAGS_MONGODB_URI` (the embedded store is per process); no MongoDB server "
         "can be installed on this machine, so that run is not in this report.",
     ]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the server did not become ready")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
+
+from storage.events import EventLog
 
 log = logging.getLogger("tags.events")
 
@@ -103,7 +105,7 @@ class SharedBus:
     including the publisher's own.
     """
 
-    def __init__(self, event_log: Any) -> None:
+    def __init__(self, event_log: EventLog) -> None:
         self._log = event_log
         self._local = LocalBus()
         self._follower: asyncio.Task[None] | None = None

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -111,14 +110,10 @@ def error_body(message: str, code: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
-def format_error(error: GraphQLError) -> dict[str, Any]:
-    return error.formatted  # type: ignore[return-value]
-
-
 def result_body(result: ExecutionResult) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if result.errors:
-        body["errors"] = [format_error(e) for e in result.errors]
+        body["errors"] = [e.formatted for e in result.errors]
     # No `data` key at all when execution never started (parse/validation errors).
     if result.data is not None or not result.errors or _executed(result):
         body["data"] = result.data

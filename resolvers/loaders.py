@@ -21,9 +21,6 @@ ResourceKey = tuple[str, str]
 K = TypeVar("K")
 V = TypeVar("V")
 
-# Usage counters live in the tag document; these fields are what the usage loader serves.
-COUNTER_FIELDS = ("usage", "usageByType")
-
 
 def load_now(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
     """The value if the loader already holds it, else the awaitable load.

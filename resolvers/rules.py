@@ -130,6 +130,11 @@ PALETTE: tuple[str, ...] = (
 _MS_MASK = (1 << 48) - 1
 
 
+def has_forbidden_chars(text: str) -> bool:
+    """Control characters (Unicode Cc) or unpaired surrogates anywhere in `text`."""
+    return bool(_SURROGATE_RE.search(text) or _CC_RE.search(text))
+
+
 def _reject_bad_chars(raw: str, *, path: tuple[str, ...], label: str, cc: re.Pattern[str]) -> None:
     # Checked before NFC/strip: trimming would otherwise silently swallow a
     # leading/trailing newline that the contract says must be rejected.

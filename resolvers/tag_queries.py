@@ -16,6 +16,7 @@ from resolvers.rules import (
     SLUG_RE,
     category_key,
     escape_regex,
+    has_forbidden_chars,
     is_tag_id,
     search_key,
 )
@@ -53,7 +54,7 @@ def _text_filter(value: str | None) -> str | None:
     """Filter text, normalized like the stored field; a control character is a bad argument."""
     if value is None:
         return None
-    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+    if has_forbidden_chars(value):
         raise BadUserInput("Filter text must not contain control characters.")
     return value.strip()
 
