@@ -47,6 +47,7 @@ from resolvers.http import (
 from schema import TagsSchema, build_schema
 from settings import Settings
 from storage import Store, StoreError, open_store, start_meter
+from storage.embedded import EmbeddedServer, EmbeddedStoreError, start_or_attach
 from web.assets import URL_PREFIX, VENDOR, graphiql_page
 
 log = logging.getLogger("tags")
@@ -300,6 +301,26 @@ async def _complete_interrupted_work(store: Store, every: float = 0.5) -> None:
             await store.recovery.run_pending()
 
 
+async def _watch_embedded(server: EmbeddedServer, every: float = 1.0) -> None:
+    """A crashed embedded store is reported and started again on the same port."""
+    while True:
+        await asyncio.sleep(every)
+        code = server.crashed()
+        if code is None:
+            continue
+        log.error(
+            "The embedded store (SecantusDB) exited unexpectedly with code %s; restarting it. "
+            "Its log: %s",
+            code,
+            server.log_path,
+        )
+        try:
+            await asyncio.to_thread(server.restart)
+        except EmbeddedStoreError as exc:
+            log.error("The embedded store could not be restarted: %s", exc)
+            await asyncio.sleep(5)
+
+
 async def _event_bus(store: Store, settings: Settings) -> EventBus:
     """Change streams where the store has them; otherwise this process only."""
     from storage.events import MongoEventLog, supports_change_streams
@@ -318,9 +339,17 @@ async def _event_bus(store: Store, settings: Settings) -> EventBus:
 
 
 def create_app(
-    settings: Settings | None = None, *, store: Store | None = None, bus: EventBus | None = None
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    bus: EventBus | None = None,
+    embedded: EmbeddedServer | None = None,
 ) -> Starlette:
-    """Build the ASGI app. `store` and `bus` let tests share them between apps."""
+    """Build the ASGI app. `store` and `bus` let tests share them between apps.
+
+    `embedded`: the embedded store `main` started; without one (and without a
+    URI) the app starts it, or attaches to the one another process runs.
+    """
     settings = settings or Settings.from_env()
     schema = build_schema(introspection=settings.introspection)
     http = GraphQLEndpoint(schema, settings)
@@ -328,11 +357,30 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         owned = store is None
-        active = store or open_store(
-            settings.mongodb_uri, settings.mongodb_db, timeout_ms=settings.store_timeout_ms
-        )
-        if active.embedded:
-            log.warning("Using the embedded in-memory store: data is lost when the process stops.")
+        started_here: EmbeddedServer | None = None
+        server = embedded
+        if store is not None:
+            active = store
+        else:
+            uri = settings.mongodb_uri
+            if uri is None:
+                if server is None:
+                    server = started_here = await asyncio.to_thread(
+                        start_or_attach, settings.data_dir
+                    )
+                uri = server.uri
+                log.info(
+                    "Embedded store: SecantusDB on 127.0.0.1:%d, data in %s%s.",
+                    server.port,
+                    settings.data_dir,
+                    "" if server.owned else " (started by another process)",
+                )
+            active = open_store(
+                uri,
+                settings.mongodb_db,
+                timeout_ms=settings.store_timeout_ms,
+                embedded=settings.mongodb_uri is None,
+            )
         await active.ensure_indexes()
         if settings.seed_demo:
             from demo import seed_demo
@@ -341,15 +389,20 @@ def create_app(
         app.state.store = active
         app.state.bus = bus or await _event_bus(active, settings)
         app.state.metrics = Metrics()
-        recovering = asyncio.create_task(_complete_interrupted_work(active))
+        background = [asyncio.create_task(_complete_interrupted_work(active))]
+        if server is not None and server.owned and settings.mongodb_uri is None:
+            background.append(asyncio.create_task(_watch_embedded(server)))
         try:
             yield {}
         finally:
-            recovering.cancel()
+            for task in background:
+                task.cancel()
             if bus is None:
                 await app.state.bus.close()
             if owned:
                 active.close()
+            if started_here is not None:
+                await asyncio.to_thread(started_here.stop)
 
     middleware = [Middleware(RequestIds), Middleware(BodyLimit)]
     if settings.cors_origins:
@@ -433,11 +486,24 @@ def main() -> None:
         "access_log": False,
         "timeout_graceful_shutdown": 8,
     }
-    if settings.workers > 1:
-        uvicorn.run("server:create_app", factory=True, workers=settings.workers, **options)
-        return
-    config = uvicorn.Config(create_app(settings), **options)
-    _graceful_server(config).run()
+    # Started before uvicorn so that a failure is one clear line, and so that
+    # every worker attaches to this one server.
+    embedded = None
+    if settings.embedded:
+        try:
+            embedded = start_or_attach(settings.data_dir)
+        except EmbeddedStoreError as exc:
+            print(f"tags: the embedded store could not start: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
+    try:
+        if settings.workers > 1:
+            uvicorn.run("server:create_app", factory=True, workers=settings.workers, **options)
+        else:
+            config = uvicorn.Config(create_app(settings, embedded=embedded), **options)
+            _graceful_server(config).run()
+    finally:
+        if embedded is not None:
+            embedded.stop()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,10 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+
+# The embedded store's files live beside the code unless TAGS_DATA_DIR says otherwise.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent / ".data"
 
 
 class SettingsError(Exception):
@@ -81,6 +85,7 @@ class Settings:
     workers: int = 1
     mongodb_uri: str | None = None
     mongodb_db: str = "tags"
+    data_dir: Path = DEFAULT_DATA_DIR
     auth_mode: str = "dev"
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
@@ -106,10 +111,7 @@ class Settings:
         uri = (env.get("TAGS_MONGODB_URI") or "").strip() or None
         host = (env.get("TAGS_HOST") or "127.0.0.1").strip()
         workers = _int(env, "TAGS_WORKERS", 1, 1, 64)
-        if uri is None and workers != 1:
-            raise SettingsError(
-                "TAGS_WORKERS: must be 1 with the embedded store (TAGS_MONGODB_URI unset)"
-            )
+        data_dir = (env.get("TAGS_DATA_DIR") or "").strip()
         auth_mode = _choice(
             env, "TAGS_AUTH_MODE", "dev" if uri is None else "required", {"dev", "required"}
         )
@@ -137,6 +139,7 @@ class Settings:
             workers=workers,
             mongodb_uri=uri,
             mongodb_db=(env.get("TAGS_MONGODB_DB") or "tags").strip(),
+            data_dir=Path(data_dir).expanduser() if data_dir else DEFAULT_DATA_DIR,
             auth_mode=auth_mode,
             jwt_secret=env.get("TAGS_JWT_SECRET") or None,
             jwt_public_key=public_key,

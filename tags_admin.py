@@ -7,7 +7,9 @@
     tags-admin repair
     tags-admin seed-demo
 
-It reaches the store through TAGS_MONGODB_URI / TAGS_MONGODB_DB.
+It reaches the store through TAGS_MONGODB_URI / TAGS_MONGODB_DB; with no URI,
+the embedded store in TAGS_DATA_DIR: the one the running service started, or,
+when no service runs, one it starts for the length of the command.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from resolvers.clock import now
 from resolvers.credentials import hash_key, new_api_key
 from settings import Settings, SettingsError
 from storage import Store, open_store
+from storage.embedded import EmbeddedStoreError, start_or_attach
 
 
 def _list_arg(raw: str) -> list[str]:
@@ -109,8 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings.mongodb_uri, settings.mongodb_db)
+async def _run(args: argparse.Namespace, settings: Settings, uri: str) -> int:
+    store = open_store(uri, settings.mongodb_db)
     try:
         await store.ensure_indexes()
         return int(await args.run(store, args))
@@ -133,12 +136,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"tags-admin: bad configuration: {exc}", file=sys.stderr)
         return 2
-    if settings.embedded:
+    if settings.mongodb_uri is not None:
+        return asyncio.run(_run(args, settings, settings.mongodb_uri))
+    try:
+        embedded = start_or_attach(settings.data_dir)
+    except EmbeddedStoreError as exc:
+        print(f"tags-admin: the embedded store could not start: {exc}", file=sys.stderr)
+        return 1
+    if embedded.owned:
         print(
-            "tags-admin: TAGS_MONGODB_URI is unset; the embedded store lives only in this process",
+            f"tags-admin: no service is running on {settings.data_dir}; "
+            "started its embedded store for this command",
             file=sys.stderr,
         )
-    return asyncio.run(_run(args, settings))
+    try:
+        return asyncio.run(_run(args, settings, embedded.uri))
+    finally:
+        embedded.stop()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from bench.asgi import call
+from bench.process import store_uri
 from server import create_app
 from settings import Settings
 from storage import open_store
@@ -53,10 +54,10 @@ class Outcome:
 
 
 async def scenario(
-    clients: int = 16, seconds: float = 6.0, timeout_ms: int = 300, seed: int = 7
+    uri: str, clients: int = 16, seconds: float = 6.0, timeout_ms: int = 300, seed: int = 7
 ) -> Outcome:
     rng = random.Random(seed)
-    store = open_store(None, "faults", timeout_ms=timeout_ms)
+    store = open_store(uri, f"faults_{seed}_{random.getrandbits(32):08x}", timeout_ms=timeout_ms)
     app = create_app(Settings(store_timeout_ms=timeout_ms), store=store)
     outcome = Outcome()
     outage_began: list[float] = []
@@ -142,7 +143,7 @@ async def scenario(
 
 async def report() -> list[str]:
     timeout_ms = 300
-    out = await scenario(clients=32, seconds=15.0, timeout_ms=timeout_ms)
+    out = await scenario(store_uri(), clients=32, seconds=15.0, timeout_ms=timeout_ms)
     failed = sorted(out.failed_fast)
     during = sorted(out.failed_in_outage)
     lines = [

@@ -18,6 +18,26 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 
 
+_embedded: Any = None
+
+
+def store_uri() -> str:
+    """TAGS_MONGODB_URI when set, else an embedded store in a temporary directory."""
+    global _embedded
+    if os.environ.get("TAGS_MONGODB_URI"):
+        return os.environ["TAGS_MONGODB_URI"]
+    if _embedded is None:
+        import atexit
+        import tempfile
+
+        from storage.embedded import start_or_attach
+
+        scratch = tempfile.mkdtemp(prefix="tags-bench-store-")
+        _embedded = start_or_attach(Path(scratch))
+        atexit.register(_embedded.stop)
+    return str(_embedded.uri)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -33,9 +53,6 @@ def start_server(
     """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAGS_")}
-    if os.environ.get("TAGS_MONGODB_URI"):
-        env["TAGS_MONGODB_URI"] = os.environ["TAGS_MONGODB_URI"]
-        env["TAGS_AUTH_MODE"] = "dev"
     env.update({"TAGS_PORT": str(port), **env_overrides})
     process = subprocess.Popen(
         [sys.executable, "server.py"],

@@ -27,6 +27,7 @@ import orjson
 from bench.asgi import call
 from bench.floors import graphql_core_floor, starlette_floor
 from bench.flows import ADD_TAGS, CREATE_TAG, TAG_PICKER, WORKSPACE, flows, seed
+from bench.process import store_uri
 from server import create_app
 from settings import Settings
 from storage import AuthorizedWorkspace, TagQuery, current_meter, open_store
@@ -128,7 +129,7 @@ def mutation_makers(data: dict[str, Any], run: str) -> dict[str, Make]:
 async def flows_section(
     times: int, warmup: int, resources: int = 500
 ) -> tuple[list[str], dict[str, Any]]:
-    store = open_store(None, "bench")
+    store = open_store(store_uri(), "bench")
     app = create_app(Settings(), store=store)
     async with app.router.lifespan_context(app):
         data = await seed(app, resources)
@@ -224,7 +225,7 @@ def _scale_docs(count: int) -> list[dict[str, Any]]:
 
 async def scale_section(tags: int, page_size: int, page: int) -> list[str]:
     """Page 1 vs page `page` of a `tags`-tag workspace: same round trips, similar time."""
-    store = open_store(None, "bench-scale")
+    store = open_store(store_uri(), "bench-scale")
     # The embedded store checks unique indexes by scanning, so the documents go in
     # before the indexes exist (the lifespan then creates them over the data).
     await store.database.db["tags"].insert_many(_scale_docs(tags))

@@ -78,7 +78,7 @@ def tag_query(
         category is not None and len(category) > CATEGORY_MAX
     )
     return TagQuery(
-        search_pattern=escape_regex(search_key(search)) if search else None,
+        search_pattern=escape_regex(search_key(search)) if search and not hopeless else None,
         category_key=category_key(category) if category is not None else None,
         # A malformed id matches no tag, exactly like an unknown one.
         parent_id=parent_id if parent_id is None or is_tag_id(parent_id) else "-",

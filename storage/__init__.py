@@ -55,8 +55,8 @@ class Store:
         self.database.close()
 
 
-def open_store(uri: str | None, db_name: str, *, timeout_ms: int = 5000) -> Store:
-    database = open_database(uri, db_name, timeout_ms=timeout_ms)
+def open_store(uri: str, db_name: str, *, timeout_ms: int = 5000, embedded: bool = False) -> Store:
+    database = open_database(uri, db_name, timeout_ms=timeout_ms, embedded=embedded)
     return Store(
         database=database,
         tags=TagStore(database.tags),

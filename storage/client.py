@@ -35,24 +35,19 @@ class Database:
         self.client.close()
 
 
-def open_database(uri: str | None, name: str, *, timeout_ms: int = 5000) -> Database:
-    """Connect lazily (no I/O here): a real server when `uri` is set, else in-process."""
-    if uri:
-        from motor.motor_asyncio import AsyncIOMotorClient
+def open_database(
+    uri: str, name: str, *, timeout_ms: int = 5000, embedded: bool = False
+) -> Database:
+    """Connect lazily (no I/O here). `embedded`: the server is the one the service runs."""
+    from motor.motor_asyncio import AsyncIOMotorClient
 
-        client: Any = AsyncIOMotorClient(
-            uri,
-            serverSelectionTimeoutMS=timeout_ms,
-            connectTimeoutMS=timeout_ms,
-            socketTimeoutMS=timeout_ms * 2,
-            tz_aware=False,
-        )
-        embedded = False
-    else:
-        from mongomock_motor import AsyncMongoMockClient
-
-        client = AsyncMongoMockClient()
-        embedded = True
+    client: Any = AsyncIOMotorClient(
+        uri,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=timeout_ms * 2,
+        tz_aware=False,
+    )
     db = client[name]
     outage = Outage(timeout_ms / 1000)
     return Database(

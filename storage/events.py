@@ -3,8 +3,9 @@
 Publishing inserts the events into the `events` collection; every process
 follows that collection's inserts with one change stream and hands them to its
 own subscribers. The oplog orders the inserts, so every process sees events in
-commit order. Change streams need a replica set (or a sharded cluster); the
-embedded store and a standalone server use the in-process bus instead.
+commit order. Change streams need a replica set (or a sharded cluster): the
+embedded store is a one-node replica set; a standalone server uses the
+in-process bus instead.
 """
 
 from __future__ import annotations
@@ -35,8 +36,6 @@ class EventLog(Protocol):
 
 async def supports_change_streams(database: Database) -> bool:
     """Replica set members and mongos routers have change streams; others do not."""
-    if database.embedded:
-        return False
     try:
         hello = await database.db.command("hello")
     except PyMongoError:

@@ -262,17 +262,6 @@ class TagStore:
                 {"$set": dict(changes)},
             )
         except DuplicateKey as dup:
-            # The embedded store (mongomock-motor) names the wrong index when an
-            # update is refused: it reports the first unique index the updated
-            # document matches, which is always its own name. Ask the store which
-            # value is really taken; fall back to the reported index.
-            for key, field in (("nameKey", "name"), ("slug", "slug")):
-                if key in changes and await self._tags.find(
-                    {"ws": ws.id, key: changes[key], "_id": {"$ne": tag_id}},
-                    projection={"_id": 1},
-                    limit=1,
-                ):
-                    raise Conflict(field) from None
             raise conflict_from(dup) from None
 
     async def move_subtree(

@@ -1,27 +1,24 @@
-"""Shared fixtures.
-
-The suite runs on the embedded store; with TAGS_MONGODB_URI set, the very
-same tests run against that server, each in a database of its own.
-"""
+"""Shared fixtures. The suite runs on a real server (see tests/harness.py)."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
-from resolvers.auth import DEV_PRINCIPAL, Principal
-from resolvers.context import make_context
 from schema import TagsSchema, build_schema
 from server import create_app
 from settings import Settings
-from storage import Store, open_store
+from storage import Store
+from tests.harness import Executor, open_test_store, stop_store_server
 
-MONGODB_URI = os.environ.get("TAGS_MONGODB_URI") or None
+
+@pytest.fixture(scope="session", autouse=True)
+def store_server() -> Iterator[None]:
+    """Stops the suite's database server (if this session started one) at the end."""
+    yield
+    stop_store_server()
 
 
 @pytest.fixture(scope="session")
@@ -31,55 +28,8 @@ def schema() -> TagsSchema:
 
 @pytest.fixture
 async def store() -> AsyncIterator[Store]:
-    name = f"tags_test_{uuid.uuid4().hex[:12]}"
-    active = open_store(MONGODB_URI, name)
-    await active.ensure_indexes()
-    try:
+    async with open_test_store() as active:
         yield active
-    finally:
-        if MONGODB_URI:
-            await active.database.client.drop_database(name)
-        active.close()
-
-
-class GraphQLResult:
-    """What a schema-level execution returned, with helpers for the usual assertions."""
-
-    def __init__(self, data: Any, errors: list[dict[str, Any]], extensions: dict[str, Any]) -> None:
-        self.data = data
-        self.errors = errors
-        self.extensions = extensions
-
-    @property
-    def round_trips(self) -> int:
-        return int(self.extensions["cost"]["dbRoundTrips"])
-
-    @property
-    def error_codes(self) -> list[str]:
-        return [e.get("extensions", {}).get("code") for e in self.errors]
-
-    def ok(self) -> Any:
-        assert not self.errors, self.errors
-        return self.data
-
-
-class Executor:
-    """Runs operations through the real schema with a real per-request context."""
-
-    def __init__(self, schema: TagsSchema, store: Store) -> None:
-        self.schema = schema
-        self.store = store
-
-    async def __call__(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        principal: Principal = DEV_PRINCIPAL,
-    ) -> GraphQLResult:
-        context = make_context(None, principal, self.store, "test-request")
-        result = await self.schema.execute(query, variable_values=variables, context_value=context)
-        errors = [e.formatted for e in result.errors or []]
-        return GraphQLResult(result.data, errors, result.extensions or {})  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.live_server import ROOT
+from tests.harness import ROOT
 
 
 def test_quick_benchmark_runs():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import ROOT, live_server
+from tests.harness import ROOT, live_server
 
 CLIENTS = ROOT / "tests" / "clients"
 NAMES = [f"Walk {i:02d}" for i in range(8)]

@@ -8,10 +8,8 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-import pytest
-
 from resolvers.events import LocalBus, SharedBus, TagEventKind, TagEventRecord
-from tests.conftest import MONGODB_URI
+from tests.harness import open_test_store, store_uri
 
 AT = datetime(2026, 1, 1)
 
@@ -103,31 +101,25 @@ async def test_shared_bus_skips_malformed_log_entries():
     await bus.close()
 
 
-@pytest.mark.skipif(not MONGODB_URI, reason="needs TAGS_MONGODB_URI pointing at a replica set")
 async def test_change_streams_carry_events_between_two_processes_worth_of_buses():
     from storage import open_store
     from storage.events import MongoEventLog, supports_change_streams
 
-    first, second = (
-        open_store(MONGODB_URI, "tags_events_test"),
-        open_store(MONGODB_URI, "tags_events_test"),
-    )
-    try:
-        if not await supports_change_streams(first.database):
-            pytest.skip("the MongoDB server is not a replica set: no change streams")
-        bus_a, bus_b = (
-            SharedBus(MongoEventLog(first.database)),
-            SharedBus(MongoEventLog(second.database)),
-        )
-        seen = asyncio.create_task(take(bus_b.subscribe("w"), 2))
-        await until_subscribed(bus_b, "w")
-        await asyncio.sleep(1)  # the change stream opens asynchronously
-        await bus_a.publish([event(1), event(2)])
-        got = await asyncio.wait_for(seen, 10)
-        assert [e.tag_id for e in got] == [event(1).tag_id, event(2).tag_id]
-        await bus_a.close()
-        await bus_b.close()
-    finally:
-        await first.database.client.drop_database("tags_events_test")
-        first.close()
-        second.close()
+    async with open_test_store("tags_events") as first:
+        second = open_store(store_uri(), first.database.db.name)
+        try:
+            assert await supports_change_streams(first.database)
+            bus_a, bus_b = (
+                SharedBus(MongoEventLog(first.database)),
+                SharedBus(MongoEventLog(second.database)),
+            )
+            seen = asyncio.create_task(take(bus_b.subscribe("w"), 2))
+            await until_subscribed(bus_b, "w")
+            await asyncio.sleep(1)  # the change stream opens asynchronously
+            await bus_a.publish([event(1), event(2)])
+            got = await asyncio.wait_for(seen, 10)
+            assert [e.tag_id for e in got] == [event(1).tag_id, event(2).tag_id]
+            await bus_a.close()
+            await bus_b.close()
+        finally:
+            second.close()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from bench.faults import scenario
+from tests.harness import store_uri
 
 UNAVAILABLE = "The data store is unavailable; try again shortly."
 
 
 async def test_outage_mid_load_fails_clearly_and_recovers_without_losing_anything():
-    out = await scenario(clients=8, seconds=4.5, timeout_ms=200)
+    out = await scenario(store_uri(), clients=8, seconds=4.5, timeout_ms=200)
     assert out.requests > 50
     # Readiness follows the store: ready, then 503 while it is away, then ready again by itself.
     assert [status for _, status in out.readiness] == [200, 503, 200]

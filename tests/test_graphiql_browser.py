@@ -10,7 +10,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.live_server import live_server
+from tests.harness import live_server
 from web.assets import installed
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

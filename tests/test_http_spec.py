@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.live_server import ROOT, live_server
+from tests.harness import ROOT, live_server
 
 AUDIT = ROOT.parent / "shared" / "tools" / "http-audit" / "run"
 

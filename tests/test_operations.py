@@ -14,7 +14,7 @@ import pytest
 from observability import JsonFormatter, log_request
 from server import create_app
 from settings import Settings
-from tests.live_server import start_server
+from tests.harness import service_env, start_server
 
 NAMED = 'query PickerSearch { tags(workspaceId: "w", first: 5) { nodes { name } } }'
 
@@ -89,7 +89,7 @@ async def test_cors_preflight_and_exposed_header(store):
 
 
 def test_sigterm_lets_in_flight_requests_finish():
-    process, base = start_server(output=subprocess.PIPE)
+    process, base = start_server(output=subprocess.PIPE, **service_env())
     url = f"{base}/graphql"
     try:
 

@@ -11,7 +11,6 @@ per tag one each for parent, ancestors, children, childCount and usageCount
 from __future__ import annotations
 
 import random
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -20,8 +19,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from storage import open_store
-from tests.conftest import MONGODB_URI, Executor
+from tests.harness import Executor, open_test_store
 from tests.helpers import WS
 
 # One data set for the whole module (see build_forest); the tests only read it.
@@ -175,16 +173,9 @@ async def build_forest(gql: Any) -> Forest:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def forest_gql(schema: Any) -> AsyncIterator[tuple[Forest, Executor]]:
-    name = f"tags_test_{uuid.uuid4().hex[:12]}"
-    store = open_store(MONGODB_URI, name)
-    await store.ensure_indexes()
-    gql = Executor(schema, store)
-    try:
+    async with open_test_store() as store:
+        gql = Executor(schema, store)
         yield await build_forest(gql), gql
-    finally:
-        if MONGODB_URI:
-            await store.database.client.drop_database(name)
-        store.close()
 
 
 async def _cost(gql: Any, query: str, variables: dict[str, Any]) -> tuple[int, Any]:

@@ -1,27 +1,189 @@
-"""The real server process: serves, then stops cleanly on SIGTERM and SIGINT."""
+"""The real server process on its embedded store: start, stop, restarts, crashes, tags-admin."""
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.live_server import start_server
+from tests.harness import ROOT, start_server
+
+VIEWER = {"query": "{ viewer { id } }"}
+CREATE = {"query": 'mutation { createTag(input: {workspaceId: "w", name: "Kept"}) { tag { id } } }'}
+TAGS = {"query": '{ tags(workspaceId: "w") { nodes { name } } }'}
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
-def test_serves_then_exits_zero_on_signal(stop):
-    process, url = start_server(output=subprocess.PIPE)
+def post(url: str, body: dict[str, object], **headers: str) -> dict[str, object]:
+    response = httpx.post(f"{url}/graphql", json=body, headers=headers, timeout=10)
+    return response.json()  # type: ignore[no-any-return]
+
+
+def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
+    process.send_signal(sig)
     try:
-        response = httpx.post(f"{url}/graphql", json={"query": "{ viewer { id } }"}, timeout=5)
-        assert response.json()["data"] == {"viewer": {"id": "dev"}}
-        process.send_signal(stop)
-        output, _ = process.communicate(timeout=10)
+        output, _ = process.communicate(timeout=15)
     finally:
         if process.poll() is None:
             process.kill()
+    return output or ""
+
+
+def store_pid(data_dir: Path) -> int:
+    return int(json.loads((data_dir / "server.json").read_text())["pid"])
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped) counts as gone.
+    state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    return state != "Z"
+
+
+def wait_gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def admin(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGS_")}
+    env["TAGS_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [sys.executable, "-c", "import tags_admin; raise SystemExit(tags_admin.main())", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serves_on_the_embedded_store_then_exits_zero_on_signal(sig, tmp_path):
+    process, url = start_server(output=subprocess.PIPE, TAGS_DATA_DIR=str(tmp_path))
+    db_pid = store_pid(tmp_path)
+    assert alive(db_pid)
+    assert post(url, VIEWER)["data"] == {"viewer": {"id": "dev"}}
+    output = stop(process, sig)
     assert process.returncode == 0
     assert "Traceback" not in output
-    assert "in-memory" in output  # the start-up warning about the embedded store
+    assert "Embedded store: SecantusDB" in output
+    assert wait_gone(db_pid), "the embedded store outlived the service"
+    assert not (tmp_path / "server.json").exists()
+
+
+def test_data_survives_a_restart(tmp_path):
+    process, url = start_server(TAGS_DATA_DIR=str(tmp_path))
+    try:
+        assert post(url, CREATE)["data"]["createTag"]["tag"]["id"]  # type: ignore[index]
+    finally:
+        stop(process)
+    process, url = start_server(TAGS_DATA_DIR=str(tmp_path))
+    try:
+        assert post(url, TAGS)["data"] == {"tags": {"nodes": [{"name": "Kept"}]}}
+    finally:
+        stop(process)
+
+
+def test_tags_admin_reaches_the_same_data_with_and_without_a_running_service(tmp_path):
+    # No service running: tags-admin starts the store for the command, then stops it.
+    made = admin(
+        tmp_path, "keys", "create", "--name", "ci", "--scopes", "tags:read", "--workspaces", "w"
+    )
+    assert made.returncode == 0, made.stderr
+    assert "started its embedded store" in made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    assert not (tmp_path / "server.json").exists()
+
+    process, url = start_server(TAGS_DATA_DIR=str(tmp_path), TAGS_AUTH_MODE="required")
+    try:
+        assert post(url, VIEWER)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"  # type: ignore[index]
+        assert "viewer" in post(url, VIEWER, **{"X-API-Key": key})["data"]  # type: ignore[operator]
+        # With the service running, tags-admin attaches to its store.
+        second = admin(
+            tmp_path,
+            "keys",
+            "create",
+            "--name",
+            "two",
+            "--scopes",
+            "tags:read",
+            "--workspaces",
+            "w",
+        )
+        assert second.returncode == 0, second.stderr
+        assert "started" not in second.stderr
+        other = second.stdout.strip().splitlines()[-1]
+        assert "viewer" in post(url, VIEWER, **{"X-API-Key": other})["data"]  # type: ignore[operator]
+    finally:
+        stop(process)
+
+
+def test_a_killed_service_leaves_nothing_that_blocks_the_next_start(tmp_path):
+    process, url = start_server(TAGS_DATA_DIR=str(tmp_path))
+    post(url, CREATE)
+    db_pid = store_pid(tmp_path)
+    process.kill()
+    process.wait()
+    # The store dies with its owner; the lock and the stale run file are recovered.
+    assert wait_gone(db_pid)
+    process, url = start_server(TAGS_DATA_DIR=str(tmp_path))
+    try:
+        assert post(url, TAGS)["data"] == {"tags": {"nodes": [{"name": "Kept"}]}}
+        assert store_pid(tmp_path) != db_pid
+    finally:
+        stop(process)
+
+
+def test_a_crashed_store_is_reported_and_restarted(tmp_path):
+    process, url = start_server(output=subprocess.PIPE, TAGS_DATA_DIR=str(tmp_path))
+    try:
+        post(url, CREATE)
+        # Like mongod without `j: true`, the store flushes its journal in the
+        # background: a kill -9 within a fraction of a second may lose the last writes.
+        time.sleep(1.5)
+        db_pid = store_pid(tmp_path)
+        os.kill(db_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                body = post(url, TAGS)
+                if body.get("data") == {"tags": {"nodes": [{"name": "Kept"}]}}:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the store did not come back"
+            time.sleep(0.2)
+        assert store_pid(tmp_path) != db_pid
+        again = {"query": CREATE["query"].replace("Kept", "After")}
+        assert post(url, again)["data"]["createTag"]["tag"]  # type: ignore[index]
+    finally:
+        output = stop(process)
+    assert "exited unexpectedly" in output
+    assert process.returncode == 0
+
+
+def test_a_store_that_cannot_start_is_one_clear_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGS_")}
+    env.update(TAGS_DATA_DIR=str(blocker / "data"), TAGS_PORT="0")
+    done = subprocess.run(
+        [sys.executable, "server.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "embedded store could not start" in done.stderr

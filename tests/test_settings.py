@@ -24,6 +24,12 @@ def test_defaults_match_the_contract():
     assert s.cors_origins == ()
 
 
+def test_data_dir_defaults_to_the_project_and_follows_the_variable(tmp_path):
+    assert Settings.from_env({}).data_dir == ROOT / ".data"
+    assert Settings.from_env({"TAGS_DATA_DIR": str(tmp_path)}).data_dir == tmp_path
+    assert Settings.from_env({"TAGS_WORKERS": "2"}).workers == 2
+
+
 def test_auth_mode_defaults_to_required_with_a_uri():
     s = Settings.from_env({"TAGS_MONGODB_URI": "mongodb://127.0.0.1:1"})
     assert s.auth_mode == "required"
@@ -36,7 +42,7 @@ def test_auth_mode_defaults_to_required_with_a_uri():
         ({"TAGS_PORT": "70000"}, "TAGS_PORT"),
         ({"TAGS_AUTH_MODE": "open"}, "TAGS_AUTH_MODE"),
         ({"TAGS_HOST": "0.0.0.0"}, "TAGS_AUTH_MODE"),
-        ({"TAGS_WORKERS": "2"}, "TAGS_WORKERS"),
+        ({"TAGS_WORKERS": "0"}, "TAGS_WORKERS"),
         ({"TAGS_GRAPHIQL": "maybe"}, "TAGS_GRAPHIQL"),
         ({"TAGS_LOG_FORMAT": "xml"}, "TAGS_LOG_FORMAT"),
         ({"TAGS_JWT_PUBLIC_KEY": "/no/such/key.pem"}, "TAGS_JWT_PUBLIC_KEY"),

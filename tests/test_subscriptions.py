@@ -12,6 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from server import create_app
 from settings import Settings
+from tests.harness import drop_database, fresh_db_name, store_uri
 
 PROTOCOL = "graphql-transport-ws"
 SECRET = "subscription-test-secret-of-32-bytes-or-more"
@@ -34,17 +35,25 @@ def token(workspaces: list[str], scope: str = "tags:read tags:write") -> str:
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
-@pytest.fixture
-def dev_client(store):
-    with TestClient(create_app(Settings(), store=store)) as client:
-        yield client
+def on_suite_store(**fields: Any) -> Settings:
+    # The app opens its own driver inside the TestClient's event loop.
+    return Settings(mongodb_uri=store_uri(), mongodb_db=fresh_db_name(), **fields)
 
 
 @pytest.fixture
-def secured_client(store):
-    settings = Settings(auth_mode="required", jwt_secret=SECRET)
-    with TestClient(create_app(settings, store=store)) as client:
+def dev_client():
+    settings = on_suite_store()
+    with TestClient(create_app(settings)) as client:
         yield client
+    drop_database(settings.mongodb_db)
+
+
+@pytest.fixture
+def secured_client():
+    settings = on_suite_store(auth_mode="required", jwt_secret=SECRET)
+    with TestClient(create_app(settings)) as client:
+        yield client
+    drop_database(settings.mongodb_db)
 
 
 def gql(

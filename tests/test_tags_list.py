@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import unicodedata
-import uuid
 from typing import Any
 
 import orjson
@@ -14,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resolvers.auth import WRITE, Principal
-from storage import open_store
-from tests.conftest import Executor
+from tests.harness import Executor, open_test_store
 from tests.helpers import CREATE_TAG, DELETE_TAG, OTHER_WS, UPDATE_TAG, WS, create_tag
 
 LIST = """
@@ -578,9 +576,7 @@ def primary_key(node: dict[str, Any], field: str) -> str:
 
 
 async def run_walk(schema: Any, data: Any, backward: bool) -> None:
-    store = open_store(None, f"tags_walk_{uuid.uuid4().hex[:12]}")
-    await store.ensure_indexes()
-    try:
+    async with open_test_store("tags_walk") as store:
         gql = Executor(schema, store)
         counter = iter(range(10_000))
 
@@ -646,8 +642,6 @@ async def run_walk(schema: Any, data: Any, backward: bool) -> None:
         keys = [primary_key(n, order["field"]) for n in seen]
         expected = sorted(keys, reverse=order["direction"] == "DESC")
         assert keys == expected, "the walk left the list's order"
-    finally:
-        store.close()
 
 
 WALK_SETTINGS = settings(

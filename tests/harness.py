@@ -1,0 +1,161 @@
+"""The database server the suite runs on, and live service processes on it.
+
+Every test runs on a real MongoDB-wire server: the one `TAGS_MONGODB_URI`
+names, or else one SecantusDB server this test session starts (the same
+embedded store `make run` uses, in a temporary directory). Each test gets a
+database of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from pymongo import MongoClient
+
+from bench.process import ROOT, free_port, start_server
+from resolvers.auth import DEV_PRINCIPAL, Principal
+from resolvers.context import make_context
+from schema import TagsSchema
+from storage import Store, open_store
+from storage.embedded import EmbeddedServer, start_or_attach
+
+__all__ = [
+    "ROOT",
+    "Executor",
+    "GraphQLResult",
+    "drop_database",
+    "free_port",
+    "fresh_db_name",
+    "live_server",
+    "open_test_store",
+    "service_env",
+    "start_server",
+    "store_uri",
+]
+
+_server: EmbeddedServer | None = None
+_scratch: tempfile.TemporaryDirectory[str] | None = None
+
+
+def store_uri() -> str:
+    """The URI of the suite's database server, started on first use."""
+    global _server, _scratch
+    configured = os.environ.get("TAGS_MONGODB_URI")
+    if configured:
+        return configured
+    if _server is None:
+        _scratch = tempfile.TemporaryDirectory(prefix="tags-test-store-")
+        _server = start_or_attach(Path(_scratch.name))
+        atexit.register(stop_store_server)
+    return _server.uri
+
+
+def stop_store_server() -> None:
+    global _server, _scratch
+    if _server is not None:
+        _server.stop()
+        _server = None
+    if _scratch is not None:
+        _scratch.cleanup()
+        _scratch = None
+
+
+def fresh_db_name(prefix: str = "tags_test") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def drop_database(name: str) -> None:
+    client: MongoClient[Any] = MongoClient(store_uri(), serverSelectionTimeoutMS=5000)
+    try:
+        client.drop_database(name)
+    finally:
+        client.close()
+
+
+@asynccontextmanager
+async def open_test_store(prefix: str = "tags_test") -> AsyncIterator[Store]:
+    """A store on a fresh database of the suite's server, with indexes; dropped afterwards."""
+    name = fresh_db_name(prefix)
+    store = open_store(store_uri(), name)
+    await store.ensure_indexes()
+    try:
+        yield store
+    finally:
+        await store.database.client.drop_database(name)
+        store.close()
+
+
+class GraphQLResult:
+    """What a schema-level execution returned, with helpers for the usual assertions."""
+
+    def __init__(self, data: Any, errors: list[dict[str, Any]], extensions: dict[str, Any]) -> None:
+        self.data = data
+        self.errors = errors
+        self.extensions = extensions
+
+    @property
+    def round_trips(self) -> int:
+        return int(self.extensions["cost"]["dbRoundTrips"])
+
+    @property
+    def error_codes(self) -> list[str]:
+        return [e.get("extensions", {}).get("code") for e in self.errors]
+
+    def ok(self) -> Any:
+        assert not self.errors, self.errors
+        return self.data
+
+
+class Executor:
+    """Runs operations through the real schema with a real per-request context."""
+
+    def __init__(self, schema: TagsSchema, store: Store) -> None:
+        self.schema = schema
+        self.store = store
+
+    async def __call__(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        principal: Principal = DEV_PRINCIPAL,
+    ) -> GraphQLResult:
+        context = make_context(None, principal, self.store, "test-request")
+        result = await self.schema.execute(query, variable_values=variables, context_value=context)
+        errors = [e.formatted for e in result.errors or []]
+        return GraphQLResult(result.data, errors, result.extensions or {})  # type: ignore[arg-type]
+
+
+def service_env(**overrides: str) -> dict[str, str]:
+    """Environment for a service process on the suite's server, in a fresh database, dev mode."""
+    env = {
+        "TAGS_MONGODB_URI": store_uri(),
+        "TAGS_MONGODB_DB": fresh_db_name("tags_live"),
+        "TAGS_AUTH_MODE": "dev",
+    }
+    env.update(overrides)
+    return env
+
+
+@contextmanager
+def live_server(**env_overrides: str) -> Iterator[str]:
+    """Yields the GraphQL URL of a freshly started `python server.py`; stops it afterwards."""
+    env = service_env(**env_overrides)
+    process, url = start_server(**env)
+    try:
+        yield f"{url}/graphql"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if "TAGS_MONGODB_URI" in env:
+            drop_database(env["TAGS_MONGODB_DB"])
