@@ -24,7 +24,7 @@ from resolvers.clock import now
 from resolvers.credentials import hash_key, new_api_key
 from settings import Settings, SettingsError
 from storage import Store, open_store
-from storage.embedded import EmbeddedStoreError, start_or_attach
+from storage.embedded import CONSOLE, EmbeddedStoreError, start_or_attach
 
 
 def _list_arg(raw: str) -> list[str]:
@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.mongodb_uri is not None:
         return asyncio.run(_run(args, settings, settings.mongodb_uri))
     try:
-        embedded = start_or_attach(settings.data_dir)
+        embedded = start_or_attach(settings.data_dir, CONSOLE)
     except EmbeddedStoreError as exc:
         print(f"tags-admin: the embedded store could not start: {exc}", file=sys.stderr)
         return 1

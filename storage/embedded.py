@@ -40,6 +40,10 @@ LOCK_FILE = "server.lock"
 LOG_FILE = "server.log"
 DB_DIR = "db"
 
+# Who started a server: the service, or a console command that stops it when done.
+SERVICE = "service"
+CONSOLE = "console"
+
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 8.0
 _PR_SET_PDEATHSIG = 1
@@ -103,10 +107,10 @@ def _is_our_server(pid: int, db_dir: Path) -> bool:
     return b"secantus" in b" ".join(cmdline) and str(db_dir).encode() in cmdline
 
 
-def _read_run_file(path: Path) -> dict[str, int] | None:
+def _read_run_file(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return {"pid": int(data["pid"]), "port": int(data["port"])}
+        return {"pid": int(data["pid"]), "port": int(data["port"]), "role": str(data["role"])}
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -117,6 +121,7 @@ class EmbeddedServer:
 
     data_dir: Path
     port: int
+    role: str = SERVICE
     process: subprocess.Popen[bytes] | None = None
     _lock: Any = field(default=None, repr=False)
 
@@ -142,7 +147,7 @@ class EmbeddedServer:
             raise EmbeddedStoreError("only the process that owns the embedded store restarts it")
         self.process = _spawn(self.data_dir, self.port)
         _wait_until_ready(self.process, self.port, self.log_path)
-        _write_run_file(self.data_dir, self.process.pid, self.port)
+        _write_run_file(self.data_dir, self.process.pid, self.port, self.role)
 
     def stop(self) -> None:
         """Stop an owned server cleanly and release the directory; detach otherwise."""
@@ -233,14 +238,14 @@ def _wait_until_ready(process: subprocess.Popen[bytes], port: int, log_path: Pat
     )
 
 
-def _write_run_file(data_dir: Path, pid: int, port: int) -> None:
+def _write_run_file(data_dir: Path, pid: int, port: int, role: str) -> None:
     path = data_dir / RUN_FILE
     scratch = path.with_suffix(".tmp")
-    scratch.write_text(json.dumps({"pid": pid, "port": port}), encoding="utf-8")
+    scratch.write_text(json.dumps({"pid": pid, "port": port, "role": role}), encoding="utf-8")
     scratch.replace(path)
 
 
-def _start_owned(data_dir: Path, lock: Any) -> EmbeddedServer:
+def _start_owned(data_dir: Path, lock: Any, role: str) -> EmbeddedServer:
     db_dir = data_dir / DB_DIR
     stale = _read_run_file(data_dir / RUN_FILE)
     if stale and _pid_alive(stale["pid"]) and _is_our_server(stale["pid"], db_dir):
@@ -259,39 +264,57 @@ def _start_owned(data_dir: Path, lock: Any) -> EmbeddedServer:
         except EmbeddedStoreError as exc:
             last = exc
             continue
-        _write_run_file(data_dir, process.pid, port)
-        return EmbeddedServer(data_dir=data_dir, port=port, process=process, _lock=lock)
+        _write_run_file(data_dir, process.pid, port, role)
+        return EmbeddedServer(data_dir, port, role, process, lock)
     lock.close()
     assert last is not None
     raise last
 
 
-def _attach(data_dir: Path) -> EmbeddedServer:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        run = _read_run_file(data_dir / RUN_FILE)
-        if run and _answers(run["port"], timeout=0.5):
-            return EmbeddedServer(data_dir=data_dir, port=run["port"])
-        time.sleep(0.1)
-    raise EmbeddedStoreError(
-        f"another process holds the embedded store in {data_dir}, but its server does not "
-        f"answer; see {data_dir / LOG_FILE}"
-    )
+def _attach(data_dir: Path, role: str) -> EmbeddedServer | None:
+    """The running server if it can be used now; None to try again shortly.
+
+    A service does not attach to a server a console command started: it would
+    vanish when the command ends.
+    """
+    run = _read_run_file(data_dir / RUN_FILE)
+    if run is None or (role == SERVICE and run["role"] == CONSOLE):
+        return None
+    if not _answers(run["port"], timeout=0.5):
+        return None
+    return EmbeddedServer(data_dir, run["port"], run["role"])
 
 
-def start_or_attach(data_dir: Path) -> EmbeddedServer:
-    """The embedded server on `data_dir`: started here when nobody runs it, else the running one."""
+def start_or_attach(data_dir: Path, role: str = SERVICE) -> EmbeddedServer:
+    """The embedded server on `data_dir`: started here when nobody runs it, else the running one.
+
+    `role` is SERVICE or CONSOLE. A service does not attach to a server a console
+    command started (it would vanish when the command ends): it waits for the
+    command to finish and then starts its own.
+    """
     data_dir = data_dir.resolve()
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        lock = open(data_dir / LOCK_FILE, "a+b")  # noqa: SIM115 - held until stop()
-    except OSError as exc:
-        raise EmbeddedStoreError(
-            f"cannot use the data directory {data_dir}: {exc.strerror}"
-        ) from None
-    try:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        return _attach(data_dir)
-    return _start_owned(data_dir, lock)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            lock = open(data_dir / LOCK_FILE, "a+b")  # noqa: SIM115 - held until stop()
+        except OSError as exc:
+            raise EmbeddedStoreError(
+                f"cannot use the data directory {data_dir}: {exc.strerror}"
+            ) from None
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            running = _attach(data_dir, role)
+            if running is not None:
+                return running
+            if time.monotonic() > deadline:
+                raise EmbeddedStoreError(
+                    f"another process holds the embedded store in {data_dir} (a tags-admin "
+                    f"command, or a service whose store does not answer); see "
+                    f"{data_dir / LOG_FILE}"
+                ) from None
+            time.sleep(0.1)
+            continue
+        return _start_owned(data_dir, lock, role)

@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from storage.embedded import CONSOLE, start_or_attach
 from tests.harness import ROOT, start_server
 
 VIEWER = {"query": "{ viewer { id } }"}
@@ -161,13 +163,13 @@ def test_a_crashed_store_is_reported_and_restarted(tmp_path):
         while True:
             try:
                 body = post(url, TAGS)
-                if body.get("data") == {"tags": {"nodes": [{"name": "Kept"}]}}:
+                restarted = (tmp_path / "server.json").exists() and store_pid(tmp_path) != db_pid
+                if restarted and body.get("data") == {"tags": {"nodes": [{"name": "Kept"}]}}:
                     break
             except httpx.HTTPError:
                 pass
             assert time.monotonic() < deadline, "the store did not come back"
             time.sleep(0.2)
-        assert store_pid(tmp_path) != db_pid
         again = {"query": CREATE["query"].replace("Kept", "After")}
         assert post(url, again)["data"]["createTag"]["tag"]  # type: ignore[index]
     finally:
@@ -187,3 +189,19 @@ def test_a_store_that_cannot_start_is_one_clear_line(tmp_path):
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "embedded store could not start" in done.stderr
+
+
+def test_a_service_waits_for_a_console_command_that_holds_the_store(tmp_path):
+    held = start_or_attach(tmp_path, CONSOLE)
+    release = threading.Timer(2.0, held.stop)
+    release.start()
+    try:
+        process, url = start_server(TAGS_DATA_DIR=str(tmp_path))
+    finally:
+        release.join()
+    try:
+        run = json.loads((tmp_path / "server.json").read_text())
+        assert run["role"] == "service" and run["pid"] != held.port
+        assert post(url, VIEWER)["data"] == {"viewer": {"id": "dev"}}
+    finally:
+        stop(process)
