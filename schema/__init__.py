@@ -22,7 +22,7 @@ from resolvers.limits import MAX_TOKENS, AliasLimit, DepthLimit
 from schema.common import ErrorCodeEnum
 from schema.mutation import Mutation
 from schema.query import Query
-from schema.scalars import DateTime
+from schema.scalars import JSON, DateTime, JSONObject
 from schema.subscription import Subscription
 from schema.tag import Tag
 
@@ -64,5 +64,5 @@ def build_schema(*, introspection: bool = True, extensions: list[Any] | None = N
         subscription=Subscription,
         types=[Tag, ErrorCodeEnum],
         extensions=[*chosen, *(extensions or [])],
-        scalar_overrides={datetime: DateTime},
+        scalar_overrides={datetime: DateTime, JSON: JSONObject},
     )

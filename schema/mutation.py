@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
+from inspect import cleandoc
 from typing import Any, TypeVar
 
 import strawberry
@@ -81,12 +82,29 @@ class CreateTagInput:
 
 @strawberry.type
 class CreateTagPayload:
-    tag: Tag | None = None
+    tag: Tag | None = strawberry.field(
+        default=None, description="The new tag; null when userErrors is not empty."
+    )
     user_errors: list[UserError] = dataclasses.field(default_factory=list)
     client_mutation_id: str | None = None
 
 
-@strawberry.input(description="Partial update. An omitted field is left unchanged.")
+# The (1.1) sentences are the contract's wording; `aliases` and `exclusive`
+# come with a later issue.
+@strawberry.input(
+    description=cleandoc(
+        """
+        Partial update. An omitted field is left unchanged. An explicit null clears
+        `description`, `category`, `metadata` (to `{}`) and `parentId` (the tag becomes
+        a root); so does an empty (or whitespace-only) string for `description` and
+        `category`. Null for `name`, `slug` or `color` is VALIDATION. A rename keeps
+        the slug unless `slug` is given too. At least one field
+        besides `id` and `clientMutationId` must be given (else VALIDATION).
+        (1.1) `aliases` replaces the whole list; null or an empty list clears it.
+        Null for `exclusive` is VALIDATION.
+        """
+    )
+)
 class UpdateTagInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
@@ -106,7 +124,15 @@ class UpdateTagPayload:
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(
+    description=cleandoc(
+        """
+        Deletes a tag and removes it from every resource. Its children move up to the
+        deleted tag's parent, unless `deleteDescendants` is true: then the whole
+        subtree is deleted, each removed from every resource.
+        """
+    )
+)
 class DeleteTagInput:
     id: strawberry.ID
     delete_descendants: bool | None = False
@@ -115,8 +141,13 @@ class DeleteTagInput:
 
 @strawberry.type
 class DeleteTagPayload:
-    deleted_tag_ids: list[strawberry.ID] = dataclasses.field(default_factory=list)
-    removed_taggings_count: int = 0
+    deleted_tag_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list,
+        description="Every tag id deleted (the tag, plus descendants when asked).",
+    )
+    removed_taggings_count: int = strawberry.field(
+        default=0, description="How many (resource, tag) associations were removed."
+    )
     user_errors: list[UserError] = dataclasses.field(default_factory=list)
     client_mutation_id: str | None = None
 
@@ -132,7 +163,17 @@ class TagDraft:
     metadata: JSON | None = strawberry.UNSET
 
 
-@strawberry.input
+@strawberry.input(
+    description=cleandoc(
+        """
+        Creates 1-100 tags (outside that range: VALIDATION with field `["tags"]`).
+        All or nothing: when any item is invalid or conflicts, nothing is created and
+        every failing item is reported with field path `["tags", "<index>", ...]`.
+        An item whose name or slug repeats an earlier item of the same batch fails
+        with NAME_TAKEN / SLUG_TAKEN; the earlier item does not.
+        """
+    )
+)
 class CreateTagsInput:
     workspace_id: strawberry.ID
     tags: list[TagDraft]
@@ -141,12 +182,17 @@ class CreateTagsInput:
 
 @strawberry.type
 class CreateTagsPayload:
-    tags: list[Tag] = dataclasses.field(default_factory=list)
+    tags: list[Tag] = strawberry.field(
+        default_factory=list,
+        description="The created tags, in input order; empty when userErrors is not empty.",
+    )
     user_errors: list[UserError] = dataclasses.field(default_factory=list)
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(
+    description="Deletes 1-100 tags, each as DeleteTagInput with deleteDescendants false."
+)
 class DeleteTagsInput:
     workspace_id: strawberry.ID
     ids: list[strawberry.ID]
@@ -157,12 +203,32 @@ class DeleteTagsInput:
 class DeleteTagsPayload:
     deleted_count: int = 0
     deleted_ids: list[strawberry.ID] = dataclasses.field(default_factory=list)
-    not_found_ids: list[strawberry.ID] = dataclasses.field(default_factory=list)
+    not_found_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list,
+        description="Ids that matched no tag in the workspace (not an error).",
+    )
     user_errors: list[UserError] = dataclasses.field(default_factory=list)
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+# The (1.1) sentences are the contract's wording; keepSourceNamesAsAliases
+# comes with a later issue.
+@strawberry.input(
+    description=cleandoc(
+        """
+        Merges 1-50 source tags into a target in the same workspace: every resource
+        carrying a source afterwards carries the target (never twice), children of the
+        sources move under the target, and the sources are deleted. The target keeps
+        its own name, slug, color and parent, except when it is a descendant of a
+        source: then it first moves up to its nearest ancestor that is not a source
+        (or becomes a root). Target among the sources is VALIDATION; a result deeper
+        than depth 4 is DEPTH_EXCEEDED. (1.1) With keepSourceNamesAsAliases, the
+        sources' names and aliases become aliases of the target (those equal to the
+        target's name, without regard to case, are dropped), so that later look-ups
+        of an old name find the target; more than 50 aliases is LIMIT_EXCEEDED.
+        """
+    )
+)
 class MergeTagsInput:
     target_id: strawberry.ID
     source_ids: list[strawberry.ID]
@@ -171,14 +237,38 @@ class MergeTagsInput:
 
 @strawberry.type
 class MergeTagsPayload:
-    tag: Tag | None = None
+    tag: Tag | None = strawberry.field(default=None, description="The target, after the merge.")
     merged_tag_ids: list[strawberry.ID] = dataclasses.field(default_factory=list)
-    moved_taggings_count: int = 0
+    moved_taggings_count: int = strawberry.field(
+        default=0,
+        description=(
+            "Associations that now point at the target instead of a source "
+            "(duplicates not counted)."
+        ),
+    )
     user_errors: list[UserError] = dataclasses.field(default_factory=list)
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+# The (1.1) sentences are the contract's wording; aliases, exclusive parents
+# and replacedCount come with a later issue.
+@strawberry.input(
+    description=cleandoc(
+        """
+        Adds tags to 1-500 resources. Tags are named by id and/or by name (matched
+        case-insensitively); with createMissing, unknown names are created as root
+        tags. Adding a tag a resource already has is not an error and changes nothing.
+        A resource may carry at most 100 tags (LIMIT_EXCEEDED). As for every
+        mutation, a request with any user error changes nothing.
+        (1.1) Names match aliases too, and createMissing never creates a tag for a
+        name that is an alias. When a tag added to a resource has an exclusive
+        parent, the resource's other children of that parent are taken off it
+        (counted in `replacedCount`); naming two or more children of one exclusive
+        parent in one request is VALIDATION with field `["tagIds"]` or
+        `["tagNames"]` (where the second one was named).
+        """
+    )
+)
 class AddTagsToResourcesInput:
     workspace_id: strawberry.ID
     resources: list[ResourceRefInput]
@@ -190,14 +280,25 @@ class AddTagsToResourcesInput:
 
 @strawberry.type
 class AddTagsToResourcesPayload:
-    resources: list[TaggedResource] = dataclasses.field(default_factory=list)
-    created_tags: list[Tag] = dataclasses.field(default_factory=list)
-    added_count: int = 0
+    resources: list[TaggedResource] = strawberry.field(
+        default_factory=list, description="The resources after the change, in input order."
+    )
+    created_tags: list[Tag] = strawberry.field(
+        default_factory=list, description="Tags created because of createMissing."
+    )
+    added_count: int = strawberry.field(
+        default=0, description="New (resource, tag) associations made."
+    )
     user_errors: list[UserError] = dataclasses.field(default_factory=list)
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(
+    description=(
+        "Removes tags from 1-500 resources. Removing a tag a resource does not carry "
+        "is not an error."
+    )
+)
 class RemoveTagsFromResourcesInput:
     workspace_id: strawberry.ID
     resources: list[ResourceRefInput]
@@ -213,7 +314,17 @@ class RemoveTagsFromResourcesPayload:
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+# The (1.1) sentence is the contract's wording; exclusive parents come with a
+# later issue.
+@strawberry.input(
+    description=cleandoc(
+        """
+        Replaces the whole tag set of one resource (an empty list clears it).
+        (1.1) Two or more children of one exclusive parent is VALIDATION with field
+        `["tagIds"]`.
+        """
+    )
+)
 class SetResourceTagsInput:
     workspace_id: strawberry.ID
     resource: ResourceRefInput

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from inspect import cleandoc
+
 import strawberry
 
 from resolvers import resources, tag_queries
@@ -22,9 +24,17 @@ from schema.tag import (
 
 @strawberry.type(description="Who is calling, and what they may do.")
 class Viewer:
-    id: strawberry.ID
-    scopes: list[str]
-    workspace_ids: list[strawberry.ID]
+    id: strawberry.ID = strawberry.field(
+        description="Principal id: the token subject or the API key id."
+    )
+    scopes: list[str] = strawberry.field(
+        description=(
+            "Granted scopes, from `tags:read`, `tags:write`, `taggings:write`, `tags:admin`."
+        )
+    )
+    workspace_ids: list[strawberry.ID] = strawberry.field(
+        description='Workspaces this principal may access; `["*"]` means every workspace.'
+    )
 
 
 @strawberry.type
@@ -36,12 +46,22 @@ class Query:
         doc = await tag_queries.tag_by_id(info.context, id)
         return Tag.from_doc(doc) if doc else None
 
-    @strawberry.field(description="Relay refetch of many; same order as `ids`. At most 100 ids.")
+    @strawberry.field(
+        description=(
+            "Relay refetch of many; same order as `ids`, null where unknown or not visible. "
+            "At most 100 ids."
+        )
+    )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         docs = await tag_queries.tags_by_ids(info.context, list(ids))
         return [Tag.from_doc(d) if d else None for d in docs]
 
-    @strawberry.field(description="Null when unknown or not visible to the caller.")
+    @strawberry.field(
+        description=(
+            "Null when unknown or not visible to the caller (no hint of existence in other "
+            "workspaces)."
+        )
+    )
     async def tag(self, info: Info, id: strawberry.ID) -> Tag | None:
         doc = await tag_queries.tag_by_id(info.context, id)
         return Tag.from_doc(doc) if doc else None
@@ -90,7 +110,10 @@ class Query:
         return TagConnection.from_page(page, tag_queries.tag_cursors(page, order.value))
 
     @strawberry.field(
-        description="The tags a resource carries, ordered by name (case-insensitive)."
+        description=(
+            "The tags a resource carries, ordered by name (case-insensitive). "
+            "Empty when it has none."
+        )
     )
     async def resource_tags(
         self, info: Info, workspace_id: strawberry.ID, resource: ResourceRefInput
@@ -99,7 +122,14 @@ class Query:
         return [Tag.from_doc(d) for d in docs]
 
     @strawberry.field(
-        description="Resources carrying ANY or ALL of the given tags (1-20 ids), newest first."
+        description=cleandoc(
+            """
+            Resources carrying ANY or ALL of the given tags (1-20 ids), optionally of one
+            resource type. With includeDescendants, a tag also matches through any of its
+            descendants. Ordered by `taggedAt` (see TaggedResourceEdge), newest first,
+            ties broken by resource type then id.
+            """
+        )
     )
     async def tagged_resources(
         self,

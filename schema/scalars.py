@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from inspect import cleandoc
 from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-__all__ = ["JSON", "DateTime", "format_datetime"]
+__all__ = ["JSON", "DateTime", "JSONObject", "format_datetime"]
 
 
 def format_datetime(value: datetime) -> str:
@@ -34,4 +35,29 @@ DateTime = strawberry.scalar(
     ),
     serialize=format_datetime,
     parse_value=_parse_datetime,
+)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+# Strawberry's own JSON scalar carries the framework's stock description; this
+# one (registered over it in build_schema) carries the contract's, and behaves
+# the same: values pass through unchanged (resolvers/rules.py checks metadata).
+JSONObject = strawberry.scalar(
+    name="JSON",
+    description=cleandoc(
+        """
+        Any JSON object (tag metadata). At most 16384 bytes when serialized as UTF-8
+        JSON, nesting depth at most 5 (the top object is depth 1), every key at every
+        depth 1-64 characters that neither starts with `$` nor contains `.`. A value
+        breaking these rules is a VALIDATION user error with field `["metadata", …]`.
+        """
+    ),
+    specified_by_url=(
+        "https://ecma-international.org/wp-content/uploads/ECMA-404_2nd_edition_december_2017.pdf"
+    ),
+    serialize=_as_is,
+    parse_value=_as_is,
 )

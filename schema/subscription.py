@@ -10,9 +10,15 @@ import strawberry
 from resolvers import subscriptions
 from resolvers.context import Info
 from resolvers.events import TagEventKind
+from schema.common import domain_enum
 from schema.tag import Tag
 
-TagEventKindEnum = strawberry.enum(TagEventKind, name="TagEventKind")
+TagEventKindEnum = domain_enum(
+    TagEventKind,
+    name="TagEventKind",
+    description=None,
+    values={"USAGE_CHANGED": "A tag was added to or removed from resources."},
+)
 
 
 @strawberry.type
@@ -29,7 +35,7 @@ class TagEvent:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="Live tag changes in a workspace, over graphql-transport-ws."
+        description="Live tag changes in a workspace, over the graphql-transport-ws protocol."
     )
     async def tag_events(
         self, info: Info, workspace_id: strawberry.ID

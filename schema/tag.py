@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable
 from datetime import datetime
-from inspect import isawaitable
+from inspect import cleandoc, isawaitable
 from typing import Optional, cast
 
 import strawberry
@@ -22,10 +22,13 @@ from storage.taggings import split_key
 
 @strawberry.enum
 class TagOrderField(enum.Enum):
-    NAME = "NAME"
+    NAME = strawberry.enum_value("NAME", description="Name, case-insensitive.")
     CREATED_AT = "CREATED_AT"
     UPDATED_AT = "UPDATED_AT"
-    USAGE_COUNT = "USAGE_COUNT"
+    USAGE_COUNT = strawberry.enum_value(
+        "USAGE_COUNT",
+        description="Total usage count; ties broken by name ascending, whatever the direction.",
+    )
 
 
 @strawberry.enum
@@ -36,19 +39,45 @@ class OrderDirection(enum.Enum):
 
 @strawberry.enum
 class TagMatch(enum.Enum):
-    ANY = "ANY"
-    ALL = "ALL"
+    ANY = strawberry.enum_value("ANY", description="Resources carrying at least one of the tags.")
+    ALL = strawberry.enum_value("ALL", description="Resources carrying every one of the tags.")
 
 
 @strawberry.input(description="Filters combine with AND.")
 class TagFilter:
-    search: str | None = None
-    category: str | None = None
-    parent_id: strawberry.ID | None = None
-    is_root: bool | None = None
-    descendant_of: strawberry.ID | None = None
-    ids: list[strawberry.ID] | None = None
-    created_by: strawberry.ID | None = None
+    # The "(1.1) ... of an alias" part is the contract's wording; aliases come
+    # with a later issue, until then only names match.
+    search: str | None = strawberry.field(
+        default=None,
+        description=cleandoc(
+            """
+            Case- and accent-insensitive substring of the name or (1.1) of an alias
+            (`cafe` finds `Café au lait`); a tag is listed once however many of its
+            names match. Matched literally: characters such as `(`, `*`, `.` have no
+            special meaning. Empty string means no filter. A search longer than 100
+            characters matches nothing.
+            """
+        ),
+    )
+    category: str | None = strawberry.field(
+        default=None, description="Exact category, case-insensitive."
+    )
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only direct children of this tag."
+    )
+    is_root: bool | None = strawberry.field(
+        default=None, description="Only root tags (true) or only non-root tags (false)."
+    )
+    descendant_of: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Only tags below this tag, at any depth (the tag itself excluded).",
+    )
+    ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Only these tags (at most 100 ids)."
+    )
+    created_by: strawberry.ID | None = strawberry.field(
+        default=None, description="Only tags created by this principal id (see Viewer.id)."
+    )
 
 
 @strawberry.input
@@ -61,28 +90,77 @@ class TagOrder:
     description="A reference to a resource owned by the host platform (a task, file, contact...)."
 )
 class ResourceRefInput:
-    type: str
-    id: str
+    type: str = strawberry.field(
+        description=(
+            "Resource kind: 1-64 ASCII characters of letters, digits, `_`, `-`, `.`, `:`; "
+            "starts with a letter."
+        )
+    )
+    id: str = strawberry.field(
+        description="Resource id in the host platform: 1-256 characters, no control characters."
+    )
 
 
 @strawberry.type(
-    description=(
-        "A label in a workspace. Tags may form a forest: a tag has at most one parent in the "
-        "same workspace, at most 5 levels deep (depth 0 to 4), never a cycle."
+    description=cleandoc(
+        """
+        A label in a workspace. Tags may form a forest: a tag has at most one parent in
+        the same workspace, at most 5 levels deep (depth 0 to 4), never a cycle.
+        """
     )
 )
 class Tag(Node):
-    id: strawberry.ID
+    # `id` comes from Node, with its description.
     workspace_id: strawberry.ID
-    name: str
-    slug: str
-    color: str
-    text_color: str
-    description: str | None
-    category: str | None
-    metadata: JSON
-    created_by: strawberry.ID | None
-    depth: int
+    name: str = strawberry.field(
+        description=cleandoc(
+            """
+            Display name as entered (after normalization), 1-100 characters. Unique in
+            its workspace without regard to case: `VIP` and `vip` conflict.
+            """
+        )
+    )
+    slug: str = strawberry.field(
+        description=cleandoc(
+            """
+            URL-safe identifier, unique in its workspace: lowercase ASCII letters, digits
+            and single hyphens, 1-100 characters, no leading/trailing hyphen. Generated
+            from the name when not given (accents folded, `Bug / Issue` -> `bug-issue`,
+            `P0 Critical!!!` -> `p0-critical`); when a generated slug is taken a numeric
+            suffix is added (`bug-2`). A name with no ASCII letters or digits gets a
+            slug derived from the tag id.
+            """
+        )
+    )
+    color: str = strawberry.field(
+        description=cleandoc(
+            """
+            `#rrggbb`, lowercase. Input accepts 6 hex digits with or without `#`, any
+            case. When not given, a color is picked deterministically from the name (the
+            same name always gets the same color) out of a fixed palette.
+            """
+        )
+    )
+    text_color: str = strawberry.field(
+        description="`#000000` or `#ffffff`, whichever has the higher WCAG contrast on `color`."
+    )
+    description: str | None = strawberry.field(
+        description="At most 500 characters; null when not set."
+    )
+    category: str | None = strawberry.field(
+        description=(
+            "Free-form grouping such as `topic`, `person`, `location`; 1-50 characters; "
+            "null when not set."
+        )
+    )
+    metadata: JSON = strawberry.field(description="Custom metadata, `{}` when not set.")
+    created_by: strawberry.ID | None = strawberry.field(
+        description=(
+            "Id of the principal (token subject or API key id) that created the tag; "
+            "null when unknown."
+        )
+    )
+    depth: int = strawberry.field(description="0 for a root tag, parent's depth + 1 otherwise.")
     created_at: datetime
     updated_at: datetime
     _doc: strawberry.Private[Doc]
@@ -115,11 +193,15 @@ class Tag(Node):
             return _tag_later(found)
         return Tag.from_doc(found) if found else None
 
-    @strawberry.field(description="All ancestors, root first, ending with the parent.")
+    @strawberry.field(
+        description="All ancestors, root first, ending with the parent. Empty for a root tag."
+    )
     async def ancestors(self, info: Info) -> list[Tag]:
         return [Tag.from_doc(d) for d in await tag_graph.ancestors(info.context, self._doc)]
 
-    @strawberry.field(description="Direct children, ordered by name (case-insensitive).")
+    @strawberry.field(
+        description="Direct children, ordered by name (case-insensitive), at most `first` of them."
+    )
     async def children(self, info: Info, first: int | None = 100) -> list[Tag]:
         docs = await tag_graph.children(info.context, self._doc, first)
         return [Tag.from_doc(d) for d in docs]
@@ -129,7 +211,13 @@ class Tag(Node):
         return await tag_graph.child_count(info.context, self._doc)
 
     @strawberry.field(
-        description="Number of resources carrying this tag (not its descendants).", graphql_type=int
+        description=cleandoc(
+            """
+            Number of resources carrying this tag (this tag only, not its descendants),
+            optionally only those of one resource type.
+            """
+        ),
+        graphql_type=int,
     )
     def usage_count(self, info: Info, resource_type: str | None = None) -> int | Awaitable[int]:
         return tag_graph.usage_count(info.context, self._doc, resource_type)
@@ -161,7 +249,18 @@ class TagEdge:
     node: Tag
 
 
-@strawberry.type(description="A page of tags, keyset paginated.")
+@strawberry.type(
+    description=cleandoc(
+        """
+        A page of tags. Pagination is cursor (keyset) based: a cursor stays valid while
+        tags are created or deleted (even the tag it came from), and paging through
+        never repeats or skips a tag that existed for the whole walk. At most 100 per
+        page; with neither `first` nor `last`, 50 (`last: 50` when only `before` is
+        given); passing both, or a negative value, is BAD_USER_INPUT. The same rules
+        hold for every connection in this schema.
+        """
+    )
+)
 class TagConnection:
     edges: list[TagEdge]
     nodes: list[Tag]
@@ -212,7 +311,15 @@ def tagged_resource(workspace_id: str, rtype: str, rid: str) -> TaggedResource:
 class TaggedResourceEdge:
     cursor: str
     node: TaggedResource
-    tagged_at: datetime
+    tagged_at: datetime = strawberry.field(
+        description=cleandoc(
+            """
+            For Tag.resources: when that tag was applied to the resource. For
+            Query.taggedResources: the latest time one of the matched tags (or, with
+            includeDescendants, their descendants) was applied to it.
+            """
+        )
+    )
 
 
 @strawberry.type
