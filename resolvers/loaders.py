@@ -42,8 +42,9 @@ def load_now(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
 @dataclass(slots=True)
 class Loaders:
     tag: DataLoader[str, Doc | None]
-    children: DataLoader[str, list[Doc]]
-    child_count: DataLoader[str, int]
+    # Keyed by (workspace id, parent id): the workspace bounds the store's index scan.
+    children: DataLoader[tuple[str, str], list[Doc]]
+    child_count: DataLoader[tuple[str, str], int]
     usage: DataLoader[str, Doc | None]
     resource_taggings: DataLoader[ResourceKey, list[Doc]]
 
@@ -64,17 +65,17 @@ def build_loaders(store: Store, visible: Visibility) -> Loaders:
         found = {d["_id"]: d for d in docs}
         return [found.get(i) for i in ids]
 
-    async def load_children(parent_ids: Sequence[str]) -> list[list[Doc]]:
-        grouped: defaultdict[str, list[Doc]] = defaultdict(list)
-        docs = await store.tags.children_of(parent_ids, visible)
+    async def load_children(parents: Sequence[tuple[str, str]]) -> list[list[Doc]]:
+        grouped: defaultdict[tuple[str, str], list[Doc]] = defaultdict(list)
+        docs = await store.tags.children_of(parents, visible)
         loaders.prime_tags(docs)
         for doc in docs:
-            grouped[doc["parentId"]].append(doc)
-        return [grouped.get(p, []) for p in parent_ids]
+            grouped[(doc["ws"], doc["parentId"])].append(doc)
+        return [grouped.get(p, []) for p in parents]
 
-    async def load_child_counts(parent_ids: Sequence[str]) -> list[int]:
-        counts = await store.tags.child_counts(parent_ids, visible)
-        return [counts.get(p, 0) for p in parent_ids]
+    async def load_child_counts(parents: Sequence[tuple[str, str]]) -> list[int]:
+        counts = await store.tags.child_counts(parents, visible)
+        return [counts.get(parent_id, 0) for _, parent_id in parents]
 
     async def load_usage(ids: Sequence[str]) -> list[Doc | None]:
         found = {d["_id"]: d for d in await store.tags.usage(ids, visible)}

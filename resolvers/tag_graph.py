@@ -29,12 +29,12 @@ async def ancestors(ctx: Context, tag: Doc) -> list[Doc]:
 async def children(ctx: Context, tag: Doc, first: int | None) -> list[Doc]:
     if first is not None and not 0 <= first <= MAX_PAGE:
         raise BadUserInput(f"first must be between 0 and {MAX_PAGE}.")
-    docs = await ctx.loaders.children.load(tag["_id"])
+    docs = await ctx.loaders.children.load((tag["ws"], tag["_id"]))
     return docs if first is None else docs[:first]
 
 
 async def child_count(ctx: Context, tag: Doc) -> int:
-    return await ctx.loaders.child_count.load(tag["_id"])
+    return await ctx.loaders.child_count.load((tag["ws"], tag["_id"]))
 
 
 def usage_count(ctx: Context, tag: Doc, resource_type: str | None) -> int | Awaitable[int]:

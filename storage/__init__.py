@@ -47,6 +47,7 @@ class Store:
     async def ensure_indexes(self) -> None:
         await self.tags.ensure_indexes()
         await self.taggings.ensure_indexes()
+        await self.api_keys.ensure_indexes()
 
     async def ping(self) -> None:
         await self.database.ping()

@@ -6,11 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.collection import Collection, Doc
+from storage.query_shapes import API_KEYS, indexes_of
 
 
 class ApiKeyStore:
     def __init__(self, keys: Collection) -> None:
         self._keys = keys
+
+    async def ensure_indexes(self) -> None:
+        for index in indexes_of(API_KEYS):
+            await self._keys.create_index(index.keys, unique=index.unique, name=index.name)
 
     async def insert(
         self,

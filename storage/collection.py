@@ -187,9 +187,11 @@ class Collection:
         with StoreCall():
             return int((await self._c.delete_many(filter)).deleted_count)
 
-    async def create_index(self, keys: Sort, *, unique: bool = False) -> None:
+    async def create_index(
+        self, keys: Sort, *, unique: bool = False, name: str | None = None
+    ) -> None:
         # Index names list their fields so a duplicate-key message can be read back.
-        name = "__".join(field for field, _ in keys)
+        name = name or "__".join(field for field, _ in keys)
         if self._outage.active:
             await self._outage.block()
         with StoreCall():

@@ -14,23 +14,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from storage import keyset
+from storage import keyset, query_shapes
 from storage.access import AuthorizedWorkspace, Visibility
 from storage.collection import Collection, Doc, Sort
 from storage.errors import PartialInsert
 
 SEPARATOR = "\x1f"
 
-INDEXES: list[tuple[Sort, bool]] = [
-    ([("ws", 1), ("rk", 1), ("tagId", 1)], True),
-    ([("ws", 1), ("tagId", 1), ("at", -1), ("rk", 1)], False),
-    ([("tagId", 1)], False),
-]
-
-# Tag.resources: most recently tagged first, ties by resource type then id.
-BY_TAG_SORT: Sort = [("at", -1), ("rk", 1)]
-# taggedResources: the aggregate's group key is the rk, its latest time `at`.
-RESOURCES_SORT: Sort = [("at", -1), ("_id", 1)]
+# The sorts live with the indexes that serve them (see storage.query_shapes).
+BY_TAG_SORT: Sort = query_shapes.BY_TAG_SORT
+RESOURCES_SORT: Sort = query_shapes.RESOURCES_SORT
 
 
 def resource_key(rtype: str, rid: str) -> str:
@@ -51,8 +44,8 @@ class TaggingStore:
         self._t = taggings
 
     async def ensure_indexes(self) -> None:
-        for keys, unique in INDEXES:
-            await self._t.create_index(keys, unique=unique)
+        for index in query_shapes.indexes_of(query_shapes.TAGGINGS):
+            await self._t.create_index(index.keys, unique=index.unique, name=index.name)
 
     async def insert(self, docs: Sequence[Doc]) -> list[int]:
         """Insert new associations; returns the indexes actually written (duplicates skipped)."""
@@ -137,8 +130,12 @@ class TaggingStore:
         forward: bool,
     ) -> bool:
         bound = keyset.after(BY_TAG_SORT, values) if forward else keyset.before(BY_TAG_SORT, values)
+        # Sorted like the page itself, so it is the same shape (and index) as one.
         found = await self._t.find(
-            {"$and": [self._by_tag(ws, tag_id, rtype), bound]}, projection={"_id": 1}, limit=1
+            {"$and": [self._by_tag(ws, tag_id, rtype), bound]},
+            projection={"_id": 1},
+            sort=BY_TAG_SORT,
+            limit=1,
         )
         return bool(found)
 
@@ -230,7 +227,8 @@ class TaggingStore:
         )
 
     async def tag_ids(self) -> list[str]:
-        rows = await self._t.aggregate([{"$group": {"_id": "$tagId"}}])
+        # Sorted on the tagId index first: mongod then reads each id once off the index.
+        rows = await self._t.aggregate([{"$sort": {"tagId": 1}}, {"$group": {"_id": "$tagId"}}])
         return [row["_id"] for row in rows]
 
     async def remove_for_missing_tags(self, tag_ids: Sequence[str]) -> int:

@@ -31,35 +31,9 @@ from storage import keyset
 from storage.access import AuthorizedWorkspace, Visibility
 from storage.collection import Collection, Doc, Sort
 from storage.errors import DuplicateKey
-
-INDEXES: list[tuple[Sort, bool]] = [
-    ([("ws", 1), ("nameKey", 1)], True),
-    ([("ws", 1), ("slug", 1)], True),
-    ([("ws", 1), ("createdAt", 1), ("_id", 1)], False),
-    ([("ws", 1), ("updatedAt", 1), ("_id", 1)], False),
-    ([("ws", 1), ("usage", 1), ("nameKey", 1), ("_id", 1)], False),
-    ([("ws", 1), ("parentId", 1), ("nameKey", 1)], False),
-    ([("ws", 1), ("ancestors", 1)], False),
-    ([("ws", 1), ("categoryKey", 1), ("nameKey", 1)], False),
-    ([("ws", 1), ("createdBy", 1), ("nameKey", 1)], False),
-]
-
-# Ordering by usage breaks ties by name ascending whatever the direction.
-ORDERS: dict[str, Sort] = {
-    "NAME": [("nameKey", 1), ("_id", 1)],
-    "CREATED_AT": [("createdAt", 1), ("_id", 1)],
-    "UPDATED_AT": [("updatedAt", 1), ("_id", 1)],
-    "USAGE_COUNT": [("usage", 1), ("nameKey", 1), ("_id", 1)],
-}
-
-
-def order_sort(field: str, descending: bool) -> list[tuple[str, int]]:
-    sort = list(ORDERS[field])
-    if descending:
-        sort[0] = (sort[0][0], -1)
-        if field != "USAGE_COUNT":
-            sort[1] = (sort[1][0], -1)
-    return sort
+from storage.query_shapes import ORDERS as ORDERS
+from storage.query_shapes import TAGS, indexes_of
+from storage.query_shapes import order_sort as order_sort
 
 
 def sort_values(doc: Mapping[str, Any], sort: Sort) -> list[Any]:
@@ -121,8 +95,8 @@ class TagStore:
         self._tags = tags
 
     async def ensure_indexes(self) -> None:
-        for keys, unique in INDEXES:
-            await self._tags.create_index(keys, unique=unique)
+        for index in indexes_of(TAGS):
+            await self._tags.create_index(index.keys, unique=index.unique, name=index.name)
 
     # Reads -----------------------------------------------------------------
 
@@ -191,8 +165,9 @@ class TagStore:
         forward: bool,
     ) -> bool:
         bound = keyset.after(sort, values) if forward else keyset.before(sort, values)
+        # Sorted like the page itself, so it is the same shape (and index) as one.
         found = await self._tags.find(
-            {"$and": [query.mongo(ws), bound]}, projection={"_id": 1}, limit=1
+            {"$and": [query.mongo(ws), bound]}, projection={"_id": 1}, sort=sort, limit=1
         )
         return bool(found)
 
@@ -202,14 +177,27 @@ class TagStore:
     async def count_workspace(self, ws: AuthorizedWorkspace) -> int:
         return await self._tags.count({"ws": ws.id})
 
-    async def children_of(self, parent_ids: Sequence[str], visible: Visibility) -> list[Doc]:
-        query = visible.restrict({"parentId": {"$in": list(parent_ids)}})
-        return await self._tags.find(query, sort=[("nameKey", 1), ("_id", 1)])
+    async def children_of(
+        self, parents: Sequence[tuple[str, str]], visible: Visibility
+    ) -> list[Doc]:
+        """Children of (workspace, parent id) pairs, each parent's ordered by name.
 
-    async def child_counts(self, parent_ids: Sequence[str], visible: Visibility) -> dict[str, int]:
-        match = visible.restrict({"parentId": {"$in": list(parent_ids)}})
+        The workspace bounds the index scan even for a caller who sees every
+        workspace. The order is made here, per parent: a sort on mongod after an
+        `$in` of many parents would be a blocking sort.
+        """
+        docs = await self._tags.find(_children_filter(parents, visible))
+        docs.sort(key=lambda d: (d["nameKey"], d["_id"]))
+        return docs
+
+    async def child_counts(
+        self, parents: Sequence[tuple[str, str]], visible: Visibility
+    ) -> dict[str, int]:
         rows = await self._tags.aggregate(
-            [{"$match": match}, {"$group": {"_id": "$parentId", "n": {"$sum": 1}}}]
+            [
+                {"$match": _children_filter(parents, visible)},
+                {"$group": {"_id": "$parentId", "n": {"$sum": 1}}},
+            ]
         )
         return {row["_id"]: row["n"] for row in rows}
 
@@ -230,13 +218,14 @@ class TagStore:
         return [d["_id"] for d in docs]
 
     async def deepest_below(self, ws: AuthorizedWorkspace, tag_id: str) -> int | None:
-        docs = await self._tags.find(
-            {"ws": ws.id, "ancestors": tag_id},
-            projection={"depth": 1},
-            sort=[("depth", -1)],
-            limit=1,
+        # A $max over the subtree: the ancestors index has name order, not depth order.
+        rows = await self._tags.aggregate(
+            [
+                {"$match": {"ws": ws.id, "ancestors": tag_id}},
+                {"$group": {"_id": None, "depth": {"$max": "$depth"}}},
+            ]
         )
-        return docs[0]["depth"] if docs else None
+        return int(rows[0]["depth"]) if rows else None
 
     # Writes ----------------------------------------------------------------
 
@@ -363,3 +352,13 @@ class TagStore:
 
     async def set_fields(self, tag_id: str, fields: Mapping[str, Any]) -> None:
         await self._tags.update_one({"_id": tag_id}, {"$set": dict(fields)})
+
+
+def _children_filter(parents: Sequence[tuple[str, str]], visible: Visibility) -> dict[str, Any]:
+    """Children live in their parent's workspace: (ws, parentId) prefixes the index scan."""
+    workspaces = sorted({ws for ws, _ in parents if visible.sees(ws)})
+    ids = sorted({parent for ws, parent in parents if visible.sees(ws)})
+    return {
+        "ws": workspaces[0] if len(workspaces) == 1 else {"$in": workspaces},
+        "parentId": {"$in": ids},
+    }
