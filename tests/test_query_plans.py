@@ -1,0 +1,386 @@
+"""Every query shape is served by an index, by MongoDB's planning rules.
+
+Two halves: every shape listed in storage/query_shapes.py passes the rules
+(equality prefix, then the sort keys in the same or exactly reversed
+directions, then ranges), and every find/count/aggregate/update/delete command
+the storage layer sends while a representative set of operations runs matches a
+listed shape, and every listed shape is sent at least once. A query the list
+does not know, or a listed shape no code sends, fails here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from pymongo import monitoring
+
+from resolvers.auth import ADMIN, READ, Principal
+from resolvers.clock import now
+from schema import TagsSchema
+from storage import AuthorizedWorkspace, Store
+from storage.query_shapes import (
+    API_KEYS,
+    ID,
+    INDEXES,
+    ORDERS,
+    SHAPES,
+    TAG_BY_ANCESTOR,
+    TAG_BY_PARENT,
+    TAG_BY_USAGE,
+    TAG_FILTERS,
+    TAG_NAME_UNIQUE,
+    TAGS,
+    Shape,
+    Signature,
+    describe,
+    match,
+    order_sort,
+    signatures_of,
+    violations,
+)
+from storage.repair import complete_removals, fix_paths, recount, repair
+from storage.taggings import tagging_doc
+from tests.harness import Executor, open_test_store
+from tests.helpers import OTHER_WS, WS, create_tag, tag_resources
+
+# The rules ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: s.name)
+def test_shape_is_served_by_an_index(shape: Shape) -> None:
+    assert violations(shape) == []
+
+
+def test_every_declared_index_serves_a_shape() -> None:
+    used = {s.index for s in SHAPES} | {i for s in SHAPES for _, i in s.or_branches}
+    assert [ix.index_name for ix in INDEXES if ix not in used] == []
+
+
+def test_index_names_are_distinct_per_collection() -> None:
+    names = [(ix.collection, ix.index_name) for ix in INDEXES]
+    assert len(names) == len(set(names))
+
+
+def test_the_rules_reject_what_the_issue_found() -> None:
+    name_sort = tuple(order_sort("NAME", False))
+    # NAME order on the unique (ws, nameKey) index alone: a blocking sort on _id.
+    assert violations(Shape("x", TAGS, "find", TAG_NAME_UNIQUE, equality=("ws",), sort=name_sort))
+    # USAGE_COUNT DESC keeps name ties ascending: mixed directions on an ascending index.
+    usage_desc = tuple(order_sort("USAGE_COUNT", True))
+    assert violations(Shape("x", TAGS, "find", TAG_BY_USAGE, equality=("ws",), sort=usage_desc))
+    # Children filtered on parentId alone: the index starts with ws.
+    assert violations(Shape("x", TAGS, "find", TAG_BY_PARENT, equality=("parentId",)))
+    # A range before the sort keys.
+    assert violations(
+        Shape(
+            "x", TAGS, "find", TAG_BY_PARENT, equality=("ws",), ranges=("parentId",), sort=name_sort
+        )
+    )
+    # A range on a key the equality prefix does not reach.
+    assert violations(Shape("x", TAGS, "find", TAG_BY_PARENT, equality=("ws",), ranges=("_id",)))
+    # No index at all, outside repair.
+    assert violations(Shape("x", TAGS, "find", None, equality=("ws",)))
+    # A sort on a multikey field.
+    assert violations(
+        Shape("x", TAGS, "find", TAG_BY_ANCESTOR, equality=("ws",), sort=(("ancestors", 1),))
+    )
+    # A sort the index does not continue with.
+    assert violations(
+        Shape("x", API_KEYS, "find", ID[API_KEYS], equality=("_id",), sort=(("createdAt", 1),))
+    )
+
+
+def test_matching_tells_shapes_apart() -> None:
+    page = Signature(TAGS, "find", equality={"ws": 1}, sort=tuple(order_sort("NAME", True)))
+    shape = match(page)
+    assert shape is not None and shape.name == "tags.page.NAME.desc"
+    # The same sort after an $in of several parents would need a merge of many scans.
+    many_parents = Signature(
+        TAGS, "find", equality={"ws": 1, "parentId": 3}, sort=tuple(order_sort("NAME", False))
+    )
+    shape = match(many_parents)
+    assert shape is not None and shape.name == "tags.page.NAME.asc"
+    assert match(Signature(TAGS, "find", equality={"parentId": 2})) is None
+    assert match(Signature(TAGS, "find", equality={"ws": 1}, sort=(("depth", -1),))) is None
+
+
+# The code sends only listed shapes ----------------------------------------------
+
+
+class Recorder(monitoring.CommandListener):
+    """Collects the query shapes of the commands sent to one database."""
+
+    def __init__(self) -> None:
+        self.database: str | None = None
+        self.sent: list[Signature] = []
+        self._lock = threading.Lock()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.database is None or event.database_name != self.database:
+            return
+        found = signatures_of(event.command_name, event.command)
+        with self._lock:
+            self.sent.extend(found)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+_RECORDER = Recorder()
+_registered = False
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    global _registered
+    if not _registered:
+        # Global listeners reach clients made afterwards; it records nothing until armed.
+        monitoring.register(_RECORDER)
+        _registered = True
+    yield _RECORDER
+    _RECORDER.database = None
+    _RECORDER.sent = []
+
+
+@pytest.fixture
+async def recorded(recorder: Recorder) -> AsyncIterator[tuple[Store, Recorder]]:
+    async with open_test_store("tags_plans") as store:
+        recorder.database = store.database.db.name
+        recorder.sent = []
+        yield store, recorder
+
+
+TAG_PAGE = """
+query Page($ws: ID!, $filter: TagFilter, $order: TagOrder, $first: Int, $after: String,
+           $last: Int, $before: String) {
+  tags(workspaceId: $ws, filter: $filter, orderBy: $order, first: $first, after: $after,
+       last: $last, before: $before) {
+    totalCount
+    nodes { id name usageCount children { id } childCount }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+"""
+
+TAG_DETAIL = """
+query Detail($id: ID!, $type: String, $after: String, $before: String) {
+  tag(id: $id) {
+    id parent { id } ancestors { id } usageCount(resourceType: $type)
+    all: resources(first: 1) {
+      totalCount nodes { id } pageInfo { hasNextPage endCursor }
+    }
+    next: resources(first: 1, after: $after) { pageInfo { hasPreviousPage hasNextPage } }
+    back: resources(last: 1, before: $before) { pageInfo { hasPreviousPage } }
+    typed: resources(resourceType: $type, first: 1, after: $after) {
+      totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
+    }
+  }
+}
+"""
+
+TAGGED = """
+query Tagged($ws: ID!, $ids: [ID!]!, $match: TagMatch, $type: String, $desc: Boolean,
+             $first: Int, $after: String) {
+  taggedResources(workspaceId: $ws, tagIds: $ids, match: $match, resourceType: $type,
+                  includeDescendants: $desc, first: $first, after: $after) {
+    totalCount edges { cursor node { type id tags { id } } }
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+  }
+}
+"""
+
+MUTATIONS = {
+    "update": """mutation($input: UpdateTagInput!) { updateTag(input: $input) {
+        tag { id } userErrors { code } } }""",
+    "delete": """mutation($input: DeleteTagInput!) { deleteTag(input: $input) {
+        deletedTagIds userErrors { code } } }""",
+    "merge": """mutation($input: MergeTagsInput!) { mergeTags(input: $input) {
+        mergedTagIds userErrors { code } } }""",
+    "add": """mutation($input: AddTagsToResourcesInput!) { addTagsToResources(input: $input) {
+        createdTags { id } userErrors { code } } }""",
+    "set": """mutation($input: SetResourceTagsInput!) { setResourceTags(input: $input) {
+        resource { id } userErrors { code } } }""",
+    "remove": """mutation($input: RemoveTagsFromResourcesInput!) {
+        removeTagsFromResources(input: $input) { removedCount userErrors { code } } }""",
+    "create_many": """mutation($input: CreateTagsInput!) { createTags(input: $input) {
+        tags { id } userErrors { code } } }""",
+}
+
+OTHER_QUERIES = """
+query Others($ws: ID!, $slug: String!, $ids: [ID!]!, $type: String!, $rid: String!) {
+  tagBySlug(workspaceId: $ws, slug: $slug) { id }
+  nodes(ids: $ids) { id }
+  resourceTags(workspaceId: $ws, resource: { type: $type, id: $rid }) { id name }
+}
+"""
+
+
+async def _run_operations(gql: Executor, store: Store) -> None:
+    """A representative set of operations: every list, filter, loader, mutation and repair."""
+    root = await create_tag(gql, "Root", category="topic")
+    child = await create_tag(gql, "Child", parentId=root["id"], category="topic")
+    grandchild = await create_tag(gql, "Grandchild", parentId=child["id"])
+    loose = await create_tag(gql, "Loose")
+    # Its generated slug "loose" is taken: the next free suffix is looked up.
+    await create_tag(gql, "Loose!")
+    extra = [await create_tag(gql, f"Extra {i}", parentId=root["id"]) for i in range(3)]
+    other = await create_tag(gql, "Elsewhere", workspace=OTHER_WS)
+    await tag_resources(
+        gql,
+        [root["id"], child["id"], grandchild["id"]],
+        [("task", "1"), ("task", "2"), ("file", "3")],
+    )
+    await tag_resources(gql, [loose["id"]], [("task", "1")])
+
+    # Every order, direction and filter: a first page, the page after it, the page before.
+    filters: dict[str, Any] = {
+        "parentId": root["id"],
+        "descendantOf": root["id"],
+        "isRoot": True,
+        "category": "topic",
+        "createdBy": "dev",
+    }
+    cases: list[tuple[dict[str, Any], str]] = [({}, order) for order in ORDERS]
+    cases += [({name: filters[name]}, "NAME") for name in TAG_FILTERS]
+    cases += [({"isRoot": False, "search": "x", "ids": [root["id"], extra[0]["id"]]}, "NAME")]
+    cases += [({"parentId": root["id"], "search": "extra"}, "CREATED_AT")]
+    for tag_filter, order in cases:
+        for direction in ("ASC", "DESC"):
+            base = {
+                "ws": WS,
+                "filter": tag_filter,
+                "order": {"field": order, "direction": direction},
+            }
+            first = (await gql(TAG_PAGE, {**base, "first": 1})).ok()["tags"]
+            cursor = first["pageInfo"]["endCursor"]
+            if cursor is None:
+                continue
+            await gql(TAG_PAGE, {**base, "first": 2, "after": cursor})
+            last = (await gql(TAG_PAGE, {**base, "last": 1})).ok()["tags"]
+            await gql(TAG_PAGE, {**base, "last": 2, "before": last["pageInfo"]["startCursor"]})
+
+    # A caller limited to some workspaces: loaders restrict by workspace.
+    limited = Principal(id="reader", scopes=(READ,), workspace_ids=(WS, "ws-none"))
+    everyone = Principal(id="root", scopes=(ADMIN,), workspace_ids=("*",))
+    for principal in (limited, everyone):
+        result = await gql(
+            TAG_PAGE, {"ws": WS, "filter": {"isRoot": True}, "first": 5}, principal=principal
+        )
+        result.ok()
+
+    detail = (await gql(TAG_DETAIL, {"id": root["id"], "type": "task"})).ok()["tag"]
+    cursor = detail["all"]["pageInfo"]["endCursor"]
+    (
+        await gql(TAG_DETAIL, {"id": root["id"], "type": "task", "after": cursor, "before": cursor})
+    ).ok()
+
+    others = {
+        "ws": WS,
+        "slug": root["slug"],
+        "ids": [root["id"], other["id"]],
+        "type": "task",
+        "rid": "1",
+    }
+    (await gql(OTHER_QUERIES, others)).ok()
+
+    for match_mode, rtype, desc in (("ANY", None, True), ("ALL", "task", False)):
+        variables = {
+            "ws": WS,
+            "ids": [root["id"], child["id"]],
+            "match": match_mode,
+            "type": rtype,
+            "desc": desc,
+            "first": 1,
+        }
+        page = (await gql(TAGGED, variables)).ok()["taggedResources"]
+        if page["pageInfo"]["endCursor"]:
+            await gql(TAGGED, {**variables, "after": page["pageInfo"]["endCursor"]})
+
+    # Mutations: rename, move, tag by name (creating one), set, remove, delete, merge.
+    async def ok(name: str, variables: dict[str, Any]) -> None:
+        data = (await gql(MUTATIONS[name], variables)).ok()
+        payload = next(iter(data.values()))
+        assert payload["userErrors"] == [], (name, payload["userErrors"])
+
+    await ok("update", {"input": {"id": loose["id"], "name": "Loose renamed"}})
+    await ok("update", {"input": {"id": child["id"], "parentId": loose["id"]}})
+    await ok(
+        "add",
+        {
+            "input": {
+                "workspaceId": WS,
+                "resources": [{"type": "task", "id": "4"}],
+                "tagNames": ["Root", "brand new"],
+                "createMissing": True,
+            }
+        },
+    )
+    await ok(
+        "set",
+        {
+            "input": {
+                "workspaceId": WS,
+                "resource": {"type": "task", "id": "4"},
+                "tagIds": [loose["id"]],
+            }
+        },
+    )
+    await ok(
+        "remove",
+        {
+            "input": {
+                "workspaceId": WS,
+                "resources": [{"type": "task", "id": "1"}],
+                "tagIds": [root["id"]],
+            }
+        },
+    )
+    await ok(
+        "create_many",
+        {"input": {"workspaceId": WS, "tags": [{"name": "Batch one"}, {"name": "Batch two"}]}},
+    )
+    doomed = await create_tag(gql, "Doomed", parentId=loose["id"])
+    await create_tag(gql, "Doomed child", parentId=doomed["id"])
+    await ok("delete", {"input": {"id": doomed["id"], "deleteDescendants": True}})
+    await ok("delete", {"input": {"id": child["id"]}})
+    await ok("merge", {"input": {"targetId": extra[0]["id"], "sourceIds": [extra[1]["id"]]}})
+
+    # Repair: a flagged delete, a tag gone without its associations, then every pass.
+    ws = AuthorizedWorkspace(WS)
+    await store.tags.mark_deleting(ws, [extra[2]["id"]])
+    await store.tags.delete_ids(ws, [grandchild["id"]])
+    await complete_removals(store, [extra[2]["id"]])
+    await recount(store, [root["id"]])
+    await fix_paths(store, WS)
+    await store.tags.mark_deleting(ws, [extra[0]["id"]])
+    await repair(store)
+
+    # A tagging written and taken back (what a request does when a limit was crossed).
+    written = [tagging_doc(ws, "task\x1f9", loose["id"], now())]
+    await store.taggings.insert(written)
+    await store.taggings.remove_written(written)
+
+    # API keys.
+    await store.api_keys.insert("key1", "billing", "0" * 64, ["tags:read"], ["*"], now())
+    await store.api_keys.get("key1")
+    await store.api_keys.all()
+    await store.api_keys.revoke("key1", now())
+
+
+async def test_every_query_the_code_sends_is_a_listed_shape(
+    schema: TagsSchema, recorded: tuple[Store, Recorder]
+) -> None:
+    store, recorder = recorded
+    await _run_operations(Executor(schema, store), store)
+
+    unlisted = sorted({describe(sig) for sig in recorder.sent if match(sig) is None})
+    assert unlisted == []
+    seen = {shape.name for sig in recorder.sent if (shape := match(sig)) is not None}
+    unsent = [s.name for s in SHAPES if s.name not in seen]
+    assert unsent == [], f"listed shapes no operation sent: {unsent}"
