@@ -1,22 +1,34 @@
-"""tagEvents over graphql-transport-ws: order, scoping, credentials, freshness."""
+"""tagEvents over graphql-transport-ws on a real `python server.py` and a real socket.
+
+Order, workspace scoping, credentials, freshness. Each server is shared by the
+module (a start costs seconds); every test uses workspaces of its own.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import jwt
 import pytest
-from starlette.testclient import TestClient
-from starlette.websockets import WebSocketDisconnect
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
-from server import create_app
-from settings import Settings
-from tests.harness import drop_database, fresh_db_name, store_uri
+from tests.graphql_ws import (
+    LEGACY_PROTOCOL,
+    PROTOCOL,
+    WAIT,
+    Subscriber,
+    create_tag,
+    new_workspace,
+    post,
+    until_live,
+    ws_url,
+)
+from tests.harness import live_server
 
-PROTOCOL = "graphql-transport-ws"
 SECRET = "subscription-test-secret-of-32-bytes-or-more"
-SUBSCRIBE = "subscription($ws: ID!) { tagEvents(workspaceId: $ws) { kind tagId workspaceId at tag { name usageCount } } }"
 CREATE = "mutation($ws: ID!, $name: String!) { createTag(input: {workspaceId: $ws, name: $name}) { tag { id } } }"
 RENAME = (
     "mutation($id: ID!, $name: String!) { updateTag(input: {id: $id, name: $name}) { tag { id } } }"
@@ -35,75 +47,35 @@ def token(workspaces: list[str], scope: str = "tags:read tags:write") -> str:
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
-def on_suite_store(**fields: Any) -> Settings:
-    # The app opens its own driver inside the TestClient's event loop.
-    return Settings(mongodb_uri=store_uri(), mongodb_db=fresh_db_name(), **fields)
+@pytest.fixture(scope="module")
+def dev_url() -> Iterator[str]:
+    with live_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def secured_url() -> Iterator[str]:
+    with live_server(TAGS_AUTH_MODE="required", TAGS_JWT_SECRET=SECRET) as url:
+        yield url
 
 
 @pytest.fixture
-def dev_client():
-    settings = on_suite_store()
-    with TestClient(create_app(settings)) as client:
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=WAIT) as client:
         yield client
-    drop_database(settings.mongodb_db)
 
 
-@pytest.fixture
-def secured_client():
-    settings = on_suite_store(auth_mode="required", jwt_secret=SECRET)
-    with TestClient(create_app(settings)) as client:
-        yield client
-    drop_database(settings.mongodb_db)
-
-
-def gql(
-    client: TestClient, query: str, auth: str | None = None, **variables: Any
-) -> dict[str, Any]:
-    headers = {"authorization": f"Bearer {auth}"} if auth else {}
-    response = client.post(
-        "/graphql", json={"query": query, "variables": variables}, headers=headers
-    )
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]  # type: ignore[no-any-return]
-
-
-def start(ws: Any, workspace: str, payload: dict[str, Any] | None = None) -> None:
-    ws.send_json({"type": "connection_init", "payload": payload or {}})
-    assert ws.receive_json()["type"] == "connection_ack"
-    ws.send_json(
-        {
-            "id": "1",
-            "type": "subscribe",
-            "payload": {"query": SUBSCRIBE, "variables": {"ws": workspace}},
-        }
-    )
-
-
-def next_event(ws: Any) -> dict[str, Any]:
-    message = ws.receive_json()
-    assert message["type"] == "next", message
-    return message["payload"]["data"]["tagEvents"]  # type: ignore[no-any-return]
-
-
-def wait_for_subscriber(client: TestClient, workspace: str) -> None:
-    bus = client.app.state.bus  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 5
-    while bus.subscriber_count(workspace) == 0:
-        assert time.monotonic() < deadline, "the subscription never registered"
-        time.sleep(0.01)
-
-
-def test_events_arrive_in_commit_order_with_fresh_tags(dev_client):
-    with dev_client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
-        start(ws, "w1")
-        wait_for_subscriber(dev_client, "w1")
-        tag_id = gql(dev_client, CREATE, ws="w1", name="First")["createTag"]["tag"]["id"]
-        gql(dev_client, RENAME, id=tag_id, name="Second")
-        gql(dev_client, RENAME, id=tag_id, name="Third")
-        gql(dev_client, TAG, ws="w1", id=tag_id)
-        gql(dev_client, DELETE, id=tag_id)
-        events = [next_event(ws) for _ in range(5)]
+async def test_events_arrive_in_commit_order_with_fresh_tags(dev_url, http):
+    ws = new_workspace()
+    subscriber = await Subscriber.open(dev_url, ws)
+    await until_live([subscriber], http, dev_url, ws)
+    tag_id = (await post(http, dev_url, CREATE, ws=ws, name="First"))["createTag"]["tag"]["id"]
+    await post(http, dev_url, RENAME, id=tag_id, name="Second")
+    await post(http, dev_url, RENAME, id=tag_id, name="Third")
+    await post(http, dev_url, TAG, ws=ws, id=tag_id)
+    await post(http, dev_url, DELETE, id=tag_id)
+    events = [await subscriber.next_event() for _ in range(5)]
+    await subscriber.close()
     assert [e["kind"] for e in events] == [
         "CREATED",
         "UPDATED",
@@ -112,7 +84,7 @@ def test_events_arrive_in_commit_order_with_fresh_tags(dev_client):
         "DELETED",
     ]
     assert {e["tagId"] for e in events} == {tag_id}
-    assert {e["workspaceId"] for e in events} == {"w1"}
+    assert {e["workspaceId"] for e in events} == {ws}
     # Each event shows the tag as it is when delivered, never an earlier load.
     names = [e["tag"]["name"] if e["tag"] else None for e in events]
     assert names[0] in ("First", "Second", "Third")
@@ -121,71 +93,114 @@ def test_events_arrive_in_commit_order_with_fresh_tags(dev_client):
     assert all(e["at"].endswith("Z") for e in events)
 
 
-def test_only_the_subscribed_workspace(dev_client):
-    with dev_client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
-        start(ws, "mine")
-        wait_for_subscriber(dev_client, "mine")
-        gql(dev_client, CREATE, ws="theirs", name="Hidden")
-        gql(dev_client, CREATE, ws="mine", name="Shown")
-        event = next_event(ws)
-    assert event["workspaceId"] == "mine" and event["tag"]["name"] == "Shown"
+async def test_only_the_subscribed_workspace(dev_url, http):
+    mine, theirs = new_workspace("mine"), new_workspace("theirs")
+    subscriber = await Subscriber.open(dev_url, mine)
+    await until_live([subscriber], http, dev_url, mine)
+    await create_tag(http, dev_url, theirs, "Hidden")
+    await create_tag(http, dev_url, mine, "Shown")
+    event = await subscriber.next_event()
+    await subscriber.close()
+    assert event["workspaceId"] == mine and event["tag"]["name"] == "Shown"
 
 
-def test_failed_mutation_publishes_nothing(dev_client):
-    with dev_client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
-        start(ws, "w1")
-        wait_for_subscriber(dev_client, "w1")
-        gql(dev_client, CREATE, ws="w1", name="Dup")
-        duplicate = gql(dev_client, CREATE, ws="w1", name="DUP")
-        assert duplicate["createTag"]["tag"] is None
-        gql(dev_client, CREATE, ws="w1", name="After")
-        first, second = next_event(ws), next_event(ws)
+async def test_every_subscriber_of_a_workspace_gets_every_event(dev_url, http):
+    ws = new_workspace()
+    subscribers = [await Subscriber.open(dev_url, ws) for _ in range(3)]
+    await until_live(subscribers, http, dev_url, ws)
+    made = [await create_tag(http, dev_url, ws, f"Tag {i}") for i in range(4)]
+    for subscriber in subscribers:
+        assert [(await subscriber.next_event())["tagId"] for _ in made] == made
+        await subscriber.close()
+
+
+async def test_failed_mutation_publishes_nothing(dev_url, http):
+    ws = new_workspace()
+    subscriber = await Subscriber.open(dev_url, ws)
+    await until_live([subscriber], http, dev_url, ws)
+    await create_tag(http, dev_url, ws, "Dup")
+    duplicate = await post(http, dev_url, CREATE, ws=ws, name="DUP")
+    assert duplicate["createTag"]["tag"] is None
+    await create_tag(http, dev_url, ws, "After")
+    first, second = await subscriber.next_event(), await subscriber.next_event()
+    await subscriber.close()
     assert [first["tag"]["name"], second["tag"]["name"]] == ["Dup", "After"]
 
 
-def test_legacy_graphql_ws_protocol_is_refused(dev_client):
-    with (
-        pytest.raises(WebSocketDisconnect) as closed,
-        dev_client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws,
-    ):
-        ws.receive_json()
-    assert closed.value.code == 4406
+async def test_legacy_graphql_ws_protocol_is_refused(dev_url):
+    async with connect(
+        ws_url(dev_url), subprotocols=[LEGACY_PROTOCOL], open_timeout=WAIT
+    ) as socket:
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406
 
 
-def test_credentials_in_connection_init(secured_client):
-    with secured_client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
-        start(ws, "w1", {"Authorization": f"Bearer {token(['w1'])}"})
-        wait_for_subscriber(secured_client, "w1")
-        gql(secured_client, CREATE, auth=token(["w1"]), ws="w1", name="Seen")
-        assert next_event(ws)["tag"]["name"] == "Seen"
+async def test_credentials_in_connection_init(secured_url, http):
+    ws = new_workspace()
+    allowed = token([ws])
+    subscriber = await Subscriber.open(secured_url, ws, {"Authorization": f"Bearer {allowed}"})
+    await until_live([subscriber], http, secured_url, ws, allowed)
+    await create_tag(http, secured_url, ws, "Seen", allowed)
+    assert (await subscriber.next_event())["tag"]["name"] == "Seen"
+    await subscriber.close()
 
 
-def test_credentials_in_upgrade_headers(secured_client):
-    headers = {"authorization": f"Bearer {token(['w1'])}"}
-    with secured_client.websocket_connect(
-        "/graphql", subprotocols=[PROTOCOL], headers=headers
-    ) as ws:
-        start(ws, "w1")
-        wait_for_subscriber(secured_client, "w1")
+async def test_credentials_in_upgrade_headers(secured_url, http):
+    ws = new_workspace()
+    allowed = token([ws])
+    subscriber = await Subscriber.open(
+        secured_url, ws, headers={"authorization": f"Bearer {allowed}"}
+    )
+    await until_live([subscriber], http, secured_url, ws, allowed)
+    await create_tag(http, secured_url, ws, "Seen", allowed)
+    assert (await subscriber.next_event())["tag"]["name"] == "Seen"
+    await subscriber.close()
 
 
 @pytest.mark.parametrize(
-    "payload", [{}, {"Authorization": "Bearer not-a-token"}, {"X-API-Key": "tk_nope"}]
+    "payload",
+    [
+        {},
+        {"Authorization": "Bearer not-a-token"},
+        {"X-API-Key": "tk_nope"},
+        {"Authorization": 42},
+    ],
 )
-def test_refused_credentials_close_with_4403(secured_client, payload):
-    with (
-        pytest.raises(WebSocketDisconnect) as closed,
-        secured_client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws,
-    ):
-        ws.send_json({"type": "connection_init", "payload": payload})
-        ws.receive_json()
-    assert closed.value.code == 4403
+async def test_refused_credentials_close_with_4403(secured_url, payload):
+    async with connect(ws_url(secured_url), subprotocols=[PROTOCOL], open_timeout=WAIT) as socket:
+        subscriber = Subscriber(socket)
+        await subscriber.send({"type": "connection_init", "payload": payload})
+        with pytest.raises(ConnectionClosed) as closed:
+            await subscriber.receive()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
 
-def test_workspace_without_access_is_forbidden(secured_client):
-    with secured_client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
-        start(ws, "other", {"Authorization": f"Bearer {token(['w1'])}"})
-        message = ws.receive_json()
+async def test_refused_upgrade_header_closes_with_4403(secured_url):
+    # Signed with another secret.
+    forged = jwt.encode(
+        {"sub": "user-1", "exp": int(time.time()) + 600, "scope": "tags:read", "workspaces": ["*"]},
+        SECRET.upper(),
+        algorithm="HS256",
+    )
+    headers = {"authorization": f"Bearer {forged}"}
+    async with connect(
+        ws_url(secured_url), subprotocols=[PROTOCOL], additional_headers=headers, open_timeout=WAIT
+    ) as socket:
+        subscriber = Subscriber(socket)
+        await subscriber.send({"type": "connection_init", "payload": {}})
+        with pytest.raises(ConnectionClosed) as closed:
+            await subscriber.receive()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_workspace_without_access_is_forbidden(secured_url):
+    ws = new_workspace()
+    subscriber = await Subscriber.open(
+        secured_url, new_workspace("other"), {"Authorization": f"Bearer {token([ws])}"}
+    )
+    message = await subscriber.receive()
+    await subscriber.close()
     assert message["type"] in ("error", "next")
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
