@@ -53,6 +53,11 @@ from web.assets import URL_PREFIX, VENDOR, graphiql_page
 log = logging.getLogger("tags")
 
 MAX_BODY = 1024 * 1024
+# uvicorn kills a worker that does not answer its supervisor's ping within this
+# time. A spawned worker answers only once it has imported this module and its
+# libraries, which takes more than uvicorn's default 5 s on a busy machine: the
+# workers were then killed and restarted over and over.
+WORKER_HEALTHCHECK_S = 60
 REQUEST_ID_HEADER = "x-request-id"
 
 
@@ -497,7 +502,13 @@ def main() -> None:
             raise SystemExit(1) from None
     try:
         if settings.workers > 1:
-            uvicorn.run("server:create_app", factory=True, workers=settings.workers, **options)
+            uvicorn.run(
+                "server:create_app",
+                factory=True,
+                workers=settings.workers,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+                **options,
+            )
         else:
             config = uvicorn.Config(create_app(settings, embedded=embedded), **options)
             _graceful_server(config).run()
