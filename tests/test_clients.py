@@ -1,6 +1,8 @@
-"""Real GraphQL clients against a running server: Python's gql and Node's urql.
+"""Real GraphQL clients against a running server: Python's gql, Node's urql and graphql-ws.
 
-Each runs a query, a mutation answered with userErrors, and a paginated walk.
+The HTTP clients run a query, a mutation answered with userErrors, and a
+paginated walk; graphql-ws subscribes to tagEvents and sees the events of
+tags made over HTTP.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -80,24 +83,31 @@ def test_python_gql_client():
     assert result["totalCount"] == len(NAMES) + 1
 
 
-@pytest.mark.skipif(
-    shutil.which("node") is None or shutil.which("npm") is None, reason="node/npm absent"
-)
-def test_node_urql_client(tmp_path_factory):
-    cache = Path(os.environ.get("TAGS_CLIENT_CACHE") or tmp_path_factory.mktemp("urql"))
-    shutil.copy(CLIENTS / "package.json", cache / "package.json")
-    shutil.copy(CLIENTS / "urql_client.mjs", cache / "urql_client.mjs")
+NODE_ABSENT = shutil.which("node") is None or shutil.which("npm") is None
+
+
+@pytest.fixture(scope="module")
+def node_clients(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/clients/ with its pinned npm packages installed, once for the module."""
+    cache = Path(os.environ.get("TAGS_CLIENT_CACHE") or tmp_path_factory.mktemp("node-clients"))
+    for script in [CLIENTS / "package.json", *CLIENTS.glob("*.mjs")]:
+        shutil.copy(script, cache / script.name)
     subprocess.run(
         ["npm", "install", "--no-package-lock", "--no-audit", "--no-fund", "--silent"],
         cwd=cache,
         check=True,
         timeout=300,
     )
+    return cache
+
+
+@pytest.mark.skipif(NODE_ABSENT, reason="node/npm absent")
+def test_node_urql_client(node_clients: Path) -> None:
     with live_server() as url:
         _seed(url, "js")
         done = subprocess.run(
             ["node", "urql_client.mjs", url, "js"],
-            cwd=cache,
+            cwd=node_clients,
             capture_output=True,
             text=True,
             timeout=60,
@@ -117,3 +127,36 @@ def test_node_urql_client(tmp_path_factory):
     }
     assert out["walked"] == sorted(["From urql", *NAMES], key=str.casefold)
     assert out["totalCount"] == len(NAMES) + 1
+
+
+GRAPHQL_WS_SECRET = "node-client-test-secret-of-32-bytes-or-more"
+
+
+@pytest.mark.skipif(NODE_ABSENT, reason="node/npm absent")
+def test_node_graphql_ws_subscription(node_clients: Path) -> None:
+    import jwt
+
+    claims = {
+        "sub": "spa-user",
+        "exp": int(time.time()) + 600,
+        "scope": "tags:write",
+        "workspaces": ["live-js"],
+    }
+    token = jwt.encode(claims, GRAPHQL_WS_SECRET, algorithm="HS256")
+    with live_server(TAGS_AUTH_MODE="required", TAGS_JWT_SECRET=GRAPHQL_WS_SECRET) as url:
+        done = subprocess.run(
+            ["node", "graphql_ws_client.mjs", url, "live-js", token],
+            cwd=node_clients,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["first"]["kind"] == "CREATED" and out["first"]["tagId"] in out["probes"]
+    assert out["after"] == {
+        "kind": "CREATED",
+        "tagId": out["afterId"],
+        "workspaceId": "live-js",
+        "tag": {"name": "After live"},
+    }
