@@ -5,6 +5,13 @@
 SRI hash and copies it into web/vendor/. The page then loads them from
 /graphiql-assets/ with the same integrity attributes. Without the local files
 (npm absent at set-up), the stock CDN page is served instead.
+
+Subscriptions need no asset of their own: graphiql.min.js (3.8) bundles the
+graphql-ws client, and the stock page passes `subscriptionUrl` to
+`createFetcher`, which opens graphql-ws on it with the Headers tab as the
+connection_init payload (where the service reads credentials). A separate
+`wsClient` would lose those headers. tests/test_graphiql_assets.py checks the
+bundle still carries graphql-ws.
 """
 
 from __future__ import annotations
