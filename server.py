@@ -434,6 +434,15 @@ def create_app(
     )
 
 
+def worker_app() -> Starlette:
+    """The app of one of several uvicorn workers: spawned processes, so logging is set up anew."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_format, settings.log_level)
+    # As `access_log: False` does in the parent: the service logs requests itself.
+    logging.getLogger("uvicorn.access").propagate = False
+    return create_app(settings)
+
+
 def _graceful_server(config: Any) -> Any:
     """A uvicorn server that stops on SIGINT/SIGTERM and then exits 0.
 
@@ -503,7 +512,7 @@ def main() -> None:
     try:
         if settings.workers > 1:
             uvicorn.run(
-                "server:create_app",
+                "server:worker_app",
                 factory=True,
                 workers=settings.workers,
                 timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,

@@ -199,6 +199,11 @@ async def test_two_workers_share_every_event_and_stop_on_sigterm(tmp_path):
         assert not _alive(store_pid), "the embedded store outlived the service"
         assert not any(_alive(pid) for pid in workers.pids), "a worker outlived the service"
         assert not (data_dir / "server.json").exists()
+        # Each worker logs (its logging is set up in the spawned process) and uses the shared bus.
+        output = (tmp_path / "service.log").read_text()
+        assert output.count("Tag events travel through MongoDB change streams.") == 2, output
+        assert output.count("INFO tags.access: anonymous ok") >= len(made), output
+        assert "uvicorn.access" not in output
     finally:
         for subscriber in subscribers:
             await subscriber.close()
