@@ -15,7 +15,7 @@ from strawberry.extensions import SchemaExtension
 
 from resolvers.errors import ErrorCode
 from resolvers.limits import is_token_limit_error
-from storage import StoreError
+from storage import StoreUnavailable
 
 log = logging.getLogger("tags.errors")
 
@@ -84,7 +84,8 @@ def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
     if request_id:
         extensions["requestId"] = request_id
     message = GENERIC_MESSAGE
-    if isinstance(original, StoreError):
+    # Only an outage says so; a command the store refused is an internal fault like any other.
+    if isinstance(original, StoreUnavailable):
         message = "The data store is unavailable; try again shortly."
     return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
 
@@ -95,7 +96,7 @@ def log_unexpected(errors: list[GraphQLError], context: Any) -> None:
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
             continue
-        if isinstance(original, StoreError):
+        if isinstance(original, StoreUnavailable):
             # An outage is not a bug: one line per request, no traceback.
             log.warning("store unavailable (%s) for request %s", original, _request_id(context))
             continue

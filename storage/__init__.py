@@ -8,7 +8,7 @@ from storage.access import EVERYTHING, AuthorizedWorkspace, Visibility
 from storage.api_keys import ApiKeyStore
 from storage.client import Database, open_database
 from storage.collection import Doc
-from storage.errors import DuplicateKey, PartialInsert, StoreError
+from storage.errors import DuplicateKey, PartialInsert, StoreError, StoreRefused, StoreUnavailable
 from storage.faults import Recovery
 from storage.metering import Meter, current_meter, start_meter
 from storage.taggings import TaggingStore
@@ -24,6 +24,8 @@ __all__ = [
     "PartialInsert",
     "Store",
     "StoreError",
+    "StoreRefused",
+    "StoreUnavailable",
     "TagQuery",
     "Visibility",
     "current_meter",

@@ -2,7 +2,9 @@
 
 Every call sent to the store goes through `Collection`: it is counted as one
 round trip (for `extensions.cost`), timed, and the driver's errors are
-translated into `storage.errors` here and nowhere else.
+translated into `storage.errors` here and nowhere else: a store that does not
+answer is `StoreUnavailable`, a command the server refuses is `StoreRefused`,
+and a unique index's refusal is `DuplicateKey` / `PartialInsert`.
 """
 
 from __future__ import annotations
@@ -13,10 +15,17 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from bson.errors import BSONError
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    OperationFailure,
+    PyMongoError,
+)
 
-from storage.errors import DuplicateKey, PartialInsert, StoreError
+from storage.errors import DuplicateKey, PartialInsert, StoreRefused, StoreUnavailable
 from storage.faults import Outage
 from storage.metering import current_meter
 
@@ -25,6 +34,30 @@ Filter = Mapping[str, Any]
 Sort = Sequence[tuple[str, int]]
 
 _INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
+
+# Server error codes that mean "not now" rather than "no": the node is shutting
+# down, stepping down, not primary, or a network hop failed or timed out
+# (the driver retries writes on the same set). Everything else the server says
+# is a refusal of the command itself.
+UNAVAILABLE_CODES = frozenset(
+    {
+        6,  # HostUnreachable
+        7,  # HostNotFound
+        50,  # MaxTimeMSExpired
+        89,  # NetworkTimeout
+        91,  # ShutdownInProgress
+        134,  # ReadConcernMajorityNotAvailableYet
+        189,  # PrimarySteppedDown
+        262,  # ExceededTimeLimit
+        9001,  # SocketException
+        10058,  # LegacyNotPrimary
+        10107,  # NotWritablePrimary
+        11600,  # InterruptedAtShutdown
+        11602,  # InterruptedDueToReplStateChange
+        13435,  # NotPrimaryNoSecondaryOk
+        13436,  # NotPrimaryOrSecondary
+    }
+)
 
 
 def _duplicate_fields(details: Mapping[str, Any] | None, message: str) -> tuple[str, ...]:
@@ -36,6 +69,40 @@ def _duplicate_fields(details: Mapping[str, Any] | None, message: str) -> tuple[
     return tuple(match.group(1).split("__")) if match else ()
 
 
+def _unavailable(exc: PyMongoError) -> bool:
+    if isinstance(exc, ConnectionFailure) or exc.timeout:
+        # Connection refused or reset, no server selectable in time, not primary,
+        # a socket or wait-queue timeout, an operation or write-concern timeout.
+        return True
+    return isinstance(exc, OperationFailure) and exc.code in UNAVAILABLE_CODES
+
+
+def refused(exc: OperationFailure) -> StoreRefused:
+    details = exc.details or {}
+    message = details.get("errmsg") or str(exc)
+    return StoreRefused(type(exc).__name__, exc.code, str(message))
+
+
+def translate(exc: BaseException, docs: int = 0, ordered: bool = True) -> BaseException:
+    """The `storage.errors` exception for a driver exception; others are returned as they are."""
+    if isinstance(exc, DuplicateKeyError):
+        return DuplicateKey(_duplicate_fields(exc.details, str(exc)))
+    if isinstance(exc, BulkWriteError):
+        return _partial_insert(exc, docs, ordered)
+    if isinstance(exc, PyMongoError):
+        if _unavailable(exc):
+            return StoreUnavailable(type(exc).__name__)
+        if isinstance(exc, OperationFailure):
+            return refused(exc)
+        # InvalidOperation, ConfigurationError, InvalidName...: the service asked
+        # something the driver cannot send, which no retry will fix.
+        return StoreRefused(type(exc).__name__, None, str(exc))
+    if isinstance(exc, BSONError):
+        # A document or value BSON cannot encode (too large, a NUL in a key...).
+        return StoreRefused(type(exc).__name__, None, str(exc))
+    return exc
+
+
 def _partial_insert(exc: BulkWriteError, count: int, ordered: bool) -> Exception:
     errors = exc.details.get("writeErrors", [])
     dups = [
@@ -44,7 +111,14 @@ def _partial_insert(exc: BulkWriteError, count: int, ordered: bool) -> Exception
         if e.get("code") == 11000
     ]
     if len(dups) != len(errors):
-        return StoreError("BulkWriteError")
+        other = next(e for e in errors if e.get("code") != 11000)
+        code = other.get("code")
+        if code in UNAVAILABLE_CODES:
+            return StoreUnavailable("BulkWriteError")
+        return StoreRefused("BulkWriteError", code, str(other.get("errmsg", "")))
+    if not errors and exc.details.get("writeConcernErrors"):
+        # Written on the primary, not acknowledged by enough members in time.
+        return StoreUnavailable("WriteConcernError")
     failed = {d.index for d in dups if d.index is not None}
     # An ordered insert stops at its first failure: nothing after it was written.
     stop = min(failed) if ordered and failed else count
@@ -72,12 +146,13 @@ class StoreCall:
             meter.store_seconds += time.perf_counter() - self._start
         if exc is None:
             return
-        if isinstance(exc, DuplicateKeyError):
-            raise DuplicateKey(_duplicate_fields(exc.details, str(exc))) from None
-        if isinstance(exc, BulkWriteError):
-            raise _partial_insert(exc, self._docs, self._ordered) from None
-        if isinstance(exc, PyMongoError):
-            raise StoreError(type(exc).__name__) from exc
+        translated = translate(exc, self._docs, self._ordered)
+        if translated is exc:
+            return
+        if isinstance(translated, DuplicateKey | PartialInsert):
+            raise translated from None
+        # Chained: the log of an internal error shows the driver's own exception too.
+        raise translated from exc
 
 
 class Collection:
@@ -188,11 +263,19 @@ class Collection:
             return int((await self._c.delete_many(filter)).deleted_count)
 
     async def create_index(
-        self, keys: Sort, *, unique: bool = False, name: str | None = None
+        self,
+        keys: Sort,
+        *,
+        unique: bool = False,
+        name: str | None = None,
+        expire_after_seconds: int | None = None,
     ) -> None:
         # Index names list their fields so a duplicate-key message can be read back.
         name = name or "__".join(field for field, _ in keys)
+        options: dict[str, Any] = {"unique": unique, "name": name}
+        if expire_after_seconds is not None:
+            options["expireAfterSeconds"] = expire_after_seconds
         if self._outage.active:
             await self._outage.block()
         with StoreCall():
-            await self._c.create_index(list(keys), unique=unique, name=name)
+            await self._c.create_index(list(keys), **options)

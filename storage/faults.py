@@ -2,11 +2,12 @@
 
 `Outage` makes every store call behave as if the server had become
 unreachable: the call waits up to the configured timeout for the store to come
-back, then fails with StoreError. It costs one attribute check when healthy.
+back, then fails with StoreUnavailable. It costs one attribute check when healthy.
 
-`Recovery` holds fix-ups registered by operations that a store failure
-interrupted between two steps. Each fix-up is idempotent; they run in order
-once the store answers again, so the data ends as repair would leave it.
+`Recovery` is the recovery journal: fix-ups registered by operations that a
+store failure interrupted between two steps, and writes that must still happen
+after a mutation committed (its events). Each fix-up is idempotent; they run in
+order once the store answers again, so the data ends as repair would leave it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from storage.errors import StoreError
+from storage.errors import StoreUnavailable
 
 log = logging.getLogger("tags.recovery")
 
@@ -39,7 +40,7 @@ class Outage:
         try:
             await asyncio.wait_for(self._over.wait(), self.timeout)
         except TimeoutError:
-            raise StoreError("ServerSelectionTimeoutError") from None
+            raise StoreUnavailable("ServerSelectionTimeoutError") from None
 
 
 FixUp = Callable[[], Awaitable[None]]
@@ -61,14 +62,24 @@ class Recovery:
         self._pending.append((label, fix))
 
     async def run_pending(self) -> int:
-        """Run fix-ups in order until one fails; returns how many are left."""
+        """Run fix-ups in order until the store stops answering; returns how many are left."""
         async with self._lock:
             while self._pending:
                 label, fix = self._pending[0]
                 try:
                     await fix()
-                except StoreError:
+                except StoreUnavailable:
                     break
+                except Exception:
+                    # A refused command (or a bug) fails the same way every time:
+                    # retrying would block every fix-up behind it forever, and an
+                    # escaping exception would end the task that runs the journal.
+                    self._pending.pop(0)
+                    log.exception(
+                        "gave up completing %s (`tags-admin repair` restores consistent data)",
+                        label,
+                    )
+                    continue
                 self._pending.pop(0)
                 log.info("completed %s after the store came back", label)
             return len(self._pending)
