@@ -334,7 +334,7 @@ async def _event_bus(store: Store, settings: Settings) -> EventBus:
         event_log = MongoEventLog(store.database)
         await event_log.ensure_indexes()
         log.info("Tag events travel through MongoDB change streams.")
-        return SharedBus(event_log)
+        return SharedBus(event_log, store.recovery)
     if settings.workers > 1:
         log.warning(
             "The store has no change streams (not a replica set): tag events reach only "

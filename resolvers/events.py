@@ -2,8 +2,13 @@
 
 Mutations collect events while they work and publish them once they have
 succeeded, in the order the changes were made. The bus is an interface: the
-in-process `LocalBus` serves one worker; `storage.events.ChangeStreamBus`
-carries events between workers and instances through MongoDB change streams.
+in-process `LocalBus` serves one worker; `SharedBus` carries events between
+workers and instances through an event log (`storage.events.MongoEventLog`,
+MongoDB change streams).
+
+Publishing happens after the mutation's own writes committed, so it never
+fails the mutation: events the store could not take are recorded later by the
+recovery journal.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from storage.errors import StoreError, StoreUnavailable
 from storage.events import EventLog
+from storage.faults import Recovery
 
 log = logging.getLogger("tags.events")
 
@@ -105,18 +112,31 @@ class SharedBus:
     including the publisher's own.
     """
 
-    def __init__(self, event_log: EventLog) -> None:
+    def __init__(self, event_log: EventLog, recovery: Recovery | None = None) -> None:
         self._log = event_log
+        # The service passes the store's journal, which it runs once the store is back.
+        self.recovery = recovery if recovery is not None else Recovery()
         self._local = LocalBus()
         self._follower: asyncio.Task[None] | None = None
 
     async def publish(self, events: Sequence[TagEventRecord]) -> None:
-        await self._log.append(
-            [
-                {"ws": e.workspace_id, "kind": e.kind.value, "tagId": e.tag_id, "at": e.at}
-                for e in events
-            ]
-        )
+        """Append the events to the log; never raises a store failure (see the module doc)."""
+        docs = [
+            {"ws": e.workspace_id, "kind": e.kind.value, "tagId": e.tag_id, "at": e.at}
+            for e in events
+        ]
+        try:
+            await self._log.append(docs)
+        except StoreUnavailable:
+            # The same docs again: the log stamps them on the first attempt, so an
+            # attempt that was written but not answered is not recorded twice.
+            async def record() -> None:
+                await self._log.append(docs)
+
+            self.recovery.register(f"recording {len(docs)} tag event(s)", record)
+        except StoreError:
+            # Refused: a retry would be refused too. The change itself is committed.
+            log.exception("could not record %d tag event(s); subscribers miss them", len(docs))
 
     async def _follow(self) -> None:
         async for doc in self._log.follow():

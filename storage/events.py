@@ -16,11 +16,12 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from bson import ObjectId
 from pymongo.errors import PyMongoError
 
 from storage.client import Database
-from storage.collection import Doc
-from storage.errors import StoreError
+from storage.collection import Collection, Doc
+from storage.errors import PartialInsert
 
 log = logging.getLogger("tags.events")
 
@@ -45,32 +46,41 @@ async def supports_change_streams(database: Database) -> bool:
 
 class MongoEventLog:
     def __init__(self, database: Database) -> None:
-        self._events = database.db["events"]
+        # Appends are store calls like any other: metered, timed, errors translated.
+        self._events = Collection(database.db["events"], database.outage)
+        # A change stream is a long-lived cursor, not a request's round trip.
+        self._stream = database.db["events"]
         self._resume: Any = None
 
     async def ensure_indexes(self) -> None:
-        try:
-            await self._events.create_index(
-                "createdAt", expireAfterSeconds=EVENT_TTL_SECONDS, name="createdAt"
-            )
-        except PyMongoError as exc:
-            raise StoreError(type(exc).__name__) from exc
+        await self._events.create_index([("createdAt", 1)], expire_after_seconds=EVENT_TTL_SECONDS)
 
     async def append(self, docs: Sequence[Doc]) -> None:
+        """Insert the events in order. Each doc is stamped with its `_id` (in place)
+        on the first attempt, so appending the same docs again records each event once."""
         created = datetime.now(UTC).replace(tzinfo=None)
-        try:
-            await self._events.insert_many(
-                [{**d, "createdAt": created} for d in docs], ordered=True
-            )
-        except PyMongoError as exc:
-            raise StoreError(type(exc).__name__) from exc
+        for doc in docs:
+            doc.setdefault("_id", ObjectId())
+            doc.setdefault("createdAt", created)
+        pending = list(docs)
+        while pending:
+            try:
+                await self._events.insert_many(pending, ordered=True)
+                return
+            except PartialInsert as partial:
+                # An earlier attempt was written but its answer was lost. An ordered
+                # insert stops at the first duplicate: send what follows it again.
+                seen = [d.index for d in partial.duplicates if d.index is not None]
+                if not seen:
+                    raise
+                pending = pending[min(seen) + 1 :]
 
     async def follow(self) -> AsyncIterator[Doc]:
         """Every inserted event, resuming after the last one seen when the stream breaks."""
         pipeline = [{"$match": {"operationType": "insert"}}]
         while True:
             try:
-                async with self._events.watch(pipeline, resume_after=self._resume) as stream:
+                async with self._stream.watch(pipeline, resume_after=self._resume) as stream:
                     async for change in stream:
                         self._resume = change["_id"]
                         yield change["fullDocument"]

@@ -188,3 +188,112 @@ async def test_an_interrupted_mutation_is_completed_once_the_store_is_back(
     await check()
     assert (await repair(store)).clean
     await asyncio.sleep(0)
+
+
+# --- The event a mutation records, after its own writes committed ------------------------------
+
+import contextlib  # noqa: E402
+
+import httpx  # noqa: E402
+
+from server import create_app  # noqa: E402
+from settings import Settings  # noqa: E402
+from storage.errors import StoreRefused  # noqa: E402
+from storage.events import MongoEventLog  # noqa: E402
+from tests.helpers import CREATE_TAG  # noqa: E402
+
+
+@contextlib.asynccontextmanager
+async def service(store: Any) -> Any:
+    """The app on the test's store, with the event bus it builds for itself."""
+    app = create_app(Settings(store_timeout_ms=100), store=store)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield app, http
+
+
+async def create_over_http(http: Any, name: str) -> dict[str, Any]:
+    response = await http.post(
+        "/graphql",
+        json={"query": CREATE_TAG, "variables": {"input": {"workspaceId": WS, "name": name}}},
+    )
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def recorded(store: Any, tag_id: str) -> list[str]:
+    events = store.database.db["events"]
+    return [e["kind"] async for e in events.find({"tagId": tag_id}).sort("_id", 1)]
+
+
+async def test_the_event_write_is_a_metered_store_call(gql, store):
+    async with service(store) as (app, http):
+        assert type(app.state.bus._log) is MongoEventLog, "the suite's server has change streams"
+        with_bus = await create_over_http(http, "Counted")
+    assert "errors" not in with_bus
+    # The same mutation without an event bus (the test executor has none).
+    without = await gql(CREATE_TAG, {"input": {"workspaceId": WS, "name": "Uncounted"}})
+    without.ok()
+    assert with_bus["extensions"]["cost"]["dbRoundTrips"] == without.round_trips + 1
+
+
+async def test_a_failed_event_write_never_fails_a_committed_mutation(store, monkeypatch):
+    original = MongoEventLog.append
+    calls = 0
+
+    async def outage_on_the_event_write(self: Any, docs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            store.database.outage.begin()  # only this write meets the outage
+        await original(self, docs)
+
+    monkeypatch.setattr(MongoEventLog, "append", outage_on_the_event_write)
+    async with service(store) as (app, http):
+        seen = app.state.bus.subscribe(WS)
+        first = asyncio.create_task(anext(seen))
+        while app.state.bus.subscriber_count(WS) == 0:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(1)  # the change stream opens asynchronously
+        body = await create_over_http(http, "Committed")
+        # The tag was committed, so the mutation reports success...
+        assert "errors" not in body, body
+        payload = body["data"]["createTag"]
+        assert payload["userErrors"] == [] and payload["tag"]["name"] == "Committed"
+        tag_id = payload["tag"]["id"]
+        assert store.recovery.pending == 1
+        store.database.outage.end()
+        # ...and the service records the event by itself once the store answers.
+        event = await asyncio.wait_for(first, 30)
+        assert (event.kind.value, event.tag_id) == ("CREATED", tag_id)
+        assert store.recovery.pending == 0
+        await seen.aclose()
+    assert calls == 2
+    assert await recorded(store, tag_id) == ["CREATED"]
+
+
+async def test_a_refused_event_write_is_logged_and_the_mutation_still_succeeds(
+    store, monkeypatch, caplog
+):
+    async def refused(self: Any, docs: Any) -> None:
+        raise StoreRefused("OperationFailure", 2, "unknown operator: $nope")
+
+    monkeypatch.setattr(MongoEventLog, "append", refused)
+    async with service(store) as (_, http):
+        body = await create_over_http(http, "Still made")
+    assert "errors" not in body and body["data"]["createTag"]["userErrors"] == []
+    assert store.recovery.pending == 0
+    assert any("tag event" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+
+
+async def test_appending_the_same_events_again_records_each_once(store):
+    log = MongoEventLog(store.database)
+    await log.ensure_indexes()
+    docs = [{"ws": WS, "kind": "UPDATED", "tagId": f"tag_{n:024x}", "at": n} for n in range(3)]
+    first, rest = docs[:1], docs
+    # An attempt that wrote only the first event but whose answer was lost, then the retry.
+    await log.append(first)
+    await log.append(rest)
+    await log.append(rest)
+    for n in range(3):
+        assert await recorded(store, f"tag_{n:024x}") == ["UPDATED"]
