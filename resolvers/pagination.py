@@ -69,8 +69,15 @@ def encode_cursor(kind: str, values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# Far above any cursor this service makes (a 100-character name folds to at
+# most 300 characters), so a forged one cannot carry a huge value to the store.
+MAX_CURSOR = 4096
+
+
 def decode_cursor(kind: str, cursor: str) -> list[Any]:
     shape = CURSOR_SHAPES[kind]
+    if len(cursor) > MAX_CURSOR:
+        raise BadUserInput("Invalid cursor.")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = orjson.loads(raw)

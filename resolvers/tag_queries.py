@@ -8,7 +8,7 @@ from typing import Any
 from resolvers.auth import READ
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
-from resolvers.pagination import Page, encode_cursor, page_args, read_page
+from resolvers.pagination import Page, PageArgs, encode_cursor, page_args, read_page
 from resolvers.rules import (
     CATEGORY_MAX,
     NAME_MAX,
@@ -74,23 +74,38 @@ def tag_query(
         raise BadUserInput(f"filter.createdBy takes at most {MAX_PRINCIPAL_ID} characters.")
     search = _text_filter(search)
     category = _text_filter(category)
-    hopeless = (search is not None and len(search) > NAME_MAX) or (
-        category is not None and len(category) > CATEGORY_MAX
+    # Longer than any stored value, or an id no tag can have (a malformed id
+    # matches no tag, exactly like an unknown one): nothing can match, and the
+    # filter never reaches the store.
+    hopeless = (
+        (search is not None and len(search) > NAME_MAX)
+        or (category is not None and len(category) > CATEGORY_MAX)
+        or (parent_id is not None and not is_tag_id(parent_id))
+        or (descendant_of is not None and not is_tag_id(descendant_of))
     )
+    if hopeless:
+        return TagQuery(ids=NOTHING)
+    key = search_key(search) if search else None
     return TagQuery(
-        search_pattern=escape_regex(search_key(search)) if search and not hopeless else None,
+        search_pattern=escape_regex(key) if key else None,
+        search_key=key,
         category_key=category_key(category) if category is not None else None,
-        # A malformed id matches no tag, exactly like an unknown one.
-        parent_id=parent_id if parent_id is None or is_tag_id(parent_id) else "-",
+        parent_id=parent_id,
         is_root=is_root,
-        descendant_of=descendant_of if descendant_of is None or is_tag_id(descendant_of) else "-",
-        ids=NOTHING
-        if hopeless
-        else tuple(i for i in ids if is_tag_id(i))
-        if ids is not None
-        else None,
+        descendant_of=descendant_of,
+        ids=tuple(i for i in ids if is_tag_id(i)) if ids is not None else None,
         created_by=created_by,
     )
+
+
+def _empty_page(args: PageArgs) -> Page:
+    async def nothing_beyond(values: Sequence[Any], forward: bool) -> bool:
+        return False
+
+    async def zero() -> int:
+        return 0
+
+    return Page([], [], args, False, nothing_beyond, zero)
 
 
 def tag_cursors(page: Page, order: str) -> list[str]:
@@ -112,6 +127,8 @@ async def list_tags(
     ws = ctx.principal.workspace(workspace_id, READ)
     query = tag_query(**filters)
     args = page_args(order, first, after, last, before)
+    if query.matches_nothing:
+        return _empty_page(args)
     sort = order_sort(order, descending)
     store = ctx.store.tags
 

@@ -59,9 +59,20 @@ def conflict_from(dup: DuplicateKey) -> Conflict:
     return Conflict(field, dup.index)
 
 
+# Servers cap regex patterns (mongod near 32 KB, SecantusDB at 1000 characters).
+# A search is at most 100 characters, but folding can lengthen it many times
+# (one presentation form decomposes into 18 characters): such keys are matched
+# without a regex.
+REGEX_MAX = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class TagQuery:
-    """A TagFilter after validation: every text already normalized to its key form."""
+    """A TagFilter after validation: every text already normalized to its key form.
+
+    `search_pattern` is `search_key` escaped as a literal regex. `ids=()` matches
+    nothing: callers need not ask the store (`matches_nothing`).
+    """
 
     search_pattern: str | None = None
     category_key: str | None = None
@@ -70,11 +81,20 @@ class TagQuery:
     descendant_of: str | None = None
     ids: tuple[str, ...] | None = None
     created_by: str | None = None
+    search_key: str | None = None
+
+    @property
+    def matches_nothing(self) -> bool:
+        return self.ids == ()
 
     def mongo(self, ws: AuthorizedWorkspace) -> dict[str, Any]:
         query: dict[str, Any] = {"ws": ws.id}
         if self.search_pattern:
-            query["searchKey"] = {"$regex": self.search_pattern}
+            if len(self.search_pattern) <= REGEX_MAX or not self.search_key:
+                query["searchKey"] = {"$regex": self.search_pattern}
+            else:
+                # The same substring test: a position of 0 or more is "found".
+                query["$expr"] = {"$gte": [{"$indexOfCP": ["$searchKey", self.search_key]}, 0]}
         if self.category_key is not None:
             query["categoryKey"] = self.category_key
         if self.is_root is not None:

@@ -10,6 +10,7 @@ Run with `pytest -s tests/test_fuzz.py` to see how many cases were generated.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import unicodedata
@@ -132,6 +133,9 @@ CURATED_TEXT = [
     "eyJ4IjoxfQ",
     "WyJOQU1FIiwiYSIsInRhZ18wIl0",
     "WyJOQU1FIix7IiRndCI6IiJ9LCJ0YWdfMCJd",
+    # One presentation form that folds to 18 characters: a long key from short text.
+    "\ufdfa" * 56,
+    "\ufdfa" * 100,
 ]
 
 # Long values are built on demand: literal copies would bloat hypothesis' reprs.
@@ -156,7 +160,20 @@ def _long(spec: tuple[str, int]) -> str:
     return unit * count
 
 
-CURATED_SWEEP = CURATED_TEXT + [_long(spec) for spec in LONG_TEXT_SPECS]
+def _forged_cursor(*values: Any) -> str:
+    raw = json.dumps(list(values)).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+# Well-formed cursors carrying values no page ever had: huge, or operator-shaped.
+FORGED_CURSORS = [
+    _forged_cursor("NAME", "a" * 6000, "tag_000000000000000000000000"),
+    _forged_cursor("NAME", "$gt", {"$ne": None}),
+    _forged_cursor("RESOURCES", {"t": 0}, "task\x1f" + "x" * 6000),
+    _forged_cursor("RESOURCES", {"t": 10**20}, "task\x1f1"),
+]
+
+CURATED_SWEEP = CURATED_TEXT + [_long(spec) for spec in LONG_TEXT_SPECS] + FORGED_CURSORS
 
 printable_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120)
 control_heavy = st.text(
@@ -190,6 +207,7 @@ long_text = st.builds(
 hostile_text = st.one_of(
     st.sampled_from(CURATED_TEXT),
     st.sampled_from(CURATED_TEXT),
+    st.sampled_from(FORGED_CURSORS),
     st.sampled_from(LONG_TEXT_SPECS).map(_long),
     printable_text,
     control_heavy,
@@ -560,6 +578,22 @@ QUERIES: list[Op] = [
             ("ids",): hostile_list,
             ("type",): hostile_value,
             ("after",): hostile_value,
+            ("before",): hostile_value,
+        },
+        mutation=False,
+    ),
+    Op(
+        "Tag fields",
+        "query($id: ID!, $type: String, $after: String, $before: String) { tag(id: $id) { "
+        "usageCount(resourceType: $type) children(first: 5) { id } "
+        "resources(resourceType: $type, after: $after, before: $before) "
+        "{ totalCount nodes { type id } pageInfo { hasNextPage hasPreviousPage } } } }",
+        lambda c: {"id": c.keep, "type": None, "after": None, "before": None},
+        {
+            ("id",): hostile_value,
+            ("type",): hostile_value,
+            ("after",): hostile_value,
+            ("before",): hostile_value,
         },
         mutation=False,
     ),
@@ -854,3 +888,173 @@ async def test_every_text_argument_gets_hostile_values(client, store, op, path):
     picks = [CURATED_SWEEP[(index * 3 + k) % len(CURATED_SWEEP)] for k in range(3)]
     for value in [*SWEEP_VALUES, *picks]:
         await run_case(client, store, fx, op, [(path, value)], "sweep")
+
+
+# --- No unbounded or pathological value reaches the store ------------------------------------
+# Each text argument that can carry something no stored value can equal is answered
+# without a store call: the cost the response reports is 0.
+
+HUGE = 5000
+LONG_ID = "tag_" + "f" * HUGE
+TAGS_QUERY = (
+    "query($ws: ID!, $filter: TagFilter, $after: String, $before: String) { "
+    "tags(workspaceId: $ws, filter: $filter, after: $after, before: $before) "
+    "{ totalCount nodes { id } pageInfo { hasNextPage hasPreviousPage } } }"
+)
+EMPTY_TAGS = {
+    "tags": {
+        "totalCount": 0,
+        "nodes": [],
+        "pageInfo": {"hasNextPage": False, "hasPreviousPage": False},
+    }
+}
+TAGGED = (
+    "query($ws: ID!, $ids: [ID!]!, $type: String) { "
+    "taggedResources(workspaceId: $ws, tagIds: $ids, resourceType: $type) "
+    "{ totalCount nodes { id } } }"
+)
+RESOURCE_TAGS = (
+    "query($ws: ID!, $r: ResourceRefInput!) { resourceTags(workspaceId: $ws, resource: $r) { id } }"
+)
+NAME_CURSOR = _forged_cursor("NAME", "a" * 6000, "tag_000000000000000000000000")
+
+# (name, query, variables, expected data or None for a BAD_USER_INPUT error)
+ZERO_CALL_READS: list[tuple[str, str, dict[str, Any], Any]] = [
+    ("search over 100", TAGS_QUERY, {"ws": WS, "filter": {"search": "a" * 101}}, EMPTY_TAGS),
+    ("search huge", TAGS_QUERY, {"ws": WS, "filter": {"search": "(a+)+" * HUGE}}, EMPTY_TAGS),
+    (
+        "search over 100 after a cursor",
+        TAGS_QUERY,
+        {"ws": WS, "filter": {"search": "b" * 101}, "after": _forged_cursor("NAME", "a", "tag_0")},
+        EMPTY_TAGS,
+    ),
+    ("category over 50", TAGS_QUERY, {"ws": WS, "filter": {"category": "c" * 51}}, EMPTY_TAGS),
+    ("parentId huge", TAGS_QUERY, {"ws": WS, "filter": {"parentId": LONG_ID}}, EMPTY_TAGS),
+    ("descendantOf huge", TAGS_QUERY, {"ws": WS, "filter": {"descendantOf": LONG_ID}}, EMPTY_TAGS),
+    ("ids malformed", TAGS_QUERY, {"ws": WS, "filter": {"ids": [LONG_ID, "$gt"]}}, EMPTY_TAGS),
+    ("createdBy huge", TAGS_QUERY, {"ws": WS, "filter": {"createdBy": "u" * HUGE}}, None),
+    ("after huge", TAGS_QUERY, {"ws": WS, "after": "A" * HUGE}, None),
+    ("after forged huge", TAGS_QUERY, {"ws": WS, "after": NAME_CURSOR}, None),
+    ("before forged huge", TAGS_QUERY, {"ws": WS, "before": NAME_CURSOR}, None),
+    ("workspaceId huge", TAGS_QUERY, {"ws": "w" * HUGE}, None),
+    (
+        "tagBySlug huge",
+        "query($ws: ID!, $s: String!) { tagBySlug(workspaceId: $ws, slug: $s) { id } }",
+        {"ws": WS, "s": "a" * HUGE},
+        {"tagBySlug": None},
+    ),
+    (
+        "tag/node/nodes huge",
+        "query($id: ID!) { tag(id: $id) { id } node(id: $id) { id } nodes(ids: [$id]) { id } }",
+        {"id": LONG_ID},
+        {"tag": None, "node": None, "nodes": [None]},
+    ),
+    (
+        "taggedResources type huge",
+        TAGGED,
+        {"ws": WS, "ids": ["tag_000000000000000000000000"], "type": "t" * HUGE},
+        {"taggedResources": {"totalCount": 0, "nodes": []}},
+    ),
+    (
+        "resourceTags id huge",
+        RESOURCE_TAGS,
+        {"ws": WS, "r": {"type": "task", "id": "x" * HUGE}},
+        None,
+    ),
+    (
+        "resourceTags type huge",
+        RESOURCE_TAGS,
+        {"ws": WS, "r": {"type": "t" * HUGE, "id": "1"}},
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "expected"),
+    [pytest.param(q, v, e, id=name) for name, q, v, e in ZERO_CALL_READS],
+)
+async def test_reads_that_nothing_can_match_make_no_store_call(gql, query, variables, expected):
+    result = await gql(query, variables)
+    assert result.round_trips == 0
+    if expected is None:
+        assert result.error_codes == ["BAD_USER_INPUT"], result.errors
+    else:
+        assert result.ok() == expected
+
+
+MUTATION_TEXT = [
+    ("name", "n" * HUGE),
+    ("slug", "s" * HUGE),
+    ("color", "#" * HUGE),
+    ("description", "d" * HUGE),
+    ("category", "c" * HUGE),
+]
+
+
+async def test_malformed_tag_ids_never_reach_the_store(gql, monkeypatch):
+    from storage.tags import TagStore
+
+    sent: list[str] = []
+    original = TagStore.in_workspace
+
+    async def spy(self: Any, ws: Any, ids: Any, **kwargs: Any) -> Any:
+        sent.extend(ids)
+        return await original(self, ws, ids, **kwargs)
+
+    monkeypatch.setattr(TagStore, "in_workspace", spy)
+    result = await gql(TAGGED, {"ws": WS, "ids": [LONG_ID, "$gt", "tag_000000000000000000000000"]})
+    assert result.ok() == {"taggedResources": {"totalCount": 0, "nodes": []}}
+    assert sent == ["tag_000000000000000000000000"]
+
+
+@pytest.mark.parametrize(("field", "value"), MUTATION_TEXT, ids=[f for f, _ in MUTATION_TEXT])
+async def test_overlong_tag_text_is_refused_before_the_store(gql, field, value):
+    draft = {"workspaceId": WS, "name": "Fine", field: value}
+    result = await gql(
+        "mutation($i: CreateTagInput!) { createTag(input: $i) { userErrors { code field } } }",
+        {"i": draft},
+    )
+    assert result.ok()["createTag"]["userErrors"] == [{"code": "VALIDATION", "field": [field]}]
+    assert result.round_trips == 0
+
+
+async def test_a_search_of_100_characters_still_searches(gql):
+    from tests.helpers import create_tag
+
+    made = await create_tag(gql, "a" * 100, workspace=WS)
+    result = await gql(TAGS_QUERY, {"ws": WS, "filter": {"search": "a" * 100}})
+    assert [n["id"] for n in result.ok()["tags"]["nodes"]] == [made["id"]]
+    assert result.round_trips > 0
+
+
+async def test_a_search_folding_to_a_very_long_key_is_matched_without_a_regex(gql):
+    """56 characters that fold to 1008: longer than some servers accept as a regex."""
+    from tests.helpers import create_tag
+
+    long_form = await create_tag(gql, "\ufdfa" * 60, workspace=WS)
+    await create_tag(gql, "\ufdfa" * 10, workspace=WS)
+    result = await gql(TAGS_QUERY, {"ws": WS, "filter": {"search": "\ufdfa" * 56}})
+    assert result.ok()["tags"]["totalCount"] == 1
+    assert [n["id"] for n in result.ok()["tags"]["nodes"]] == [long_form["id"]]
+
+
+@pytest.mark.parametrize("workspace", ["w" * HUGE, "", "ws\x00", {"$gt": ""}])
+async def test_hostile_subscription_workspace_ids_are_refused(schema, store, workspace):
+    from resolvers.auth import DEV_PRINCIPAL
+    from resolvers.context import make_context
+
+    context = make_context(None, DEV_PRINCIPAL, store, "sub-fuzz")
+    stream = await schema.subscribe(
+        "subscription($ws: ID!) { tagEvents(workspaceId: $ws) { kind } }",
+        variable_values={"ws": workspace},
+        context_value=context,
+    )
+    if not hasattr(stream, "__anext__"):
+        errors = stream.errors
+    else:
+        first = await stream.__anext__()
+        errors = first.errors
+        await stream.aclose()
+    assert errors, "a hostile workspace id was accepted"
+    assert context.meter.round_trips == 0
