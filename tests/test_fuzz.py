@@ -44,7 +44,7 @@ USER_ERROR_CODES = {
     "DEPTH_EXCEEDED",
     "LIMIT_EXCEEDED",
 }
-LEAK_MARKERS = ("Traceback", 'File "', "pymongo", "mongomock", "motor", ".py", "Error(")
+LEAK_MARKERS = ("Traceback", 'File "', "pymongo", "secantus", "motor", ".py", "Error(")
 
 CASES: Counter[str] = Counter()
 
