@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Awaitable
 from datetime import datetime
 from inspect import cleandoc, isawaitable
@@ -101,6 +102,12 @@ class ResourceRefInput:
     )
 
 
+# Colors repeat (a 16-color default palette, few custom ones), and the WCAG
+# computation costs twice the rest of `Tag.from_doc`, which runs for every tag a
+# response holds. Bounded: custom colors are arbitrary.
+_text_color = functools.lru_cache(maxsize=4096)(text_color)
+
+
 @strawberry.type(
     description=cleandoc(
         """
@@ -173,7 +180,7 @@ class Tag(Node):
             name=doc["name"],
             slug=doc["slug"],
             color=doc["color"],
-            text_color=text_color(doc["color"]),
+            text_color=_text_color(doc["color"]),
             description=doc.get("description"),
             category=doc.get("category"),
             metadata=cast(JSON, doc.get("metadata") or {}),
