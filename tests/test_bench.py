@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -17,6 +18,17 @@ def test_quick_benchmark_runs():
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
     for flow in ("tag picker", "tag tree", "resource tags (50)", "createTag", "addTagsToResources"):
-        assert f"| {flow}" in done.stdout
-    assert "graphql-core floor" in done.stdout and "Starlette floor" in done.stdout
+        assert f"| {flow}" in out
+    assert "graphql-core floor" in out and "Starlette floor" in out
+    # Every read flow got a floor and a CPU ratio (a number, whatever its value).
+    assert len(re.findall(r"\*\*\d+\.\d\d\u00d7\*\*", out)) >= 3
+    # The load harness drove a real server process: a row for one worker, no errors,
+    # and the /healthz measurement during the big mutation, which succeeded.
+    load_row = re.search(r"^\| 1 \| (\d+) in \d+ s \|.*\| (\d+) \| [\d.]+ \|", out, re.M)
+    assert load_row, out[-3000:]
+    assert int(load_row.group(1)) > 0 and load_row.group(2) == "0"
+    assert re.search(r"^\| 1 \| 500 added \|", out, re.M), out[-3000:]
+    for text in ("mongomock", "in-memory store"):
+        assert text not in out
