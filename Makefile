@@ -32,7 +32,8 @@ format: $(DEV_STAMP)
 schema: $(RUN_STAMP)
 	$(BIN)/tags-admin export-schema schema.graphql
 
-# Benchmarks: writes bench/REPORT.md (a few minutes).
+# Benchmarks on a real store (TAGS_MONGODB_URI, else the embedded one in a temporary
+# directory): writes bench/REPORT.md (up to ~10 minutes).
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.run
 
