@@ -6,8 +6,9 @@ the caller cannot see loads as missing.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -20,6 +21,7 @@ from storage.taggings import resource_key
 ResourceKey = tuple[str, str]
 K = TypeVar("K")
 V = TypeVar("V")
+R = TypeVar("R")
 
 
 def load_now(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
@@ -37,6 +39,45 @@ def load_now(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
     ):
         return future.result()
     return loader.load(key)
+
+
+def then(awaitable: Awaitable[V], fn: Callable[[V], R]) -> Awaitable[R]:
+    """A future that resolves to `fn` of the awaitable's result.
+
+    Unlike a coroutine, a plain future costs graphql-core no extra task, which
+    matters for fields repeated on every tag of a page (children, childCount).
+    """
+    source = asyncio.ensure_future(awaitable)
+    result: asyncio.Future[R] = source.get_loop().create_future()
+
+    def settle(done: asyncio.Future[V]) -> None:
+        if result.cancelled():
+            return
+        if done.cancelled():
+            result.cancel()
+        elif (error := done.exception()) is not None:
+            result.set_exception(error)
+        else:
+            try:
+                result.set_result(fn(done.result()))
+            except Exception as exc:  # handed to the field that awaits it
+                result.set_exception(exc)
+
+    source.add_done_callback(settle)
+    return result
+
+
+def held(loader: DataLoader[K, V], key: K) -> V | None:
+    """The value the loader already holds for `key`, else None (nothing is loaded)."""
+    future = loader.cache_map.get(key)
+    if (
+        future is not None
+        and future.done()
+        and not future.cancelled()
+        and future.exception() is None
+    ):
+        return future.result()
+    return None
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from inspect import isawaitable
 
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
-from resolvers.loaders import load_now
+from resolvers.loaders import held, load_now, then
 from resolvers.pagination import MAX_PAGE
 from resolvers.rules import RESOURCE_TYPE_RE
 from storage import Doc
@@ -26,15 +26,22 @@ async def ancestors(ctx: Context, tag: Doc) -> list[Doc]:
     return [d for d in await ctx.loaders.tag.load_many(ids) if d is not None]
 
 
-async def children(ctx: Context, tag: Doc, first: int | None) -> list[Doc]:
+def children(ctx: Context, tag: Doc, first: int | None) -> list[Doc] | Awaitable[list[Doc]]:
     if first is not None and not 0 <= first <= MAX_PAGE:
         raise BadUserInput(f"first must be between 0 and {MAX_PAGE}.")
-    docs = await ctx.loaders.children.load((tag["ws"], tag["_id"]))
+    docs = load_now(ctx.loaders.children, (tag["ws"], tag["_id"]))
+    if isawaitable(docs):
+        return docs if first is None else then(docs, lambda found: found[:first])
     return docs if first is None else docs[:first]
 
 
-async def child_count(ctx: Context, tag: Doc) -> int:
-    return await ctx.loaders.child_count.load((tag["ws"], tag["_id"]))
+def child_count(ctx: Context, tag: Doc) -> int | Awaitable[int]:
+    key = (tag["ws"], tag["_id"])
+    # Children already loaded for this tag answer the count with no store call.
+    loaded = held(ctx.loaders.children, key)
+    if loaded is not None:
+        return len(loaded)
+    return load_now(ctx.loaders.child_count, key)
 
 
 def usage_count(ctx: Context, tag: Doc, resource_type: str | None) -> int | Awaitable[int]:

@@ -13,6 +13,7 @@ import strawberry
 
 from resolvers import resources, tag_graph
 from resolvers.context import Info
+from resolvers.loaders import then
 from resolvers.pagination import Page
 from resolvers.rules import text_color
 from schema.common import Node, PageInfo, page_info
@@ -207,15 +208,18 @@ class Tag(Node):
         return [Tag.from_doc(d) for d in await tag_graph.ancestors(info.context, self._doc)]
 
     @strawberry.field(
-        description="Direct children, ordered by name (case-insensitive), at most `first` of them."
+        description="Direct children, ordered by name (case-insensitive), at most `first` of them.",
+        graphql_type=list["Tag"],
     )
-    async def children(self, info: Info, first: int | None = 100) -> list[Tag]:
-        docs = await tag_graph.children(info.context, self._doc, first)
-        return [Tag.from_doc(d) for d in docs]
+    def children(self, info: Info, first: int | None = 100) -> list[Tag] | Awaitable[list[Tag]]:
+        docs = tag_graph.children(info.context, self._doc, first)
+        if isawaitable(docs):
+            return then(docs, _tags)
+        return _tags(docs)
 
-    @strawberry.field(description="Number of direct children.")
-    async def child_count(self, info: Info) -> int:
-        return await tag_graph.child_count(info.context, self._doc)
+    @strawberry.field(description="Number of direct children.", graphql_type=int)
+    def child_count(self, info: Info) -> int | Awaitable[int]:
+        return tag_graph.child_count(info.context, self._doc)
 
     @strawberry.field(
         description=cleandoc(
@@ -243,6 +247,10 @@ class Tag(Node):
             info.context, self._doc, resource_type, first, after, last, before
         )
         return TaggedResourceConnection.from_page(page, self._doc["ws"])
+
+
+def _tags(docs: list[Doc]) -> list[Tag]:
+    return [Tag.from_doc(d) for d in docs]
 
 
 async def _tag_later(found: Awaitable[Doc | None]) -> Tag | None:
