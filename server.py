@@ -35,6 +35,7 @@ from resolvers.errors import ErrorCode
 from resolvers.events import EventBus, LocalBus, SharedBus
 from resolvers.http import (
     GRAPHQL_RESPONSE,
+    JSON,
     RequestError,
     choose_media_type,
     dumps,
@@ -49,6 +50,7 @@ from settings import Settings
 from storage import Store, StoreError, open_store, start_meter
 from storage.embedded import EmbeddedServer, EmbeddedStoreError, start_or_attach
 from web.assets import URL_PREFIX, VENDOR, graphiql_page
+from web.sse import EventStreamResponse, event_stream, operation_results, wants_event_stream
 
 log = logging.getLogger("tags")
 
@@ -162,7 +164,9 @@ class GraphQLEndpoint:
     async def handle(self, request: Request) -> Response:
         if request.method == "GET" and self.graphiql_html and _wants_html(request):
             return HTMLResponse(self.graphiql_html)
-        media_type = choose_media_type(request.headers.get("accept"))
+        accept = request.headers.get("accept")
+        streaming = request.method == "POST" and wants_event_stream(accept)
+        media_type = JSON if streaming else choose_media_type(accept)
         if media_type is None:
             return _plain_error(
                 406, "Accept application/graphql-response+json or application/json."
@@ -188,6 +192,14 @@ class GraphQLEndpoint:
             request, principal, store, request.state.request_id, meter, request.app.state.bus
         )
         request.state.context = context
+        if streaming:
+            return EventStreamResponse(
+                event_stream(
+                    operation_results(self.schema, gql, context),
+                    on_outcome=lambda outcome: setattr(request.state, "outcome", outcome),
+                    request_id=context.request_id,
+                )
+            )
         try:
             result = await self.schema.execute(
                 gql.query,
