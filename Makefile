@@ -35,6 +35,7 @@ schema: $(RUN_STAMP)
 # Benchmarks on a real store (TAGS_MONGODB_URI, else the embedded one in a temporary
 # directory): writes bench/REPORT.md (up to ~10 minutes).
 bench: $(DEV_STAMP)
+	$(BIN)/python -m bench.plans
 	$(BIN)/python -m bench.run
 
 # Recompute derived data and finish interrupted deletes/merges on the configured store.

@@ -463,8 +463,18 @@ async def main(quick: bool) -> int:
     print(text)
     print(" ".join(f"{name} {value:.2f}" for name, value in figures.items()))
     if not quick:
-        REPORT.write_text(text + "\n", encoding="utf-8")
+        REPORT.write_text(text + "\n" + _plans_section(), encoding="utf-8")
     return 0
+
+
+def _plans_section() -> str:
+    """bench/PLANS.md (`make bench` writes it first with bench.plans), as the report's last part."""
+    from bench.plans import OUT
+
+    if not OUT.exists():
+        return ""
+    body = OUT.read_text(encoding="utf-8").split("\n", 1)[1]
+    return "\n## Query plans\n" + body
 
 
 if __name__ == "__main__":
