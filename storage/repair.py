@@ -11,7 +11,7 @@ between two steps leaves work this routine finishes:
 4. usage counters are recounted from the associations.
 
 Every step is idempotent: running it twice changes nothing the second time.
-`python -m storage.repair` (or `make repair`) runs it on the configured store.
+`make repair` (`tags-admin repair`) runs it on the configured store.
 """
 
 from __future__ import annotations
@@ -186,9 +186,3 @@ def print_report(report: RepairReport) -> None:
     for name, value in asdict(report).items():
         print(f"{name.replace('_', ' ')}: {value}")
     print("nothing to fix" if report.clean else "repaired")
-
-
-if __name__ == "__main__":
-    import tags_admin
-
-    raise SystemExit(tags_admin.main(["repair"]))
