@@ -24,7 +24,7 @@ from typing import Protocol
 
 from storage.errors import StoreError, StoreUnavailable
 from storage.events import EventLog
-from storage.faults import Recovery
+from storage.recovery import Recovery
 
 log = logging.getLogger("tags.events")
 

@@ -9,8 +9,8 @@ from storage.api_keys import ApiKeyStore
 from storage.client import Database, open_database
 from storage.collection import Doc
 from storage.errors import DuplicateKey, PartialInsert, StoreError, StoreRefused, StoreUnavailable
-from storage.faults import Recovery
 from storage.metering import Meter, current_meter, start_meter
+from storage.recovery import Recovery
 from storage.taggings import TaggingStore
 from storage.tags import Conflict, TagQuery, TagStore
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.collection import Collection, StoreCall
-from storage.faults import Outage
+from storage.outage import Outage
 
 
 @dataclass(slots=True)

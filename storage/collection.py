@@ -26,8 +26,8 @@ from pymongo.errors import (
 )
 
 from storage.errors import DuplicateKey, PartialInsert, StoreRefused, StoreUnavailable
-from storage.faults import Outage
 from storage.metering import current_meter
+from storage.outage import Outage
 
 Doc = dict[str, Any]
 Filter = Mapping[str, Any]

@@ -40,7 +40,7 @@ from storage import (
     open_store,
 )
 from storage.collection import translate
-from storage.faults import Recovery
+from storage.recovery import Recovery
 from storage.tags import TagStore
 from tests.harness import Executor, free_port
 from tests.helpers import WS, create_tag

@@ -1,13 +1,9 @@
-"""Store outages: an injectable one for resilience tests, and recovery afterwards.
+"""The recovery journal: work a store failure interrupted, completed once the store is back.
 
-`Outage` makes every store call behave as if the server had become
-unreachable: the call waits up to the configured timeout for the store to come
-back, then fails with StoreUnavailable. It costs one attribute check when healthy.
-
-`Recovery` is the recovery journal: fix-ups registered by operations that a
-store failure interrupted between two steps, and writes that must still happen
-after a mutation committed (its events). Each fix-up is idempotent; they run in
-order once the store answers again, so the data ends as repair would leave it.
+`Recovery` holds fix-ups registered by operations that a store failure
+interrupted between two steps, and writes that must still happen after a
+mutation committed (its events). Each fix-up is idempotent; they run in order
+once the store answers again, so the data ends as repair would leave it.
 """
 
 from __future__ import annotations
@@ -19,29 +15,6 @@ from collections.abc import Awaitable, Callable
 from storage.errors import StoreUnavailable
 
 log = logging.getLogger("tags.recovery")
-
-
-class Outage:
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self.active = False
-        self._over = asyncio.Event()
-
-    def begin(self) -> None:
-        self.active = True
-        self._over = asyncio.Event()
-
-    def end(self) -> None:
-        self.active = False
-        self._over.set()
-
-    async def block(self) -> None:
-        """Wait for the store like a driver would, failing after the timeout."""
-        try:
-            await asyncio.wait_for(self._over.wait(), self.timeout)
-        except TimeoutError:
-            raise StoreUnavailable("ServerSelectionTimeoutError") from None
-
 
 FixUp = Callable[[], Awaitable[None]]
 
