@@ -1,7 +1,7 @@
 """Domain errors.
 
 Expected failures are raised as `UserFailure` (one or many problems) and turned
-into the payload's `userErrors` by `resolvers.payloads`. Top-level GraphQL
+into the payload's `userErrors` by `schema.mutation`. Top-level GraphQL
 errors carry an `ErrorCode` in `extensions.code`.
 """
 

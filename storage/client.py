@@ -26,9 +26,7 @@ class Database:
     api_keys: Collection
 
     async def ping(self) -> None:
-        if self.outage.active:
-            await self.outage.block()
-        with StoreCall():
+        async with StoreCall(self.outage):
             await self.db.command("ping")
 
     def close(self) -> None:

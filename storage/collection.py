@@ -1,10 +1,17 @@
 """The one boundary between the service and the driver.
 
-Every call sent to the store goes through `Collection`: it is counted as one
-round trip (for `extensions.cost`), timed, and the driver's errors are
-translated into `storage.errors` here and nowhere else: a store that does not
-answer is `StoreUnavailable`, a command the server refuses is `StoreRefused`,
-and a unique index's refusal is `DuplicateKey` / `PartialInsert`.
+Every command a request sends to the store runs inside a `StoreCall`: it waits
+out an injected outage (storage/outage.py), is counted as one round trip (for
+`extensions.cost`), timed, and the driver's errors are translated into
+`storage.errors` here and nowhere else: a store that does not answer is
+`StoreUnavailable`, a command the server refuses is `StoreRefused`, and a
+unique index's refusal is `DuplicateKey` / `PartialInsert`. `Collection` runs
+each of its methods in one; `Database.ping` runs its command in one.
+
+Three things talk to the server without it, none of them a request's round
+trip: the change stream that follows the events collection and the `hello`
+probe that decides whether change streams exist (storage/events.py), and the
+embedded server's liveness check (storage/embedded.py, a synchronous client).
 """
 
 from __future__ import annotations
@@ -126,18 +133,23 @@ def _partial_insert(exc: BulkWriteError, count: int, ordered: bool) -> Exception
 
 
 class StoreCall:
-    """Wraps one store call: counts it, times it, translates driver errors."""
+    """One store call: waits out an injected outage, then counts the call, times it
+    and translates driver errors. Every call the service sends is wrapped in one."""
 
-    __slots__ = ("_docs", "_ordered", "_start")
+    __slots__ = ("_docs", "_ordered", "_outage", "_start")
 
-    def __init__(self, docs: int = 0, ordered: bool = True) -> None:
+    def __init__(self, outage: Outage, docs: int = 0, ordered: bool = True) -> None:
+        self._outage = outage
         self._docs = docs
         self._ordered = ordered
 
-    def __enter__(self) -> None:
+    async def __aenter__(self) -> None:
+        # Before the clock starts: a call that never reached the store is not a round trip.
+        if self._outage.active:
+            await self._outage.block()
         self._start = time.perf_counter()
 
-    def __exit__(
+    async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         meter = current_meter()
@@ -165,6 +177,9 @@ class Collection:
         self._outage = outage
         self.name: str = driver_collection.name
 
+    def _call(self, docs: int = 0, ordered: bool = True) -> StoreCall:
+        return StoreCall(self._outage, docs, ordered)
+
     async def find(
         self,
         filter: Filter,
@@ -178,53 +193,39 @@ class Collection:
             cursor = cursor.sort(list(sort))
         if limit:
             cursor = cursor.limit(limit)
-        if self._outage.active:
-            await self._outage.block()
-        with StoreCall():
+        async with self._call():
             return await cursor.to_list(None)
 
     async def find_one(
         self, filter: Filter, *, projection: Mapping[str, Any] | None = None
     ) -> Doc | None:
-        if self._outage.active:
-            await self._outage.block()
-        with StoreCall():
+        async with self._call():
             return await self._c.find_one(filter, projection)
 
     async def count(self, filter: Filter) -> int:
-        if self._outage.active:
-            await self._outage.block()
-        with StoreCall():
+        async with self._call():
             return int(await self._c.count_documents(filter))
 
     async def aggregate(self, pipeline: Sequence[Mapping[str, Any]]) -> list[Doc]:
-        if self._outage.active:
-            await self._outage.block()
-        with StoreCall():
+        async with self._call():
             return await self._c.aggregate(list(pipeline)).to_list(None)
 
     async def insert_one(self, doc: Doc) -> None:
-        if self._outage.active:
-            await self._outage.block()
-        with StoreCall():
+        async with self._call():
             await self._c.insert_one(doc)
 
     async def insert_many(self, docs: Sequence[Doc], *, ordered: bool = True) -> None:
         """Insert documents; on duplicates raise `PartialInsert` naming what was written."""
         if not docs:
             return
-        if self._outage.active:
-            await self._outage.block()
-        with StoreCall(len(docs), ordered):
+        async with self._call(len(docs), ordered):
             await self._c.insert_many(list(docs), ordered=ordered)
 
     async def update_one(
         self, filter: Filter, update: Mapping[str, Any], *, upsert: bool = False
     ) -> int:
         """Returns how many documents matched (0 or 1); an upsert that inserted counts 1."""
-        if self._outage.active:
-            await self._outage.block()
-        with StoreCall():
+        async with self._call():
             result = await self._c.update_one(filter, update, upsert=upsert)
         return int(result.matched_count) + (1 if result.upserted_id is not None else 0)
 
@@ -236,30 +237,22 @@ class Collection:
         projection: Mapping[str, Any] | None = None,
     ) -> Doc | None:
         """Applies the update and returns the document as it is afterwards."""
-        if self._outage.active:
-            await self._outage.block()
-        with StoreCall():
+        async with self._call():
             return await self._c.find_one_and_update(
                 filter, update, projection=projection, return_document=ReturnDocument.AFTER
             )
 
     async def find_one_and_delete(self, filter: Filter) -> Doc | None:
-        if self._outage.active:
-            await self._outage.block()
-        with StoreCall():
+        async with self._call():
             return await self._c.find_one_and_delete(filter)
 
     async def update_many(self, filter: Filter, update: Mapping[str, Any]) -> int:
-        if self._outage.active:
-            await self._outage.block()
-        with StoreCall():
+        async with self._call():
             result = await self._c.update_many(filter, update)
         return int(result.modified_count)
 
     async def delete_many(self, filter: Filter) -> int:
-        if self._outage.active:
-            await self._outage.block()
-        with StoreCall():
+        async with self._call():
             return int((await self._c.delete_many(filter)).deleted_count)
 
     async def create_index(
@@ -275,7 +268,5 @@ class Collection:
         options: dict[str, Any] = {"unique": unique, "name": name}
         if expire_after_seconds is not None:
             options["expireAfterSeconds"] = expire_after_seconds
-        if self._outage.active:
-            await self._outage.block()
-        with StoreCall():
+        async with self._call():
             await self._c.create_index(list(keys), **options)

@@ -38,7 +38,12 @@ class DuplicateKey(Exception):
 
 
 class PartialInsert(Exception):
-    """An unordered insert_many wrote some documents; `duplicates` lists the refused ones."""
+    """A unique index refused some documents of an insert_many.
+
+    `inserted` lists the positions written: for an unordered insert every
+    position not refused, for an ordered one only those before the first refusal
+    (it stops there). `duplicates` lists the refused ones.
+    """
 
     def __init__(self, inserted: list[int], duplicates: list[DuplicateKey]) -> None:
         super().__init__(f"{len(duplicates)} duplicate(s)")
