@@ -119,7 +119,7 @@ def build_loaders(store: Store, visible: Visibility) -> Loaders:
         return [counts.get(parent_id, 0) for _, parent_id in parents]
 
     async def load_usage(ids: Sequence[str]) -> list[Doc | None]:
-        found = {d["_id"]: d for d in await store.tags.usage(ids, visible)}
+        found = await store.tags.usage_by_tag_id(ids, visible)
         return [found.get(i) for i in ids]
 
     async def load_resource_taggings(keys: Sequence[ResourceKey]) -> list[list[Doc]]:

@@ -28,7 +28,7 @@ from resolvers.rules import (
     normalize_name,
     normalize_slug,
 )
-from storage import AuthorizedWorkspace, Conflict, Doc, PartialInsert
+from storage import AuthorizedWorkspace, Conflict, Doc, PartialInsert, is_live
 from storage.repair import complete_removals, fix_paths, recount
 
 MAX_DEPTH = 4
@@ -57,7 +57,7 @@ async def find_writable(
     ctx.principal.require(WRITE)
     doc = await ctx.loaders.tag.load(tag_id) if is_tag_id(tag_id) else None
     ws = ctx.principal.workspace_of(doc["ws"], WRITE) if doc else None
-    if doc is None or ws is None or doc.get("deleting"):
+    if doc is None or ws is None or not is_live(doc):
         raise not_found(field)
     return ws, doc
 
@@ -96,8 +96,7 @@ async def _parents(
     found = (
         {
             p["_id"]: p
-            for p in await ctx.store.tags.in_workspace(ws, [i for i in wanted if is_tag_id(i)])
-            if not p.get("deleting")
+            for p in await ctx.store.tags.live_in_workspace(ws, [i for i in wanted if is_tag_id(i)])
         }
         if wanted
         else {}
@@ -257,11 +256,7 @@ async def create(
         )
     if parents:
         # A parent deleted while we wrote would leave orphans: re-read and back out.
-        alive = {
-            p["_id"]
-            for p in await ctx.store.tags.in_workspace(ws, list(parents))
-            if not p.get("deleting")
-        }
+        alive = {p["_id"] for p in await ctx.store.tags.live_in_workspace(ws, list(parents))}
         gone = [d for d in valid if d.parent_id and d.parent_id not in alive]
         if gone:
             await _undo_created(ctx, ws, created)
@@ -334,8 +329,10 @@ async def _new_place(
             raise UserFailure.one(
                 UserErrorCode.CYCLE, "A tag cannot be its own parent.", ("parentId",)
             )
-        found = await ctx.store.tags.in_workspace(ws, [parent_id]) if is_tag_id(parent_id) else []
-        if not found or found[0].get("deleting"):
+        found = (
+            await ctx.store.tags.live_in_workspace(ws, [parent_id]) if is_tag_id(parent_id) else []
+        )
+        if not found:
             raise not_found(("parentId",), "Parent tag")
         parent = found[0]
         if tag["_id"] in parent["ancestors"]:
@@ -429,8 +426,7 @@ async def delete_tags(
     if not 1 <= len(ids) <= MAX_BATCH:
         raise invalid(("ids",), f"Give 1 to {MAX_BATCH} ids.")
     wanted = list(dict.fromkeys(ids))
-    found = await ctx.store.tags.in_workspace(ws, [i for i in wanted if is_tag_id(i)])
-    live = [d for d in found if not d.get("deleting")]
+    live = await ctx.store.tags.live_in_workspace(ws, [i for i in wanted if is_tag_id(i)])
     known = {d["_id"] for d in live}
     deleted, _ = await _remove(ctx, ws, live, False) if live else ([], 0)
     return deleted, [i for i in wanted if i not in known]
@@ -515,8 +511,7 @@ async def merge_tags(
     wanted = list(dict.fromkeys(source_ids))
     found = {
         d["_id"]: d
-        for d in await store.tags.in_workspace(ws, [i for i in wanted if is_tag_id(i)])
-        if not d.get("deleting")
+        for d in await store.tags.live_in_workspace(ws, [i for i in wanted if is_tag_id(i)])
     }
     missing = [
         Problem(UserErrorCode.NOT_FOUND, "Tag not found.", ("sourceIds", str(i)))

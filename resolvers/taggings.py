@@ -22,7 +22,7 @@ from resolvers.errors import Problem, UserErrorCode, UserFailure, invalid
 from resolvers.events import TagEventKind
 from resolvers.rules import is_tag_id, name_key, normalize_name, normalize_resource_ref
 from resolvers.tag_mutations import create
-from storage import AuthorizedWorkspace, Doc
+from storage import AuthorizedWorkspace, Doc, is_live
 from storage.repair import recount
 from storage.taggings import resource_key, split_key, tagging_doc
 
@@ -57,8 +57,9 @@ async def _tags_by_id(
     found = (
         {
             d["_id"]
-            for d in await ctx.store.tags.in_workspace(ws, [i for i in set(ids) if is_tag_id(i)])
-            if not d.get("deleting")
+            for d in await ctx.store.tags.live_in_workspace(
+                ws, [i for i in set(ids) if is_tag_id(i)]
+            )
         }
         if ids
         else set()
@@ -109,9 +110,7 @@ async def _insert_counted(
     if not written:
         return 0
     tag_ids = sorted({d["tagId"] for d in written})
-    alive = {
-        d["_id"] for d in await ctx.store.tags.in_workspace(ws, tag_ids) if not d.get("deleting")
-    }
+    alive = {d["_id"] for d in await ctx.store.tags.live_in_workspace(ws, tag_ids)}
     problems = []
     if any(t not in alive for t in tag_ids):
         problems.append(Problem(UserErrorCode.NOT_FOUND, "A tag was deleted meanwhile.", None))
@@ -226,7 +225,7 @@ async def _create_missing(
                 raise
             found = await ctx.store.tags.by_name_keys(ws, list(pending))
             for doc in found:
-                if not doc.get("deleting") and doc["nameKey"] in pending:
+                if is_live(doc) and doc["nameKey"] in pending:
                     del pending[doc["nameKey"]]
                     existing.append(doc["_id"])
             if not pending:
@@ -258,7 +257,7 @@ async def add_tags_to_resources(
         {
             d["nameKey"]: d
             for d in await ctx.store.tags.by_name_keys(ws, {name_key(n) for n in names if n})
-            if not d.get("deleting")
+            if is_live(d)
         }
         if any(names)
         else {}

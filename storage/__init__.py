@@ -12,7 +12,7 @@ from storage.errors import DuplicateKey, PartialInsert, StoreError, StoreRefused
 from storage.metering import Meter, current_meter, start_meter
 from storage.recovery import Recovery
 from storage.taggings import TaggingStore
-from storage.tags import Conflict, TagQuery, TagStore
+from storage.tags import Conflict, TagQuery, TagStore, is_live
 
 __all__ = [
     "EVERYTHING",
@@ -29,6 +29,7 @@ __all__ = [
     "TagQuery",
     "Visibility",
     "current_meter",
+    "is_live",
     "open_store",
     "start_meter",
 ]

@@ -45,6 +45,18 @@ def type_key(resource_type: str) -> str:
     return resource_type.replace(".", "%")
 
 
+# A delete or merge flags its tags with `deleting` first and removes them last;
+# in between they are on their way out: no longer live, though still in the
+# store. `LIVE` says so in a query, `is_live` of a document already read (the
+# flag is never falsy: `mark_deleting` stores a merge's target or True).
+LIVE: Mapping[str, Any] = {"deleting": {"$exists": False}}
+FLAGGED: Mapping[str, Any] = {"deleting": {"$exists": True}}
+
+
+def is_live(doc: Mapping[str, Any]) -> bool:
+    return not doc.get("deleting")
+
+
 class Conflict(Exception):
     """A unique name or slug is taken in the workspace."""
 
@@ -142,6 +154,12 @@ class TagStore:
             projection=None if full else {"_id": 1, "ancestors": 1},
         )
 
+    async def live_in_workspace(self, ws: AuthorizedWorkspace, ids: Iterable[str]) -> list[Doc]:
+        """The tags of these ids in the workspace that are not on their way out."""
+        # Filtered after reading, not in the query: the query stays the shape of
+        # `in_workspace`, and the id index serves it either way.
+        return [doc for doc in await self.in_workspace(ws, ids) if is_live(doc)]
+
     async def by_slug(self, ws: AuthorizedWorkspace, slug: str) -> Doc | None:
         return await self._tags.find_one({"ws": ws.id, "slug": slug})
 
@@ -221,8 +239,10 @@ class TagStore:
         )
         return {row["_id"]: row["n"] for row in rows}
 
-    async def usage(self, ids: Sequence[str], visible: Visibility) -> list[Doc]:
-        return await self.by_ids(ids, visible, projection={"usage": 1, "usageByType": 1})
+    async def usage_by_tag_id(self, ids: Sequence[str], visible: Visibility) -> dict[str, Doc]:
+        """Each visible tag's usage counters (`usage`, `usageByType`), keyed by its id."""
+        docs = await self.by_ids(ids, visible, projection={"usage": 1, "usageByType": 1})
+        return {doc["_id"]: doc for doc in docs}
 
     async def slugs_like(self, ws: AuthorizedWorkspace, base: str) -> set[str]:
         pattern = "^" + re.escape(base) + r"(-[0-9]+)?$"
@@ -267,7 +287,7 @@ class TagStore:
     ) -> Doc | None:
         try:
             return await self._tags.find_one_and_update(
-                {"ws": ws.id, "_id": tag_id, "deleting": {"$exists": False}},
+                {"ws": ws.id, "_id": tag_id, **LIVE},
                 {"$set": dict(changes)},
             )
         except DuplicateKey as dup:
@@ -338,7 +358,7 @@ class TagStore:
     # Repair ----------------------------------------------------------------
 
     async def flagged(self, ids: Sequence[str] | None = None) -> list[Doc]:
-        query: dict[str, Any] = {"deleting": {"$exists": True}}
+        query: dict[str, Any] = {**FLAGGED}
         if ids is not None:
             query["_id"] = {"$in": list(ids)}
         return await self._tags.find(query)
@@ -365,7 +385,7 @@ class TagStore:
         *,
         live_only: bool = True,
     ) -> list[Doc]:
-        query: dict[str, Any] = {"deleting": {"$exists": False}} if live_only else {}
+        query: dict[str, Any] = {**LIVE} if live_only else {}
         if workspace is not None:
             query["ws"] = workspace
         return await self._tags.find(query, projection=projection)
