@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from graphql import GraphQLError
@@ -18,12 +19,23 @@ ADMIN = "tags:admin"
 SCOPE_ORDER = (READ, TAGGINGS_WRITE, WRITE, ADMIN)
 ALL_WORKSPACES = "*"
 MAX_WORKSPACE_ID = 128
+# The contract's rule. Nothing is trimmed or folded: " demo" or "Demo " would
+# otherwise name a second, silently empty workspace.
+WORKSPACE_ID = re.compile(rf"[A-Za-z0-9_.:-]{{1,{MAX_WORKSPACE_ID}}}")
+
+
+def valid_workspace_id(workspace_id: str) -> bool:
+    return WORKSPACE_ID.fullmatch(workspace_id) is not None
 
 
 def check_workspace_id(workspace_id: str) -> None:
-    """Workspace ids are opaque, but a malformed one never reaches the store."""
-    if not 1 <= len(workspace_id) <= MAX_WORKSPACE_ID or not workspace_id.isprintable():
-        raise BadUserInput(f"workspaceId must be 1-{MAX_WORKSPACE_ID} printable characters.")
+    """Run before any store call, so a malformed id never reaches the store."""
+    if not valid_workspace_id(workspace_id):
+        shown = workspace_id if len(workspace_id) <= 40 else workspace_id[:40] + "…"
+        raise BadUserInput(
+            f"workspaceId {shown!r} is not a workspace id: 1-{MAX_WORKSPACE_ID} characters of "
+            "ASCII letters, digits, '_', '-', '.' and ':'."
+        )
 
 
 def expand_scopes(granted: tuple[str, ...]) -> frozenset[str]:
@@ -58,8 +70,8 @@ class Principal:
 
     def workspace(self, workspace_id: str, scope: str) -> AuthorizedWorkspace:
         """The only way resolvers obtain a workspace the store will accept."""
-        self.require(scope)
         check_workspace_id(workspace_id)
+        self.require(scope)
         if not self.visibility.sees(workspace_id):
             raise Forbidden("No access to this workspace.")
         return AuthorizedWorkspace(workspace_id)
