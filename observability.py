@@ -77,7 +77,9 @@ class Metrics:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; fields passed with `extra=` are included."""
 
-    RESERVED = set(vars(logging.makeLogRecord({})))
+    # uvicorn passes a terminal-coloured copy of its message as `color_message`:
+    # ANSI escapes are noise to a log collector, and `message` already says it.
+    RESERVED = set(vars(logging.makeLogRecord({}))) | {"color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -96,8 +98,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+GRAPHQL_PATH = "/graphql"
+
+
+class StartupLine(logging.Filter):
+    """Makes uvicorn's "running on http://host:port" name the URL to open, `/graphql`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Uvicorn running on "):
+            # Only the TCP form ends in ":%d (": sockets and unix paths have no URL to extend.
+            record.msg = record.msg.replace(":%d (", f":%d{GRAPHQL_PATH} (")
+            record.__dict__.pop("color_message", None)
+        return True
+
+
 def configure_logging(log_format: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(StartupLine())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

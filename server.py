@@ -338,6 +338,19 @@ async def _watch_embedded(server: EmbeddedServer, every: float = 1.0) -> None:
             await asyncio.sleep(5)
 
 
+async def _warn_if_nobody_can_authenticate(store: Store, settings: Settings) -> None:
+    """`required` mode with no JWT key and no API key refuses every request: say so once."""
+    if settings.auth_mode != "required" or settings.jwt_secret or settings.jwt_public_key:
+        return
+    if any(not key.get("revokedAt") for key in await store.api_keys.all()):
+        return
+    log.warning(
+        "TAGS_AUTH_MODE=required but neither TAGS_JWT_SECRET nor TAGS_JWT_PUBLIC_KEY is set "
+        "and there is no active API key: every request will be refused with 401. Set a JWT "
+        "secret or key, or create a key with `tags-admin keys create`."
+    )
+
+
 async def _event_bus(store: Store, settings: Settings) -> EventBus:
     """Change streams where the store has them; otherwise this process only."""
     from storage.events import MongoEventLog, supports_change_streams
@@ -399,6 +412,7 @@ def create_app(
                 embedded=settings.mongodb_uri is None,
             )
         await active.ensure_indexes()
+        await _warn_if_nobody_can_authenticate(active, settings)
         if settings.seed_demo:
             from demo import seed_demo
 

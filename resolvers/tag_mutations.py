@@ -199,6 +199,12 @@ async def _diagnose(
     return []
 
 
+def _item_index(problem: Problem) -> int:
+    """The batch position a problem's field names (`["tags", "3", "name"]`); -1 for none."""
+    field = problem.field or ()
+    return int(field[1]) if len(field) > 1 and field[1].isdigit() else -1
+
+
 async def _undo_created(ctx: Context, ws: AuthorizedWorkspace, ids: Sequence[str]) -> None:
     if ids:
         await ctx.store.tags.delete_ids(ws, ids)
@@ -219,6 +225,8 @@ async def create(
     if problems.found and valid:
         # Nothing will be inserted, so the store cannot name conflicts: look them up.
         await _taken_by_existing(ctx, ws, valid, problems)
+    # Found check by check; a client reads them item by item.
+    problems.found.sort(key=_item_index)
     problems.raise_any()
     docs = [_tag_doc(ctx, ws, d, parents.get(d.parent_id or "")) for d in valid]
     slugs.spread_within_batch([(d.slug is None, doc) for d, doc in zip(valid, docs, strict=True)])

@@ -1,0 +1,95 @@
+"""What a newcomer meets in the first hour: the start-up line, warnings, log lines, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+
+import pytest
+
+import tags_admin
+from server import create_app
+from settings import Settings
+from storage import Store
+from tests.harness import service_env, start_server
+from tests.helpers import WS, create_tag
+
+MISSING = "tag_000000000000000000000000"
+CREATE_TAGS = """
+mutation($input: CreateTagsInput!) {
+  createTags(input: $input) { tags { id } userErrors { code field } }
+}
+"""
+
+
+async def test_create_tags_lists_user_errors_in_item_order(gql):
+    await create_tag(gql, "Taken")
+    items = [
+        {"name": "taken"},  # an existing tag's name: found last, by a store look-up
+        {"name": "Child", "parentId": MISSING},  # found when parents are read
+        {"name": "Colorless", "color": "nope"},  # found first, by validation
+        {"name": "child"},  # repeats item 1's name within the batch
+    ]
+    result = await gql(CREATE_TAGS, {"input": {"workspaceId": WS, "tags": items}})
+    payload = result.ok()["createTags"]
+    assert payload["tags"] == []
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [
+        (["tags", "0", "name"], "NAME_TAKEN"),
+        (["tags", "1", "parentId"], "NOT_FOUND"),
+        (["tags", "2", "color"], "VALIDATION"),
+        (["tags", "3", "name"], "NAME_TAKEN"),
+    ]
+
+
+def test_start_up_line_names_the_graphql_url_and_json_logs_carry_no_ansi():
+    process, url = start_server(output=subprocess.PIPE, **service_env(TAGS_LOG_FORMAT="json"))
+    process.terminate()
+    output, _ = process.communicate(timeout=15)
+    assert "\x1b" not in output
+    entries = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert entries, output
+    assert all("color_message" not in e for e in entries), entries
+    started = [e["message"] for e in entries if f"{url}/graphql" in e["message"]]
+    assert started, [e["message"] for e in entries]
+
+
+def test_start_up_line_in_text_logs():
+    process, url = start_server(output=subprocess.PIPE, **service_env())
+    process.terminate()
+    output, _ = process.communicate(timeout=15)
+    assert f"{url}/graphql (Press CTRL+C to quit)" in output, output
+
+
+WARNING = "every request will be refused"
+
+
+async def _start_up_log(
+    store: Store, caplog: pytest.LogCaptureFixture, settings: Settings
+) -> list[str]:
+    caplog.clear()
+    app = create_app(settings, store=store)
+    with caplog.at_level(logging.WARNING, logger="tags"):
+        async with app.router.lifespan_context(app):
+            pass
+    return [r.getMessage() for r in caplog.records if r.name == "tags"]
+
+
+async def test_required_mode_with_no_way_to_authenticate_warns(store, caplog):
+    required = Settings(auth_mode="required")
+    logged = await _start_up_log(store, caplog, required)
+    assert any(WARNING in m and "TAGS_JWT_SECRET" in m for m in logged), logged
+
+    await tags_admin.create_key(store, "ci", ["tags:read"], ["ws-a"])
+    assert not any(WARNING in m for m in await _start_up_log(store, caplog, required))
+
+    # A revoked key authenticates nobody.
+    for doc in await store.api_keys.all():
+        await store.api_keys.revoke(doc["_id"], doc["createdAt"])
+    assert any(WARNING in m for m in await _start_up_log(store, caplog, required))
+
+    for settings in (
+        Settings(auth_mode="required", jwt_secret="s" * 32),
+        Settings(auth_mode="dev"),
+    ):
+        assert not any(WARNING in m for m in await _start_up_log(store, caplog, settings))
