@@ -3,11 +3,14 @@
     tags-admin keys create --name NAME --scopes S1,S2 --workspaces W1,W2
     tags-admin keys list
     tags-admin keys revoke ID
+    tags-admin token create --sub SUB --scopes S1,S2 --workspaces W1,W2 [--expires 1h]
     tags-admin export-schema [PATH]
     tags-admin repair
     tags-admin seed-demo
 
-It reaches the store through TAGS_MONGODB_URI / TAGS_MONGODB_DB; with no URI,
+`token create` needs no store: it prints a development JWT signed with
+TAGS_JWT_SECRET (with TAGS_JWT_ISSUER / TAGS_JWT_AUDIENCE as `iss` / `aud` when
+set). The other commands reach the store through TAGS_MONGODB_URI / TAGS_MONGODB_DB; with no URI,
 the embedded store in TAGS_DATA_DIR: the one the running service started, or,
 when no service runs, one it starts for the length of the command.
 """
@@ -16,10 +19,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from resolvers.auth import ALL_WORKSPACES, SCOPE_ORDER
+from resolvers.auth import ALL_WORKSPACES, SCOPE_ORDER, valid_workspace_id
 from resolvers.clock import now
 from resolvers.credentials import hash_key, new_api_key
 from settings import Settings, SettingsError
@@ -31,6 +37,23 @@ def _list_arg(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def _check_scopes_and_workspaces(scopes: Sequence[str], workspaces: Sequence[str]) -> str | None:
+    """What is wrong with --scopes / --workspaces, or None."""
+    unknown = [s for s in scopes if s not in SCOPE_ORDER]
+    if unknown or not scopes:
+        return f"scopes must be among {', '.join(SCOPE_ORDER)}"
+    if not workspaces:
+        return f"give --workspaces (or {ALL_WORKSPACES} for all)"
+    # A malformed id could never be asked for, so the grant would be silently useless.
+    malformed = [w for w in workspaces if w != ALL_WORKSPACES and not valid_workspace_id(w)]
+    if malformed:
+        return (
+            f"not a workspace id: {', '.join(map(repr, malformed))} "
+            "(1-128 of ASCII letters, digits, _ - . :)"
+        )
+    return None
+
+
 async def create_key(
     store: Store, name: str, scopes: Sequence[str], workspaces: Sequence[str]
 ) -> str:
@@ -40,17 +63,81 @@ async def create_key(
 
 
 async def _keys_create(store: Store, args: argparse.Namespace) -> int:
-    scopes = _list_arg(args.scopes)
-    unknown = [s for s in scopes if s not in SCOPE_ORDER]
-    if unknown or not scopes:
-        print(f"tags-admin: scopes must be among {', '.join(SCOPE_ORDER)}", file=sys.stderr)
-        return 2
-    workspaces = _list_arg(args.workspaces)
-    if not workspaces:
-        print(f"tags-admin: give --workspaces (or {ALL_WORKSPACES} for all)", file=sys.stderr)
+    scopes, workspaces = _list_arg(args.scopes), _list_arg(args.workspaces)
+    problem = _check_scopes_and_workspaces(scopes, workspaces)
+    if problem:
+        print(f"tags-admin: {problem}", file=sys.stderr)
         return 2
     # The key alone on its own line: it is shown this once and never stored.
     print(await create_key(store, args.name, scopes, workspaces))
+    return 0
+
+
+_DURATION = re.compile(r"([1-9][0-9]*)([smhd]?)")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_TOKEN_SECONDS = 366 * 86400
+
+
+def parse_duration(raw: str) -> int | None:
+    """`90`, `90s`, `15m`, `1h`, `7d` in seconds; None when malformed or over a year."""
+    match = _DURATION.fullmatch(raw.strip())
+    if match is None:
+        return None
+    seconds = int(match[1]) * _UNIT_SECONDS[match[2]]
+    return seconds if seconds <= MAX_TOKEN_SECONDS else None
+
+
+def make_token(
+    settings: Settings,
+    sub: str,
+    scopes: Sequence[str],
+    workspaces: Sequence[str],
+    seconds: int,
+    issued_at: int | None = None,
+) -> str:
+    """A bearer JWT the service configured by `settings` accepts (HS256)."""
+    import jwt
+
+    if not settings.jwt_secret:
+        raise ValueError("TAGS_JWT_SECRET is not set")
+    iat = int(time.time()) if issued_at is None else issued_at
+    claims: dict[str, object] = {
+        "sub": sub,
+        "iat": iat,
+        "exp": iat + seconds,
+        "scope": " ".join(scopes),
+        "workspaces": list(workspaces),
+    }
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def _token_create(args: argparse.Namespace, settings: Settings) -> int:
+    sub = args.sub.strip()
+    scopes, workspaces = _list_arg(args.scopes), _list_arg(args.workspaces)
+    seconds = parse_duration(args.expires)
+    problem = _check_scopes_and_workspaces(scopes, workspaces)
+    if problem is None and not sub:
+        problem = "--sub must not be empty"
+    if problem is None and seconds is None:
+        problem = "--expires takes a duration such as 90s, 15m, 1h or 7d (at most 366d)"
+    if problem is None and not settings.jwt_secret:
+        problem = (
+            "token create signs with TAGS_JWT_SECRET, which is not set; set the secret the "
+            "service runs with (RS256/ES256 tokens come from whoever holds the private key "
+            "of TAGS_JWT_PUBLIC_KEY)"
+        )
+    if problem or seconds is None:
+        print(f"tags-admin: {problem}", file=sys.stderr)
+        return 2
+    issued = int(time.time())
+    # The token alone on stdout, so that `TOKEN=$(tags-admin token create …)` works.
+    print(make_token(settings, sub, scopes, workspaces, seconds, issued))
+    until = datetime.fromtimestamp(issued + seconds, UTC).isoformat(timespec="seconds")
+    print(f"tags-admin: a development token for {sub!r}, valid until {until}", file=sys.stderr)
     return 0
 
 
@@ -105,6 +192,14 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id")
     revoke.set_defaults(run=_keys_revoke)
+    token = commands.add_parser("token", help="development JWTs").add_subparsers(
+        dest="action", required=True
+    )
+    mint = token.add_parser("create", help="print a JWT signed with TAGS_JWT_SECRET")
+    mint.add_argument("--sub", required=True, help="the principal's id (the `sub` claim)")
+    mint.add_argument("--scopes", required=True, help="comma-separated scopes")
+    mint.add_argument("--workspaces", required=True, help="comma-separated workspace ids, or *")
+    mint.add_argument("--expires", default="1h", help="lifetime: 90s, 15m, 1h, 7d (default 1h)")
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("path", nargs="?", default="schema.graphql")
     commands.add_parser("repair", help="finish interrupted work, recount").set_defaults(run=_repair)
@@ -136,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"tags-admin: bad configuration: {exc}", file=sys.stderr)
         return 2
+    if args.command == "token":
+        return _token_create(args, settings)
     if settings.mongodb_uri is not None:
         return asyncio.run(_run(args, settings, settings.mongodb_uri))
     try:
