@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run demo test lint format schema repair bench lock clean
+.PHONY: run demo test lint format schema repair bench lock licenses clean
 
 run: $(RUN_STAMP)
 	exec $(BIN)/python server.py
@@ -37,6 +37,10 @@ schema: $(RUN_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.plans
 	$(BIN)/python -m bench.run
+
+# Every locked dependency's licence, checked against LICENSE (tests/test_licenses.py).
+licenses: $(DEV_STAMP)
+	$(BIN)/python -m tests.test_licenses
 
 # Recompute derived data and finish interrupted deletes/merges on the configured store.
 repair: $(RUN_STAMP)
