@@ -93,3 +93,18 @@ async def test_required_mode_with_no_way_to_authenticate_warns(store, caplog):
         Settings(auth_mode="dev"),
     ):
         assert not any(WARNING in m for m in await _start_up_log(store, caplog, settings))
+
+
+async def test_graphiql_opens_on_a_query_that_runs_on_the_demo_workspace(gql, store, client):
+    from demo import WORKSPACE, seed_demo
+    from web.assets import DEFAULT_QUERY
+
+    page = (await client.get("/graphql", headers={"accept": "text/html"})).text
+    assert f"const EXAMPLE_QUERY = `{DEFAULT_QUERY}`;" in page
+    assert "Welcome to GraphiQL" not in page
+    assert f'workspaceId: "{WORKSPACE}"' in DEFAULT_QUERY
+
+    await seed_demo(store)
+    tags = (await gql(DEFAULT_QUERY)).ok()["tags"]
+    assert tags["totalCount"] > 0
+    assert all("p" in node["name"].lower() for node in tags["nodes"])

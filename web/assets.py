@@ -118,12 +118,30 @@ def _extract(tarballs: list[Path], asset: Asset) -> bytes:
         return member.read()
 
 
+# What GraphiQL opens with (the README's screenshot): a tag picker on the demo
+# workspace that `make demo` seeds. A URL's `?q=` still takes precedence.
+DEFAULT_QUERY = """# The tag picker of a single-page app, on the
+# demo workspace that make demo seeds. Run it
+# with the play button or Ctrl-Enter.
+query TagPicker {
+  tags(workspaceId: "demo", filter: {search: "p"}, first: 20) {
+    totalCount
+    nodes { name color parent { name } usageCount }
+  }
+}
+"""
+_STOCK_EXAMPLE = re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.DOTALL)
+
+
 def graphiql_page(stock_html: str) -> str:
-    """The stock GraphiQL page, pointed at the local copies when they are installed."""
+    """The stock GraphiQL page, opening on DEFAULT_QUERY, pointed at the local
+    copies of its files when they are installed."""
+    # It goes inside a JavaScript template literal, where these would mean something.
+    assert not any(c in DEFAULT_QUERY for c in ("`", "\\", "${"))
+    page = _STOCK_EXAMPLE.sub(lambda _: f"const EXAMPLE_QUERY = `{DEFAULT_QUERY}`;", stock_html)
     assets = pinned()
     if not installed(assets):
-        return stock_html
-    page = stock_html
+        return page
     for asset in assets:
         page = asset.cdn_url.sub(asset.local_url, page)
     return page
