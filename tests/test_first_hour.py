@@ -108,3 +108,43 @@ async def test_graphiql_opens_on_a_query_that_runs_on_the_demo_workspace(gql, st
     tags = (await gql(DEFAULT_QUERY)).ok()["tags"]
     assert tags["totalCount"] > 0
     assert all("p" in node["name"].lower() for node in tags["nodes"])
+
+
+def readme_operations() -> list[tuple[str, dict[str, object]]]:
+    """Every ```graphql block of the README with the ```json variables after it."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(graphql|json)\n(.*?)```", readme, re.DOTALL)
+    found = []
+    for i, (kind, text) in enumerate(blocks):
+        if kind != "graphql":
+            continue
+        after = blocks[i + 1] if i + 1 < len(blocks) else ("", "")
+        found.append((text, json.loads(after[1]) if after[0] == "json" else {}))
+    return found
+
+
+async def test_every_readme_operation_runs_on_the_demo_with_its_variables(gql, store, schema):
+    from graphql import parse, validate
+
+    from demo import seed_demo
+
+    await seed_demo(store)
+    product = (await gql('{ tagBySlug(workspaceId: "demo", slug: "product") { id } }')).ok()
+    operations = readme_operations()
+    assert len(operations) >= 8
+    for document, variables in operations:
+        if document.lstrip().startswith("subscription"):
+            assert validate(schema._schema, parse(document)) == []
+            continue
+        if str(variables.get("tag", "")).startswith("tag_…"):
+            # The README tells the reader to put the id tagBySlug returned here.
+            variables = {**variables, "tag": product["tagBySlug"]["id"]}
+        data = (await gql(document, variables)).ok()
+        if "taggedResources" in data:
+            assert data["taggedResources"]["totalCount"] > 0
+        for payload in data.values():
+            if isinstance(payload, dict) and "userErrors" in payload:
+                assert payload["userErrors"] == [], (document, payload)
