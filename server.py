@@ -209,9 +209,14 @@ class GraphQLEndpoint:
                 allowed_operation_types=allowed,
             )
         except InvalidOperationTypeError:
-            return _plain_error(
-                405, "Only queries can be sent with GET; use POST.", media_type, {"Allow": "POST"}
-            )
+            if request.method == "GET":
+                return _plain_error(
+                    405,
+                    "Only queries can be sent with GET; use POST.",
+                    media_type,
+                    {"Allow": "POST"},
+                )
+            return _plain_error(400, SUBSCRIPTIONS_ELSEWHERE, media_type)
         except Exception:
             return _plain_error(400, "The request names no operation that can be run.", media_type)
         body = result_body(result)
@@ -223,6 +228,11 @@ class GraphQLEndpoint:
             dumps(body), status_code=status_for(body, media_type), media_type=media_type
         )
 
+
+SUBSCRIPTIONS_ELSEWHERE = (
+    "Subscriptions are served over a WebSocket (graphql-transport-ws) or over Server-Sent "
+    "Events (POST with Accept: text/event-stream)."
+)
 
 # Until connection_init authenticates it, a socket's principal may do nothing.
 NOBODY = Principal(id="", scopes=(), workspace_ids=())

@@ -54,6 +54,15 @@ async def test_get_runs_queries_and_refuses_mutations(client):
     assert listed.json()["data"]["tags"]["totalCount"] == 0
 
 
+async def test_a_subscription_by_plain_post_is_told_where_subscriptions_are_served(client):
+    subscription = "subscription($ws: ID!) { tagEvents(workspaceId: $ws) { kind } }"
+    refused = await post(client, subscription, {"ws": WS})
+    assert refused.status_code == 400
+    message = refused.json()["errors"][0]["message"]
+    assert "WebSocket" in message and "text/event-stream" in message
+    assert "GET" not in message
+
+
 async def test_graphiql_for_browsers(client):
     page = await client.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200
