@@ -6,7 +6,7 @@ GraphQL-over-HTTP spec exactly, and responses are serialized with orjson.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +35,9 @@ class GraphQLRequest:
     extensions: dict[str, Any] | None
 
 
-def choose_media_type(accept: str | None) -> str | None:
-    """The response media type for an Accept header; None when nothing acceptable."""
-    if not accept:
-        return JSON
-    best: tuple[float, int, str] | None = None
-    for position, part in enumerate(accept.split(",")):
+def accept_entries(accept: str) -> Iterator[tuple[str, float]]:
+    """Each entry of an Accept header as (media type in lower case, quality); a bad q is 0."""
+    for part in accept.split(","):
         media, *params = (p.strip() for p in part.split(";"))
         quality = 1.0
         for param in params:
@@ -50,7 +47,15 @@ def choose_media_type(accept: str | None) -> str | None:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        media = media.lower()
+        yield media.lower(), quality
+
+
+def choose_media_type(accept: str | None) -> str | None:
+    """The response media type for an Accept header; None when nothing acceptable."""
+    if not accept:
+        return JSON
+    best: tuple[float, int, str] | None = None
+    for position, (media, quality) in enumerate(accept_entries(accept)):
         if media in (GRAPHQL_RESPONSE, "application/*", "*/*"):
             candidate = GRAPHQL_RESPONSE if media == GRAPHQL_RESPONSE else JSON
         elif media == JSON:

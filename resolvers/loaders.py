@@ -30,6 +30,12 @@ def load_now(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
     Answering from the cache synchronously spares graphql-core an awaitable
     (and a task) per field, which is most of the cost of a list of tags.
     """
+    future = _settled(loader, key)
+    return future.result() if future is not None else loader.load(key)
+
+
+def _settled(loader: DataLoader[K, V], key: K) -> asyncio.Future[V] | None:
+    """The loader's future for `key` when it holds a value, else None."""
     future = loader.cache_map.get(key)
     if (
         future is not None
@@ -37,8 +43,8 @@ def load_now(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
         and not future.cancelled()
         and future.exception() is None
     ):
-        return future.result()
-    return loader.load(key)
+        return future
+    return None
 
 
 def then(awaitable: Awaitable[V], fn: Callable[[V], R]) -> Awaitable[R]:
@@ -69,15 +75,8 @@ def then(awaitable: Awaitable[V], fn: Callable[[V], R]) -> Awaitable[R]:
 
 def held(loader: DataLoader[K, V], key: K) -> V | None:
     """The value the loader already holds for `key`, else None (nothing is loaded)."""
-    future = loader.cache_map.get(key)
-    if (
-        future is not None
-        and future.done()
-        and not future.cancelled()
-        and future.exception() is None
-    ):
-        return future.result()
-    return None
+    future = _settled(loader, key)
+    return future.result() if future is not None else None
 
 
 @dataclass(slots=True)

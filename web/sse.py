@@ -30,7 +30,7 @@ from strawberry.types.graphql import OperationType
 from resolvers.context import Context
 from resolvers.errors import ErrorCode
 from resolvers.extensions import GENERIC_MESSAGE, with_codes
-from resolvers.http import GraphQLRequest, dumps, error_body, result_body
+from resolvers.http import GraphQLRequest, accept_entries, dumps, error_body, result_body
 from schema import TagsSchema
 
 log = logging.getLogger("tags.sse")
@@ -56,17 +56,7 @@ def wants_event_stream(accept: str | None) -> bool:
     """True when Accept prefers text/event-stream to every JSON type it lists."""
     stream_quality = 0.0
     json_quality = 0.0
-    for part in (accept or "").split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        quality = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        media = media.lower()
+    for media, quality in accept_entries(accept or ""):
         if media == EVENT_STREAM:
             stream_quality = max(stream_quality, quality)
         elif media in _JSON_TYPES:
