@@ -52,6 +52,8 @@ ALIASES = {
     "ISC License (ISCL)": "ISC",
     "Python Software Foundation License": "PSF-2.0",
 }
+# Classifiers that say something about a licence without naming one.
+NOT_LICENCES = {"DFSG approved", "OSI Approved"}
 # Our own package, installed in editable mode: its licence is LICENSE.
 OURS = {"tags-service"}
 
@@ -103,6 +105,11 @@ def _split(expression: str, operator: str) -> list[str]:
 def acceptable(package: str, expression: str) -> bool:
     """Whether an SPDX expression (or the name metadata uses) fits our LICENSE."""
     expression = expression.strip()
+    # pip-licenses joins several licence classifiers with "; ": every one must fit.
+    named = [c for c in expression.split("; ") if c.strip() not in NOT_LICENCES]
+    if len(named) > 1:
+        return all(acceptable(package, c) for c in named)
+    expression = named[0].strip() if named else expression
     alternatives = _split(expression, "OR")
     if len(alternatives) > 1:
         return any(acceptable(package, a) for a in alternatives)
@@ -147,6 +154,9 @@ def test_every_locked_dependency_has_an_acceptable_licence():
         ("x", "UNKNOWN", False),
         ("x", "MIT AND GPL-2.0-only", False),
         ("x", "GPL-2.0-only OR MIT", True),
+        ("x", "DFSG approved; MIT License", True),
+        ("x", "MIT License; GNU General Public License v3 (GPLv3)", False),
+        ("x", "DFSG approved", False),
         # The exception is SecantusDB's alone, and only for its own licence.
         ("x", "GPL-2.0-only AND CC-BY-4.0", False),
         ("secantusdb", "GPL-2.0-only AND CC-BY-4.0", True),
