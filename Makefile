@@ -22,7 +22,7 @@ test: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy schema resolvers storage web server.py settings.py observability.py tags_admin.py demo.py
+	$(BIN)/mypy server.py cli config demo edge observability resolvers schema storage
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
@@ -55,16 +55,16 @@ lock: $(DEV_STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(RUN_STAMP): requirements/main.lock pyproject.toml web/graphiql-assets.json | $(BIN)/python
+$(RUN_STAMP): requirements/main.lock pyproject.toml edge/graphiql-assets.json | $(BIN)/python
 	$(PIP) install -r requirements/main.lock
 	$(PIP) install --no-deps --no-build-isolation -e .
-	$(BIN)/python -m web.assets install
+	$(BIN)/python -m edge.graphiql install
 	touch $@
 
-$(DEV_STAMP): requirements/dev.lock pyproject.toml web/graphiql-assets.json | $(BIN)/python
+$(DEV_STAMP): requirements/dev.lock pyproject.toml edge/graphiql-assets.json | $(BIN)/python
 	$(PIP) install -r requirements/dev.lock
 	$(PIP) install --no-deps --no-build-isolation -e .
-	$(BIN)/python -m web.assets install
+	$(BIN)/python -m edge.graphiql install
 	touch $@
 
 clean:

@@ -21,8 +21,8 @@ import orjson
 
 from bench.asgi import call
 from bench.process import store_uri
+from config.settings import Settings
 from server import create_app
-from settings import Settings
 from storage import open_store
 from storage.repair import RepairReport, repair
 

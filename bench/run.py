@@ -37,9 +37,9 @@ from bench.asgi import call
 from bench.floors import Floor, graphql_core_floor, starlette_floor
 from bench.flows import ADD_TAGS, CREATE_TAG, WORKSPACE, flows, seed
 from bench.process import cpu_seconds, store_label, store_pid, store_uri
+from config.settings import Settings
 from resolvers.pagination import encode_cursor
 from server import create_app
-from settings import Settings
 from storage import current_meter, open_store
 from storage.collection import Collection
 from storage.tags import order_sort, sort_values
@@ -314,7 +314,7 @@ async def flows_section(
 def _scale_docs(count: int) -> list[dict[str, Any]]:
     """Complete tag documents, as createTag would store them (see storage/tags.py)."""
     from resolvers.clock import now
-    from resolvers.rules import default_color, name_key, new_tag_id, search_key, slugify
+    from resolvers.normalization import default_color, name_key, new_tag_id, search_key, slugify
 
     at = now()
     docs: list[dict[str, Any]] = []

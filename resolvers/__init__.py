@@ -1,0 +1,1 @@
+"""Field logic, by domain: what each query, mutation and field does, given a Context."""

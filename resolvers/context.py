@@ -9,10 +9,10 @@ from typing import Any
 
 import strawberry
 
-from resolvers.auth import Principal
+from resolvers.authorization import Principal
 from resolvers.clock import now
-from resolvers.events import EventBus, TagEventKind, TagEventRecord
-from resolvers.loaders import Loaders, build_loaders
+from resolvers.dataloaders import Loaders, build_loaders
+from resolvers.events.bus import EventBus, TagEventKind, TagEventRecord
 from storage import Meter, Store, StoreError, start_meter
 
 

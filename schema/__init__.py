@@ -17,9 +17,10 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
-from resolvers.extensions import Cost, ErrorCodes, log_unexpected, with_codes
-from resolvers.limits import MAX_TOKENS, AliasLimit, DepthLimit
 from schema.common import ErrorCodeEnum
+from schema.extensions.cost import Cost
+from schema.extensions.error_codes import ErrorCodes, log_unexpected, with_codes
+from schema.extensions.query_limits import MAX_TOKENS, AliasLimit, DepthLimit
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import JSON, DateTime, JSONObject

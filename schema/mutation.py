@@ -9,9 +9,10 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from resolvers import tag_mutations, taggings
 from resolvers.context import Info
 from resolvers.errors import UserFailure
+from resolvers.taggings import mutations as tagging_mutations
+from resolvers.tags import mutations as tag_mutations
 from schema.common import UserError, user_errors
 from schema.scalars import JSON
 from schema.tag import ResourceRefInput, Tag, TaggedResource, tagged_resource
@@ -413,7 +414,7 @@ class Mutation:
         self, info: Info, input: AddTagsToResourcesInput
     ) -> AddTagsToResourcesPayload:
         async def work() -> dict[str, Any]:
-            keys, created, added = await taggings.add_tags_to_resources(
+            keys, created, added = await tagging_mutations.add_tags_to_resources(
                 info.context,
                 input.workspace_id,
                 _resource_dicts(input.resources),
@@ -434,7 +435,7 @@ class Mutation:
         self, info: Info, input: RemoveTagsFromResourcesInput
     ) -> RemoveTagsFromResourcesPayload:
         async def work() -> dict[str, Any]:
-            keys, removed = await taggings.remove_tags_from_resources(
+            keys, removed = await tagging_mutations.remove_tags_from_resources(
                 info.context,
                 input.workspace_id,
                 _resource_dicts(input.resources),
@@ -452,7 +453,7 @@ class Mutation:
         self, info: Info, input: SetResourceTagsInput
     ) -> SetResourceTagsPayload:
         async def work() -> dict[str, Any]:
-            rk, added, removed = await taggings.set_resource_tags(
+            rk, added, removed = await tagging_mutations.set_resource_tags(
                 info.context,
                 input.workspace_id,
                 {"type": input.resource.type, "id": input.resource.id},

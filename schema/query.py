@@ -6,8 +6,9 @@ from inspect import cleandoc
 
 import strawberry
 
-from resolvers import resources, tag_queries
 from resolvers.context import Info
+from resolvers.taggings import queries as tagging_queries
+from resolvers.tags import queries as tag_queries
 from schema.common import Node
 from schema.tag import (
     OrderDirection,
@@ -118,7 +119,9 @@ class Query:
     async def resource_tags(
         self, info: Info, workspace_id: strawberry.ID, resource: ResourceRefInput
     ) -> list[Tag]:
-        docs = await resources.resource_tags(info.context, workspace_id, resource.type, resource.id)
+        docs = await tagging_queries.resource_tags(
+            info.context, workspace_id, resource.type, resource.id
+        )
         return [Tag.from_doc(d) for d in docs]
 
     @strawberry.field(
@@ -144,7 +147,7 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> TaggedResourceConnection:
-        page = await resources.tagged_resources(
+        page = await tagging_queries.tagged_resources(
             info.context,
             workspace_id,
             list(tag_ids),

@@ -44,7 +44,7 @@ def _as_is(value: Any) -> Any:
 
 # Strawberry's own JSON scalar carries the framework's stock description; this
 # one (registered over it in build_schema) carries the contract's, and behaves
-# the same: values pass through unchanged (resolvers/rules.py checks metadata).
+# the same: values pass through unchanged (resolvers/normalization.py checks metadata).
 JSONObject = strawberry.scalar(
     name="JSON",
     description=cleandoc(

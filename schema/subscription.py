@@ -7,9 +7,9 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers import subscriptions
 from resolvers.context import Info
-from resolvers.events import TagEventKind
+from resolvers.events import subscriptions
+from resolvers.events.bus import TagEventKind
 from schema.common import domain_enum
 from schema.tag import Tag
 

@@ -11,11 +11,12 @@ from typing import Optional, cast
 
 import strawberry
 
-from resolvers import resources, tag_graph
 from resolvers.context import Info
-from resolvers.loaders import then
+from resolvers.dataloaders import then
+from resolvers.normalization import text_color
 from resolvers.pagination import Page
-from resolvers.rules import text_color
+from resolvers.taggings import queries as tagging_queries
+from resolvers.tags import fields as tag_fields
 from schema.common import Node, PageInfo, page_info
 from schema.scalars import JSON
 from storage import Doc
@@ -196,7 +197,7 @@ class Tag(Node):
         description="The parent tag, or null for a root tag.", graphql_type=Optional["Tag"]
     )
     def parent(self, info: Info) -> Tag | Awaitable[Tag | None] | None:
-        found = tag_graph.parent(info.context, self._doc)
+        found = tag_fields.parent(info.context, self._doc)
         if isawaitable(found):
             return _tag_later(found)
         return Tag.from_doc(found) if found else None
@@ -205,21 +206,21 @@ class Tag(Node):
         description="All ancestors, root first, ending with the parent. Empty for a root tag."
     )
     async def ancestors(self, info: Info) -> list[Tag]:
-        return [Tag.from_doc(d) for d in await tag_graph.ancestors(info.context, self._doc)]
+        return [Tag.from_doc(d) for d in await tag_fields.ancestors(info.context, self._doc)]
 
     @strawberry.field(
         description="Direct children, ordered by name (case-insensitive), at most `first` of them.",
         graphql_type=list["Tag"],
     )
     def children(self, info: Info, first: int | None = 100) -> list[Tag] | Awaitable[list[Tag]]:
-        docs = tag_graph.children(info.context, self._doc, first)
+        docs = tag_fields.children(info.context, self._doc, first)
         if isawaitable(docs):
             return then(docs, _tags)
         return _tags(docs)
 
     @strawberry.field(description="Number of direct children.", graphql_type=int)
     def child_count(self, info: Info) -> int | Awaitable[int]:
-        return tag_graph.child_count(info.context, self._doc)
+        return tag_fields.child_count(info.context, self._doc)
 
     @strawberry.field(
         description=cleandoc(
@@ -231,7 +232,7 @@ class Tag(Node):
         graphql_type=int,
     )
     def usage_count(self, info: Info, resource_type: str | None = None) -> int | Awaitable[int]:
-        return tag_graph.usage_count(info.context, self._doc, resource_type)
+        return tag_fields.usage_count(info.context, self._doc, resource_type)
 
     @strawberry.field(description="Resources carrying this tag, most recently tagged first.")
     async def resources(
@@ -243,7 +244,7 @@ class Tag(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> TaggedResourceConnection:
-        page = await resources.tag_resources(
+        page = await tagging_queries.tag_resources(
             info.context, self._doc, resource_type, first, after, last, before
         )
         return TaggedResourceConnection.from_page(page, self._doc["ws"])
@@ -305,14 +306,14 @@ class TaggedResource:
 
     @strawberry.field(description="Its tags, ordered by name (case-insensitive).")
     async def tags(self, info: Info) -> list[Tag]:
-        docs = await resources.tags_of_resource(
+        docs = await tagging_queries.tags_of_resource(
             info.context, self._workspace_id, self.type, self.id
         )
         return [Tag.from_doc(d) for d in docs]
 
     @strawberry.field
     async def tag_count(self, info: Info) -> int:
-        docs = await resources.tags_of_resource(
+        docs = await tagging_queries.tags_of_resource(
             info.context, self._workspace_id, self.type, self.id
         )
         return len(docs)
@@ -346,7 +347,7 @@ class TaggedResourceConnection:
 
     @classmethod
     def from_page(cls, page: Page, workspace_id: str) -> TaggedResourceConnection:
-        cursors = resources.resource_cursors(page)
+        cursors = tagging_queries.resource_cursors(page)
         edges = []
         for cursor, row in zip(cursors, page.docs, strict=True):
             rtype, rid = split_key(row["rk"])

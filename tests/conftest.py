@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from config.settings import Settings
 from schema import TagsSchema, build_schema
 from server import create_app
-from settings import Settings
 from storage import Store
 from tests.harness import Executor, open_test_store, stop_store_server
 

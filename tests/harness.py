@@ -21,7 +21,7 @@ from typing import Any
 from pymongo import MongoClient
 
 from bench.process import ROOT, free_port, start_server
-from resolvers.auth import DEV_PRINCIPAL, Principal
+from resolvers.authorization import DEV_PRINCIPAL, Principal
 from resolvers.context import make_context
 from schema import TagsSchema
 from storage import Store, open_store

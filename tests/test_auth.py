@@ -19,11 +19,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-import tags_admin
+from cli import tags_admin
+from config.settings import Settings
+from edge.authentication import hash_key
 from resolvers.clock import now
-from resolvers.credentials import hash_key
 from server import create_app
-from settings import Settings
 from storage import AuthorizedWorkspace
 
 SECRET = "hs256-test-secret-" + "0123456789abcdef" * 4

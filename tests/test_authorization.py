@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from resolvers.auth import ADMIN, READ, TAGGINGS_WRITE, WRITE, Principal
+from resolvers.authorization import ADMIN, READ, TAGGINGS_WRITE, WRITE, Principal
 from tests.helpers import create_tag, tag_resources
 
 WS_A = "ws-a"

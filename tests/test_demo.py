@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from demo import TAGGED, TREE, WORKSPACE, seed_demo
+from demo.seed import TAGGED, TREE, WORKSPACE, seed_demo
 
 TREE_QUERY = """
 query { tags(workspaceId: "demo", filter: {isRoot: true}, first: 50) {

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from resolvers.events import LocalBus, SharedBus, TagEventKind, TagEventRecord
+from resolvers.events.bus import LocalBus, SharedBus, TagEventKind, TagEventRecord
 from tests.harness import open_test_store, store_uri
 
 AT = datetime(2026, 1, 1)

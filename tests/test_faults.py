@@ -196,8 +196,8 @@ import contextlib  # noqa: E402
 
 import httpx  # noqa: E402
 
+from config.settings import Settings  # noqa: E402
 from server import create_app  # noqa: E402
-from settings import Settings  # noqa: E402
 from storage.errors import StoreRefused  # noqa: E402
 from storage.events import MongoEventLog  # noqa: E402
 from tests.helpers import CREATE_TAG  # noqa: E402

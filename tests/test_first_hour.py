@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
-import tags_admin
+from cli import tags_admin
+from config.settings import Settings
 from server import create_app
-from settings import Settings
 from storage import Store
 from tests.harness import service_env, start_server
 from tests.helpers import WS, create_tag
@@ -96,8 +96,8 @@ async def test_required_mode_with_no_way_to_authenticate_warns(store, caplog):
 
 
 async def test_graphiql_opens_on_a_query_that_runs_on_the_demo_workspace(gql, store, client):
-    from demo import WORKSPACE, seed_demo
-    from web.assets import DEFAULT_QUERY
+    from demo.seed import WORKSPACE, seed_demo
+    from edge.graphiql import DEFAULT_QUERY
 
     page = (await client.get("/graphql", headers={"accept": "text/html"})).text
     assert f"const EXAMPLE_QUERY = `{DEFAULT_QUERY}`;" in page
@@ -129,7 +129,7 @@ def readme_operations() -> list[tuple[str, dict[str, object]]]:
 async def test_every_readme_operation_runs_on_the_demo_with_its_variables(gql, store, schema):
     from graphql import parse, validate
 
-    from demo import seed_demo
+    from demo.seed import seed_demo
 
     await seed_demo(store)
     product = (await gql('{ tagBySlug(workspaceId: "demo", slug: "product") { id } }')).ok()

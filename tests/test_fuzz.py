@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from resolvers.rules import SLUG_RE
+from resolvers.normalization import SLUG_RE
 
 WS = "ws-fuzz"
 
@@ -1041,7 +1041,7 @@ async def test_a_search_folding_to_a_very_long_key_is_matched_without_a_regex(gq
 
 @pytest.mark.parametrize("workspace", ["w" * HUGE, "", "ws\x00", {"$gt": ""}])
 async def test_hostile_subscription_workspace_ids_are_refused(schema, store, workspace):
-    from resolvers.auth import DEV_PRINCIPAL
+    from resolvers.authorization import DEV_PRINCIPAL
     from resolvers.context import make_context
 
     context = make_context(None, DEV_PRINCIPAL, store, "sub-fuzz")

@@ -7,7 +7,7 @@ import re
 import pytest
 from strawberry.http.ides import get_graphql_ide_html
 
-from web.assets import URL_PREFIX, graphiql_page, installed, pinned, sri
+from edge.graphiql import URL_PREFIX, graphiql_page, installed, pinned, sri
 
 pytestmark = pytest.mark.skipif(
     not installed(), reason="the GraphiQL assets were not installed (npm absent)"

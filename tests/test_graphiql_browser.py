@@ -18,8 +18,8 @@ import httpx
 import jwt
 import pytest
 
+from edge.graphiql import installed
 from tests.harness import live_server
-from web.assets import installed
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # The flags keep Chromium from phoning home on a machine with a closed network.

@@ -13,9 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STORAGE = ROOT / "storage"
 
 # The layers above storage: each is a package or top-level module of the service.
-ABOVE = frozenset(
-    {"resolvers", "schema", "server", "settings", "tags_admin", "demo", "web", "bench", "tests"}
-)
+ABOVE = frozenset({"server", "cli", "edge", "demo", "schema", "resolvers", "bench", "tests"})
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from graphql import get_introspection_query
 
-from resolvers.auth import DEV_PRINCIPAL
+from config.settings import Settings
+from resolvers.authorization import DEV_PRINCIPAL
 from resolvers.context import make_context
 from schema import build_schema
 from server import create_app
-from settings import Settings
 from tests.helpers import WS, create_tag
 
 MISSING_TAG = "tag_" + "0" * 24

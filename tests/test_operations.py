@@ -11,9 +11,9 @@ import subprocess
 import httpx
 import pytest
 
-from observability import JsonFormatter, log_request
+from config.settings import Settings
+from observability.logs import JsonFormatter, log_request
 from server import create_app
-from settings import Settings
 from tests.harness import service_env, start_server
 
 NAMED = 'query PickerSearch { tags(workspaceId: "w", first: 5) { nodes { name } } }'

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pymongo import monitoring
 
-from resolvers.auth import ADMIN, READ, Principal
+from resolvers.authorization import ADMIN, READ, Principal
 from resolvers.clock import now
 from schema import TagsSchema
 from storage import AuthorizedWorkspace, Store

@@ -1,4 +1,4 @@
-"""Tests for resolvers.rules: the input rules of the API contract."""
+"""Tests for resolvers.normalization: the input rules of the API contract."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from resolvers import rules
+from resolvers import normalization
 from resolvers.errors import Problem, UserErrorCode, UserFailure
-from resolvers.rules import (
+from resolvers.normalization import (
     PALETTE,
     RESOURCE_TYPE_RE,
     SLUG_RE,
@@ -381,7 +381,7 @@ def test_default_color_ignores_case() -> None:
     assert default_color("VIP") == default_color("vip")
 
 
-@given(st.text(min_size=1, max_size=30).filter(lambda s: not rules._SURROGATE_RE.search(s)))
+@given(st.text(min_size=1, max_size=30).filter(lambda s: not normalization._SURROGATE_RE.search(s)))
 def test_default_color_is_deterministic_palette_member(name: str) -> None:
     color = default_color(name)
     assert color in PALETTE
@@ -416,10 +416,10 @@ def test_text_color_tie_picks_black(monkeypatch: pytest.MonkeyPatch) -> None:
     # Luminance at which both contrast ratios are exactly equal in floating point.
     tie = 0.179128784747792
     assert (tie + 0.05) / 0.05 == 1.05 / (tie + 0.05)
-    monkeypatch.setattr(rules, "_relative_luminance", lambda _color: tie)
+    monkeypatch.setattr(normalization, "_relative_luminance", lambda _color: tie)
     assert text_color("#808080") == "#000000"
     below = math.nextafter(tie, 0.0)
-    monkeypatch.setattr(rules, "_relative_luminance", lambda _color: below)
+    monkeypatch.setattr(normalization, "_relative_luminance", lambda _color: below)
     assert text_color("#808080") == "#ffffff"
 
 
@@ -638,7 +638,7 @@ _JSON_SCALARS = (
     | st.booleans()
     | st.integers(min_value=-(2**63), max_value=2**63 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20).filter(lambda s: not rules._SURROGATE_RE.search(s))
+    | st.text(max_size=20).filter(lambda s: not normalization._SURROGATE_RE.search(s))
 )
 _JSON_VALUES = st.recursive(
     _JSON_SCALARS,

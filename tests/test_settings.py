@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import Settings, SettingsError
+from config.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 

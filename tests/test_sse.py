@@ -24,10 +24,10 @@ import jwt
 import pytest
 import uvicorn
 
+from config.settings import Settings
+from edge.sse_protocol import COMMENT, COMPLETE, event_stream, wants_event_stream
 from server import create_app
-from settings import Settings
 from tests.harness import ROOT, drop_database, fresh_db_name, live_server, store_uri
-from web.sse import COMMENT, COMPLETE, event_stream, wants_event_stream
 
 SECRET = "sse-test-secret-of-at-least-32-bytes!"
 STREAM = {"accept": "text/event-stream"}

@@ -25,10 +25,10 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
-from resolvers.auth import DEV_PRINCIPAL
+from config.settings import Settings
+from resolvers.authorization import DEV_PRINCIPAL
 from schema import TagsSchema
 from server import create_app
-from settings import Settings
 from storage import (
     AuthorizedWorkspace,
     DuplicateKey,

@@ -146,7 +146,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr("resolvers.taggings.now", fake)
+    monkeypatch.setattr("resolvers.taggings.mutations.now", fake)
     return fake
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from resolvers.auth import WRITE, Principal
+from resolvers.authorization import WRITE, Principal
 from tests.harness import Executor, open_test_store
 from tests.helpers import CREATE_TAG, DELETE_TAG, OTHER_WS, UPDATE_TAG, WS, create_tag
 

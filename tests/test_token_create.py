@@ -10,9 +10,9 @@ import httpx
 import jwt
 import pytest
 
-import tags_admin
+from cli import tags_admin
+from config.settings import Settings
 from server import create_app
-from settings import Settings
 from storage import Store
 
 SECRET = "token-create-test-secret-of-32-bytes-or-more"

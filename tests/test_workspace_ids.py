@@ -14,7 +14,7 @@ import pytest
 from graphql import GraphQLInputObjectType, GraphQLNamedType, GraphQLNonNull, GraphQLObjectType
 from websockets.asyncio.client import connect
 
-from resolvers.auth import valid_workspace_id
+from resolvers.authorization import valid_workspace_id
 from schema import TagsSchema, build_schema
 from tests.graphql_ws import PROTOCOL, WAIT, ws_url
 from tests.harness import live_server

@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from resolvers import slugs
-from resolvers.auth import WRITE
+from resolvers.authorization import WRITE
 from resolvers.clock import now
 from resolvers.context import Context
-from resolvers.drafts import Draft, Problems, category_fields, read_draft, text_fields
 from resolvers.errors import Problem, UserErrorCode, UserFailure, invalid
-from resolvers.events import TagEventKind
-from resolvers.rules import (
+from resolvers.events.bus import TagEventKind
+from resolvers.normalization import (
     is_tag_id,
     new_tag_id,
     normalize_category,
@@ -28,6 +26,9 @@ from resolvers.rules import (
     normalize_name,
     normalize_slug,
 )
+from resolvers.taggings.moves import move_taggings
+from resolvers.tags import slugs
+from resolvers.tags.drafts import Draft, Problems, category_fields, read_draft, text_fields
 from storage import AuthorizedWorkspace, Conflict, Doc, PartialInsert, is_live
 from storage.repair import complete_removals, fix_paths, recount
 
@@ -563,18 +564,3 @@ async def merge_tags(
     ctx.emit(TagEventKind.MERGED, target_id, ws.id)
     merged = await ctx.loaders.tag.load(target_id)
     return merged or target, list(found), moved
-
-
-async def move_taggings(
-    ctx: Context, ws: AuthorizedWorkspace, target_id: str, rows: Sequence[Doc]
-) -> int:
-    """Give the target every association the sources have; duplicates are skipped.
-    Returns how many new associations the target got."""
-    from resolvers.taggings import add_associations
-
-    latest: dict[str, Any] = {}
-    for row in rows:
-        if row["rk"] not in latest or row["at"] > latest[row["rk"]]:
-            latest[row["rk"]] = row["at"]
-    pairs = [(rk, target_id, at) for rk, at in latest.items()]
-    return await add_associations(ctx, ws, pairs, enforce_limit=False)

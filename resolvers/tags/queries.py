@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from resolvers.auth import READ
+from resolvers.authorization import READ
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
-from resolvers.pagination import Page, PageArgs, encode_cursor, page_args, read_page
-from resolvers.rules import (
+from resolvers.normalization import (
     CATEGORY_MAX,
     NAME_MAX,
     SLUG_MAX,
@@ -20,6 +19,7 @@ from resolvers.rules import (
     is_tag_id,
     search_key,
 )
+from resolvers.pagination import Page, PageArgs, encode_cursor, page_args, read_page
 from storage import Doc, TagQuery
 from storage.tags import order_sort, sort_values
 

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The embedded store's files live beside the code unless TAGS_DATA_DIR says otherwise.
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent / ".data"
+# The embedded store's files live in the project root (above this package) unless
+# TAGS_DATA_DIR says otherwise.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".data"
 
 
 class SettingsError(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from resolvers.rules import slug_with_suffix, slugify
+from resolvers.normalization import slug_with_suffix, slugify
 from storage import AuthorizedWorkspace, Doc
 from storage.tags import TagStore
 

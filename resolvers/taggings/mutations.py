@@ -1,41 +1,28 @@
-"""Applying tags to resources: add, remove, set.
-
-A (resource, tag) pair exists at most once because of a unique index, so
-concurrent identical requests add it once. Usage counters move only by what a
-request actually inserted or deleted. After inserting, a request re-reads its
-tags and the resources' tag counts: if a tag was deleted meanwhile, or a
-resource went over its limit, it takes back exactly what it inserted.
-"""
+"""Applying tags to resources: add, remove, set; the writes themselves are in associations.py."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from functools import partial
 
-from resolvers.auth import TAGGINGS_WRITE, WRITE
+from resolvers.authorization import TAGGINGS_WRITE, WRITE
 from resolvers.clock import now
 from resolvers.context import Context
-from resolvers.drafts import Problems
 from resolvers.errors import Problem, UserErrorCode, UserFailure, invalid
-from resolvers.events import TagEventKind
-from resolvers.rules import is_tag_id, name_key, normalize_name, normalize_resource_ref
-from resolvers.tag_mutations import create
+from resolvers.normalization import is_tag_id, name_key, normalize_name, normalize_resource_ref
+from resolvers.taggings.associations import (
+    MAX_TAGS_PER_RESOURCE,
+    Rollback,
+    add_associations,
+    remove_associations,
+)
+from resolvers.tags.drafts import Problems
+from resolvers.tags.mutations import create
 from storage import AuthorizedWorkspace, Doc, is_live
-from storage.repair import recount
-from storage.taggings import resource_key, split_key, tagging_doc
+from storage.taggings import resource_key
 
 MAX_RESOURCES = 500
-MAX_TAGS_PER_RESOURCE = 100
-
-
-class Rollback(Exception):
-    """What a request inserted had to be taken back; `problems` says why."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("rolled back")
-        self.problems = problems
 
 
 def _resources(raw: Sequence[Mapping[str, str]], problems: Problems) -> list[str]:
@@ -68,101 +55,6 @@ async def _tags_by_id(
         if tag_id not in found:
             problems.add(Problem(UserErrorCode.NOT_FOUND, "Tag not found.", (field, str(i))))
     return [t for t in dict.fromkeys(ids) if t in found]
-
-
-async def add_associations(
-    ctx: Context,
-    ws: AuthorizedWorkspace,
-    pairs: Sequence[tuple[str, str, datetime]],
-    limit_paths: Mapping[str, tuple[str, ...]] | None = None,
-    *,
-    enforce_limit: bool = True,
-) -> int:
-    """Insert (resource key, tag id, time) associations; returns how many were new.
-
-    Raises Rollback, having removed its own inserts, when a tag vanished or a
-    resource went over its tag limit meanwhile. `enforce_limit=False` is for a
-    merge: each resource gaining the target loses a source, so none ends up
-    over the limit, though it is one over until the sources' rows are removed.
-    """
-    if not pairs:
-        return 0
-    docs = [tagging_doc(ws, rk, tag_id, at) for rk, tag_id, at in pairs]
-    tag_ids = sorted({tag_id for _, tag_id, _ in pairs})
-
-    async def undo() -> None:
-        # What reached the store carries its _id: take exactly that back, then recount.
-        await ctx.store.taggings.remove_written([d for d in docs if "_id" in d])
-        await recount(ctx.store, tag_ids)
-
-    async with ctx.completed_after_outage("adding tags to resources", undo):
-        return await _insert_counted(ctx, ws, docs, limit_paths, enforce_limit)
-
-
-async def _insert_counted(
-    ctx: Context,
-    ws: AuthorizedWorkspace,
-    docs: list[Doc],
-    limit_paths: Mapping[str, tuple[str, ...]] | None,
-    enforce_limit: bool,
-) -> int:
-    written = [docs[i] for i in await ctx.store.taggings.insert(docs)]
-    if not written:
-        return 0
-    tag_ids = sorted({d["tagId"] for d in written})
-    alive = {d["_id"] for d in await ctx.store.tags.live_in_workspace(ws, tag_ids)}
-    problems = []
-    if any(t not in alive for t in tag_ids):
-        problems.append(Problem(UserErrorCode.NOT_FOUND, "A tag was deleted meanwhile.", None))
-    counts = (
-        await ctx.store.taggings.counts_per_resource(ws, sorted({d["rk"] for d in written}))
-        if enforce_limit
-        else {}
-    )
-    over = sorted(rk for rk, n in counts.items() if n > MAX_TAGS_PER_RESOURCE)
-    for rk in over:
-        path = (limit_paths or {}).get(rk)
-        problems.append(
-            Problem(
-                UserErrorCode.LIMIT_EXCEEDED,
-                f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.",
-                path,
-            )
-        )
-    if problems:
-        await ctx.store.taggings.remove_written(written)
-        raise Rollback(problems)
-    per_tag: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    for d in written:
-        per_tag[d["tagId"]][d["rtype"]] += 1
-    for tag_id, by_type in per_tag.items():
-        await ctx.store.tags.add_usage(tag_id, by_type)
-        ctx.emit(TagEventKind.USAGE_CHANGED, tag_id, ws.id)
-    return len(written)
-
-
-async def remove_associations(
-    ctx: Context, ws: AuthorizedWorkspace, pairs: Sequence[tuple[str, str]]
-) -> int:
-    """Delete (resource key, tag id) associations; returns how many existed."""
-    grouped: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
-    for rk, tag_id in pairs:
-        grouped[(tag_id, split_key(rk)[0])].append(rk)
-    removed = 0
-    tag_ids = sorted({tag_id for tag_id, _ in grouped})
-
-    async def recount_touched() -> None:
-        await recount(ctx.store, tag_ids)
-
-    async with ctx.completed_after_outage("removing tags from resources", recount_touched):
-        # One call per (tag, type): the deleted count is then exactly what that counter loses.
-        for (tag_id, rtype), rks in grouped.items():
-            n = await ctx.store.taggings.remove(ws, tag_id, rks)
-            if n:
-                await ctx.store.tags.add_usage(tag_id, {rtype: -n})
-                ctx.emit(TagEventKind.USAGE_CHANGED, tag_id, ws.id)
-                removed += n
-    return removed
 
 
 def _limit_problems(

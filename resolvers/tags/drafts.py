@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from resolvers.errors import Problem, UserFailure
-from resolvers.rules import (
+from resolvers.normalization import (
     category_key,
     default_color,
     name_key,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from resolvers.auth import DEV_PRINCIPAL
+from resolvers.authorization import DEV_PRINCIPAL
 from resolvers.context import make_context
-from resolvers.rules import name_key
+from resolvers.normalization import name_key
 from schema import build_schema
 from storage import AuthorizedWorkspace, Store
 

@@ -25,10 +25,10 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from resolvers.auth import ALL_WORKSPACES, SCOPE_ORDER, valid_workspace_id
+from config.settings import Settings, SettingsError
+from edge.authentication import hash_key, new_api_key
+from resolvers.authorization import ALL_WORKSPACES, SCOPE_ORDER, valid_workspace_id
 from resolvers.clock import now
-from resolvers.credentials import hash_key, new_api_key
-from settings import Settings, SettingsError
 from storage import Store, open_store
 from storage.embedded import CONSOLE, EmbeddedStoreError, start_or_attach
 
@@ -167,7 +167,7 @@ async def _repair(store: Store, args: argparse.Namespace) -> int:
 
 
 async def _seed_demo(store: Store, args: argparse.Namespace) -> int:
-    from demo import WORKSPACE, seed_demo
+    from demo.seed import WORKSPACE, seed_demo
 
     counts = await seed_demo(store)
     print(

@@ -14,8 +14,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from resolvers.auth import ALL_WORKSPACES, DEV_PRINCIPAL, SCOPE_ORDER, Principal
-from settings import Settings
+from resolvers.authorization import ALL_WORKSPACES, DEV_PRINCIPAL, SCOPE_ORDER, Principal
 from storage import Store
 
 API_KEY_PREFIX = "tk_"
@@ -63,11 +62,20 @@ class Authenticator:
     issuer: str | None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Authenticator:
+    def configure(
+        cls,
+        *,
+        auth_mode: str,
+        jwt_secret: str | None,
+        jwt_public_key: str | None,
+        jwt_audience: str | None,
+        jwt_issuer: str | None,
+    ) -> Authenticator:
+        """From the TAGS_AUTH_MODE and TAGS_JWT_* settings, passed by the caller."""
         key: Any | None = None
         algorithm = None
-        if settings.jwt_public_key:
-            key = load_pem_public_key(settings.jwt_public_key.encode())
+        if jwt_public_key:
+            key = load_pem_public_key(jwt_public_key.encode())
             if isinstance(key, rsa.RSAPublicKey):
                 algorithm = "RS256"
             elif isinstance(key, ec.EllipticCurvePublicKey):
@@ -75,12 +83,12 @@ class Authenticator:
             else:
                 raise ValueError("TAGS_JWT_PUBLIC_KEY: only RSA and EC public keys are supported")
         return cls(
-            dev_mode=settings.auth_mode == "dev",
-            secret=settings.jwt_secret,
+            dev_mode=auth_mode == "dev",
+            secret=jwt_secret,
             public_key=key,
             public_algorithm=algorithm,
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
+            audience=jwt_audience,
+            issuer=jwt_issuer,
         )
 
     async def authenticate(self, headers: Mapping[str, str], store: Store) -> Principal:

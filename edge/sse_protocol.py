@@ -27,11 +27,11 @@ from starlette.types import Receive, Scope, Send
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from edge.http_protocol import GraphQLRequest, accept_entries, dumps, error_body, result_body
 from resolvers.context import Context
 from resolvers.errors import ErrorCode
-from resolvers.extensions import GENERIC_MESSAGE, with_codes
-from resolvers.http import GraphQLRequest, accept_entries, dumps, error_body, result_body
 from schema import TagsSchema
+from schema.extensions.error_codes import GENERIC_MESSAGE, with_codes
 
 log = logging.getLogger("tags.sse")
 

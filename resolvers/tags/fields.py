@@ -6,10 +6,10 @@ from collections.abc import Awaitable
 from inspect import isawaitable
 
 from resolvers.context import Context
+from resolvers.dataloaders import held, load_now, then
 from resolvers.errors import BadUserInput
-from resolvers.loaders import held, load_now, then
+from resolvers.normalization import RESOURCE_TYPE_RE
 from resolvers.pagination import MAX_PAGE
-from resolvers.rules import RESOURCE_TYPE_RE
 from storage import Doc
 from storage.tags import type_key
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from resolvers.auth import READ
+from resolvers.authorization import READ
 from resolvers.context import Context
+from resolvers.dataloaders import resource_loader_key
 from resolvers.errors import BadUserInput, UserFailure
-from resolvers.loaders import resource_loader_key
+from resolvers.normalization import RESOURCE_TYPE_RE, is_tag_id, normalize_resource_ref
 from resolvers.pagination import Page, encode_cursor, page_args, read_page
-from resolvers.rules import RESOURCE_TYPE_RE, is_tag_id, normalize_resource_ref
 from storage import AuthorizedWorkspace, Doc
 
 MAX_TAG_IDS = 20

@@ -1,8 +1,8 @@
 """GraphiQL served from the service itself, so it works with no internet access.
 
-`python -m web.assets install` fetches each pinned package with `npm pack`
+`python -m edge.graphiql install` fetches each pinned package with `npm pack`
 (a tarball, no dependency tree, no lock file), checks every file against its
-SRI hash and copies it into web/vendor/. The page then loads them from
+SRI hash and copies it into edge/vendor/. The page then loads them from
 /graphiql-assets/ with the same integrity attributes. Without the local files
 (npm absent at set-up), the stock CDN page is served instead.
 
@@ -149,6 +149,6 @@ def graphiql_page(stock_html: str) -> str:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["install"]:
-        print("usage: python -m web.assets install", file=sys.stderr)
+        print("usage: python -m edge.graphiql install", file=sys.stderr)
         raise SystemExit(2)
     raise SystemExit(install())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from resolvers.auth import READ
+from resolvers.authorization import READ
 from resolvers.context import Context
-from resolvers.events import TagEventKind, TagEventRecord
+from resolvers.events.bus import TagEventKind, TagEventRecord
 from storage import Doc
 
 

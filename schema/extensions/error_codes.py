@@ -1,6 +1,6 @@
-"""Schema extensions: response cost and error codes.
+"""Schema extension: every error carries `extensions.code`; unexpected faults are masked.
 
-Passed to the schema as classes: Strawberry makes a fresh instance per
+Passed to the schema as a class: Strawberry makes a fresh instance per
 operation, so nothing leaks between concurrent requests.
 """
 
@@ -14,31 +14,12 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from resolvers.errors import ErrorCode
-from resolvers.limits import is_token_limit_error
+from schema.extensions.query_limits import is_token_limit_error
 from storage import StoreUnavailable
 
 log = logging.getLogger("tags.errors")
 
 GENERIC_MESSAGE = "Internal server error."
-
-
-class Cost(SchemaExtension):
-    """Adds `extensions.cost.dbRoundTrips` once an operation has passed validation."""
-
-    executed = False
-
-    def on_execute(self) -> Iterator[None]:
-        self.executed = True
-        context = self.execution_context.context
-        if hasattr(context, "operation_name"):
-            context.operation_name = self.execution_context.operation_name
-        yield
-
-    def get_results(self) -> dict[str, Any]:
-        if not self.executed:
-            return {}
-        meter = getattr(self.execution_context.context, "meter", None)
-        return {"cost": {"dbRoundTrips": meter.round_trips if meter else 0}}
 
 
 def _request_id(context: Any) -> str:

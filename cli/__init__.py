@@ -1,0 +1,1 @@
+"""The tags-admin command line."""

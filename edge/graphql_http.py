@@ -1,0 +1,173 @@
+"""GraphQL over HTTP: the /graphql GET and POST endpoint (JSON or an SSE stream), and GraphiQL."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from config.settings import Settings
+from edge.authentication import Authenticator, Unauthenticated
+from edge.graphiql import graphiql_page
+from edge.http_protocol import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    RequestError,
+    choose_media_type,
+    dumps,
+    error_body,
+    parse_body,
+    parse_params,
+    result_body,
+    status_for,
+)
+from edge.sse_protocol import (
+    EventStreamResponse,
+    event_stream,
+    operation_results,
+    wants_event_stream,
+)
+from observability.logs import log_request
+from resolvers.context import make_context
+from resolvers.errors import ErrorCode
+from schema import TagsSchema
+from storage import Store, start_meter
+
+
+SUBSCRIPTIONS_ELSEWHERE = (
+    "Subscriptions are served over a WebSocket (graphql-transport-ws) or over Server-Sent "
+    "Events (POST with Accept: text/event-stream)."
+)
+
+
+class GraphQLEndpoint:
+    def __init__(self, schema: TagsSchema, settings: Settings) -> None:
+        self.schema = schema
+        self.settings = settings
+        self.authenticator = Authenticator.configure(
+            auth_mode=settings.auth_mode,
+            jwt_secret=settings.jwt_secret,
+            jwt_public_key=settings.jwt_public_key,
+            jwt_audience=settings.jwt_audience,
+            jwt_issuer=settings.jwt_issuer,
+        )
+        self.graphiql_html = (
+            graphiql_page(get_graphql_ide_html("graphiql")) if settings.graphiql else None
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        started = time.perf_counter()
+        response = await self.handle(request)
+        await response(scope, receive, send)
+        self.observe(request, response, time.perf_counter() - started)
+
+    def observe(self, request: Request, response: Response, seconds: float) -> None:
+        context = getattr(request.state, "context", None)
+        outcome = getattr(request.state, "outcome", None) or _outcome_of_status(
+            response.status_code
+        )
+        operation = context.operation_name if context else None
+        trips = context.meter.round_trips if context else 0
+        store_seconds = context.meter.store_seconds if context else 0.0
+        principal = context.principal.id if context else ""
+        request.app.state.metrics.observe(operation, outcome, seconds, trips, store_seconds)
+        log_request(request.state.request_id, operation, principal, outcome, seconds, trips)
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "GET" and self.graphiql_html and _wants_html(request):
+            return HTMLResponse(self.graphiql_html)
+        accept = request.headers.get("accept")
+        streaming = request.method == "POST" and wants_event_stream(accept)
+        media_type = JSON if streaming else choose_media_type(accept)
+        if media_type is None:
+            return _plain_error(
+                406, "Accept application/graphql-response+json or application/json."
+            )
+        try:
+            if request.method == "GET":
+                gql = parse_params(request.query_params, from_url=True)
+                allowed = {OperationType.QUERY}
+            else:
+                gql = parse_body(await request.body(), request.headers.get("content-type"))
+                allowed = {OperationType.QUERY, OperationType.MUTATION}
+        except RequestError as exc:
+            return _plain_error(exc.status, exc.message, media_type, exc.headers)
+        store: Store = request.app.state.store
+        meter = start_meter()
+        try:
+            principal = await self.authenticator.authenticate(request.headers, store)
+        except Unauthenticated as exc:
+            return _plain_error(
+                401, str(exc), media_type, {"WWW-Authenticate": "Bearer"}, ErrorCode.UNAUTHENTICATED
+            )
+        context = make_context(
+            request, principal, store, request.state.request_id, meter, request.app.state.bus
+        )
+        request.state.context = context
+        if streaming:
+            return EventStreamResponse(
+                event_stream(
+                    operation_results(self.schema, gql, context),
+                    on_outcome=lambda outcome: setattr(request.state, "outcome", outcome),
+                    request_id=context.request_id,
+                )
+            )
+        try:
+            result = await self.schema.execute(
+                gql.query,
+                variable_values=gql.variables,
+                context_value=context,
+                operation_name=gql.operation_name,
+                allowed_operation_types=allowed,
+            )
+        except InvalidOperationTypeError:
+            if request.method == "GET":
+                return _plain_error(
+                    405,
+                    "Only queries can be sent with GET; use POST.",
+                    media_type,
+                    {"Allow": "POST"},
+                )
+            return _plain_error(400, SUBSCRIPTIONS_ELSEWHERE, media_type)
+        except Exception:
+            return _plain_error(400, "The request names no operation that can be run.", media_type)
+        body = result_body(result)
+        if "errors" not in body:
+            request.state.outcome = "ok"
+        else:
+            request.state.outcome = "error" if "data" in body else "rejected"
+        return Response(
+            dumps(body), status_code=status_for(body, media_type), media_type=media_type
+        )
+
+
+def _outcome_of_status(status: int) -> str:
+    if status == 401:
+        return "unauthenticated"
+    return "ok" if status < 400 else "bad_request"
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not request.query_params.get("query")
+
+
+def _plain_error(
+    status: int,
+    message: str,
+    media_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+    code: ErrorCode = ErrorCode.BAD_USER_INPUT,
+) -> Response:
+    return Response(
+        dumps(error_body(message, code.value)),
+        status_code=status,
+        media_type=media_type if media_type == GRAPHQL_RESPONSE else "application/json",
+        headers=headers,
+    )

@@ -1,0 +1,1 @@
+"""Tag events: the buses that carry them and the tagEvents subscription."""

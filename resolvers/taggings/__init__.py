@@ -1,0 +1,1 @@
+"""Taggings: which tags a resource carries, read and written."""

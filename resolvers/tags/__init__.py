@@ -1,0 +1,1 @@
+"""Tag fields, queries and mutations."""

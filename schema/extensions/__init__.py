@@ -1,0 +1,1 @@
+"""Schema extensions: response cost, error codes and query limits."""
