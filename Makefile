@@ -19,10 +19,12 @@ demo: $(RUN_STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest
 
+# lint-imports checks the layers of README's Layout ([tool.importlinter] in pyproject.toml).
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy server.py cli config demo edge observability resolvers schema storage
+	$(BIN)/lint-imports
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
