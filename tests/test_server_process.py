@@ -64,7 +64,12 @@ def admin(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAGS_")}
     env["TAGS_DATA_DIR"] = str(data_dir)
     return subprocess.run(
-        [sys.executable, "-c", "import tags_admin; raise SystemExit(tags_admin.main())", *args],
+        [
+            sys.executable,
+            "-c",
+            "from cli import tags_admin; raise SystemExit(tags_admin.main())",
+            *args,
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
