@@ -38,7 +38,6 @@ from resolvers.errors import ErrorCode
 from schema import TagsSchema
 from storage import Store, start_meter
 
-
 SUBSCRIPTIONS_ELSEWHERE = (
     "Subscriptions are served over a WebSocket (graphql-transport-ws) or over Server-Sent "
     "Events (POST with Accept: text/event-stream)."
