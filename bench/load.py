@@ -98,6 +98,9 @@ def _seed(url: str, tagged: int = 200, roots: int = 20) -> list[str]:
 def _requests(ids: list[str], n: int, seed: int) -> list[dict[str, Any]]:
     """The mix: 40% tag picker, 25% tag tree, 25% resource tags, 10% mutations."""
     rng = random.Random(seed)
+    # Names and resources unique to this call: a warm-up and a measured run may
+    # start within the same second, so the seed alone would repeat them (NAME_TAKEN).
+    run = uuid.uuid4().hex[:10]
     out = []
     for i in range(n):
         roll = rng.random()
@@ -118,7 +121,7 @@ def _requests(ids: list[str], n: int, seed: int) -> list[dict[str, Any]]:
             out.append(
                 {
                     "query": CREATE_TAG,
-                    "variables": {"input": {"workspaceId": "load-new", "name": f"New {seed} {i}"}},
+                    "variables": {"input": {"workspaceId": "load-new", "name": f"New {run} {i}"}},
                 }
             )
         else:
@@ -128,7 +131,7 @@ def _requests(ids: list[str], n: int, seed: int) -> list[dict[str, Any]]:
                     "variables": {
                         "input": {
                             "workspaceId": WORKSPACE,
-                            "resources": [{"type": "note", "id": f"N-{seed}-{i}"}],
+                            "resources": [{"type": "note", "id": f"N-{run}-{i}"}],
                             "tagIds": [rng.choice(ids)],
                         }
                     },

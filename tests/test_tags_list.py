@@ -575,7 +575,27 @@ def primary_key(node: dict[str, Any], field: str) -> str:
     return node["createdAt"] if field == "CREATED_AT" else node["updatedAt"]
 
 
+# One step of a walk: a page size, then names to insert and tags to delete
+# before the next page (deletions as fractions of the living tags, in name order).
+STEP = st.fixed_dictionaries(
+    {
+        "size": st.integers(min_value=1, max_value=6),
+        "insert": st.lists(LABELS, max_size=3),
+        "delete": st.lists(st.floats(0, 1, exclude_max=True), max_size=2),
+        "delete_cursor_tag": st.booleans(),
+    }
+)
+# When the drawn steps run out, the walk goes on with plain pages.
+PLAIN_STEP = {"size": 6, "insert": [], "delete": [], "delete_cursor_tag": False}
+
+
 async def run_walk(schema: Any, data: Any, backward: bool) -> None:
+    # Everything is drawn before the walk starts: what the walk then meets (random
+    # ids, ties between equal timestamps) must not steer what Hypothesis draws, or
+    # it sees "inconsistent data generation" between examples.
+    initial = data.draw(st.lists(LABELS, min_size=0, max_size=25), label="initial")
+    order = data.draw(st.sampled_from(ORDER_CHOICES), label="order")
+    steps = data.draw(st.lists(STEP, max_size=30), label="steps")
     async with open_test_store("tags_walk") as store:
         gql = Executor(schema, store)
         counter = iter(range(10_000))
@@ -584,16 +604,15 @@ async def run_walk(schema: Any, data: Any, backward: bool) -> None:
             # The counter keeps names unique; the labels spread them over the order.
             return [f"{label} {next(counter)}" for label in labels]
 
-        initial = data.draw(st.lists(LABELS, min_size=0, max_size=25), label="initial")
         alive: dict[str, dict[str, Any]] = {}
         for tag in await bulk(gql, fresh_names(initial)) if initial else []:
             alive[tag["id"]] = tag
         whole_walk = set(alive)
-        order = data.draw(st.sampled_from(ORDER_CHOICES), label="order")
         seen: list[dict[str, Any]] = []
         cursor = None
-        for _ in range(200):
-            size = data.draw(st.integers(min_value=1, max_value=6), label="size")
+        for number in range(200):
+            step = steps[number] if number < len(steps) else PLAIN_STEP
+            size = step["size"]
             if backward:
                 conn = await page(gql, orderBy=order, last=size, before=cursor)
             else:
@@ -610,21 +629,12 @@ async def run_walk(schema: Any, data: Any, backward: bool) -> None:
             assert nodes, "a page with more beyond it cannot be empty"
             cursor = info["startCursor"] if backward else info["endCursor"]
 
-            inserted = data.draw(st.lists(LABELS, max_size=3), label="insert")
-            if inserted:
-                for tag in await bulk(gql, fresh_names(inserted)):
+            if step["insert"]:
+                for tag in await bulk(gql, fresh_names(step["insert"])):
                     alive[tag["id"]] = tag
-            # Positions, not ids: ids are random, and Hypothesis replays a failing
-            # example by its choices, which must not depend on them.
             living = sorted(alive, key=lambda i: alive[i]["name"])
-            positions = data.draw(
-                st.lists(st.integers(0, len(living) - 1), max_size=2, unique=True)
-                if living
-                else st.just([]),
-                label="delete",
-            )
-            victims = [living[p] for p in positions]
-            if data.draw(st.booleans(), label="delete cursor tag"):
+            victims = [living[int(f * len(living))] for f in step["delete"] if living]
+            if step["delete_cursor_tag"]:
                 edge = conn["edges"][0] if backward else conn["edges"][-1]
                 victims = [*victims, edge["node"]["id"]]
             victims = [v for v in dict.fromkeys(victims) if v in alive]
