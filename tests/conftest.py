@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,7 +15,7 @@ from config.settings import Settings
 from schema import TagsSchema, build_schema
 from server import create_app
 from storage import Store
-from tests.harness import Executor, open_test_store, stop_store_server
+from tests.harness import ROOT, Executor, open_test_store, stop_store_server
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -44,3 +48,19 @@ async def client(store: Store) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
+
+
+@pytest.fixture(scope="session")
+def node_clients(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/clients/ with its pinned npm packages installed, once for the session."""
+    cache = Path(os.environ.get("TAGS_CLIENT_CACHE") or tmp_path_factory.mktemp("node-clients"))
+    clients = ROOT / "tests" / "clients"
+    for script in [clients / "package.json", *clients.glob("*.mjs")]:
+        shutil.copy(script, cache / script.name)
+    subprocess.run(
+        ["npm", "install", "--no-package-lock", "--no-audit", "--no-fund", "--silent"],
+        cwd=cache,
+        check=True,
+        timeout=300,
+    )
+    return cache

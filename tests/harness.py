@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -28,12 +30,14 @@ from storage import Store, open_store
 from storage.embedded import EmbeddedServer, start_or_attach
 
 __all__ = [
+    "NODE_ABSENT",
     "ROOT",
     "Executor",
     "GraphQLResult",
     "drop_database",
     "free_port",
     "fresh_db_name",
+    "hs256_token",
     "live_server",
     "open_test_store",
     "service_env",
@@ -131,6 +135,18 @@ class Executor:
         result = await self.schema.execute(query, variable_values=variables, context_value=context)
         errors = [e.formatted for e in result.errors or []]
         return GraphQLResult(result.data, errors, result.extensions or {})  # type: ignore[arg-type]
+
+
+# The Node clients of tests/clients/ (urql, graphql-ws, graphql-sse) need both.
+NODE_ABSENT = shutil.which("node") is None or shutil.which("npm") is None
+
+
+def hs256_token(secret: str, sub: str, scope: str, workspaces: list[str]) -> str:
+    """A bearer JWT the service accepts when TAGS_JWT_SECRET is `secret`, valid ten minutes."""
+    import jwt
+
+    claims = {"sub": sub, "exp": int(time.time()) + 600, "scope": scope, "workspaces": workspaces}
+    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def service_env(**overrides: str) -> dict[str, str]:

@@ -8,17 +8,13 @@ tags made over HTTP.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.harness import ROOT, live_server
+from tests.harness import NODE_ABSENT, hs256_token, live_server
 
-CLIENTS = ROOT / "tests" / "clients"
 NAMES = [f"Walk {i:02d}" for i in range(8)]
 
 
@@ -83,24 +79,6 @@ def test_python_gql_client():
     assert result["totalCount"] == len(NAMES) + 1
 
 
-NODE_ABSENT = shutil.which("node") is None or shutil.which("npm") is None
-
-
-@pytest.fixture(scope="module")
-def node_clients(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tests/clients/ with its pinned npm packages installed, once for the module."""
-    cache = Path(os.environ.get("TAGS_CLIENT_CACHE") or tmp_path_factory.mktemp("node-clients"))
-    for script in [CLIENTS / "package.json", *CLIENTS.glob("*.mjs")]:
-        shutil.copy(script, cache / script.name)
-    subprocess.run(
-        ["npm", "install", "--no-package-lock", "--no-audit", "--no-fund", "--silent"],
-        cwd=cache,
-        check=True,
-        timeout=300,
-    )
-    return cache
-
-
 @pytest.mark.skipif(NODE_ABSENT, reason="node/npm absent")
 def test_node_urql_client(node_clients: Path) -> None:
     with live_server() as url:
@@ -134,15 +112,8 @@ GRAPHQL_WS_SECRET = "node-client-test-secret-of-32-bytes-or-more"
 
 @pytest.mark.skipif(NODE_ABSENT, reason="node/npm absent")
 def test_node_graphql_ws_subscription(node_clients: Path) -> None:
-    import jwt
 
-    claims = {
-        "sub": "spa-user",
-        "exp": int(time.time()) + 600,
-        "scope": "tags:write",
-        "workspaces": ["live-js"],
-    }
-    token = jwt.encode(claims, GRAPHQL_WS_SECRET, algorithm="HS256")
+    token = hs256_token(GRAPHQL_WS_SECRET, "spa-user", "tags:write", ["live-js"])
     with live_server(TAGS_AUTH_MODE="required", TAGS_JWT_SECRET=GRAPHQL_WS_SECRET) as url:
         done = subprocess.run(
             ["node", "graphql_ws_client.mjs", url, "live-js", token],

@@ -10,24 +10,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import shutil
 import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 import uvicorn
 
 from config.settings import Settings
 from edge.sse_protocol import COMMENT, COMPLETE, event_stream, wants_event_stream
 from server import create_app
-from tests.harness import ROOT, drop_database, fresh_db_name, live_server, store_uri
+from tests.harness import (
+    NODE_ABSENT,
+    drop_database,
+    fresh_db_name,
+    hs256_token,
+    live_server,
+    store_uri,
+)
 
 SECRET = "sse-test-secret-of-at-least-32-bytes!"
 STREAM = {"accept": "text/event-stream"}
@@ -44,13 +47,7 @@ WAIT = 60.0
 
 
 def token(workspaces: list[str], scope: str = "tags:read tags:write") -> str:
-    claims = {
-        "sub": "sse-user",
-        "exp": int(time.time()) + 600,
-        "scope": scope,
-        "workspaces": workspaces,
-    }
-    return jwt.encode(claims, SECRET, algorithm="HS256")
+    return hs256_token(SECRET, "sse-user", scope, workspaces)
 
 
 def bearer(workspaces: list[str]) -> dict[str, str]:
@@ -390,24 +387,12 @@ def test_which_accept_headers_choose_the_event_stream(accept, expected):
     assert wants_event_stream(accept) is expected
 
 
-@pytest.mark.skipif(
-    shutil.which("node") is None or shutil.which("npm") is None, reason="node/npm absent"
-)
-def test_graphql_sse_client(tmp_path_factory):
-    clients = ROOT / "tests" / "clients"
-    cache = Path(os.environ.get("TAGS_CLIENT_CACHE") or tmp_path_factory.mktemp("sse"))
-    shutil.copy(clients / "package.json", cache / "package.json")
-    shutil.copy(clients / "sse_client.mjs", cache / "sse_client.mjs")
-    subprocess.run(
-        ["npm", "install", "--no-package-lock", "--no-audit", "--no-fund", "--silent"],
-        cwd=cache,
-        check=True,
-        timeout=300,
-    )
+@pytest.mark.skipif(NODE_ABSENT, reason="node/npm absent")
+def test_graphql_sse_client(node_clients):
     with live_server() as url:
         done = subprocess.run(
             ["node", "sse_client.mjs", url, "sse-node"],
-            cwd=cache,
+            cwd=node_clients,
             capture_output=True,
             text=True,
             timeout=180,

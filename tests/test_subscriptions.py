@@ -26,7 +26,7 @@ from tests.graphql_ws import (
     until_live,
     ws_url,
 )
-from tests.harness import live_server
+from tests.harness import hs256_token, live_server
 
 SECRET = "subscription-test-secret-of-32-bytes-or-more"
 CREATE = "mutation($ws: ID!, $name: String!) { createTag(input: {workspaceId: $ws, name: $name}) { tag { id } } }"
@@ -38,13 +38,7 @@ DELETE = "mutation($id: ID!) { deleteTag(input: {id: $id}) { deletedTagIds } }"
 
 
 def token(workspaces: list[str], scope: str = "tags:read tags:write") -> str:
-    claims = {
-        "sub": "user-1",
-        "exp": int(time.time()) + 600,
-        "scope": scope,
-        "workspaces": workspaces,
-    }
-    return jwt.encode(claims, SECRET, algorithm="HS256")
+    return hs256_token(SECRET, "user-1", scope, workspaces)
 
 
 @pytest.fixture(scope="module")
