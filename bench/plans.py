@@ -5,7 +5,7 @@ SecantusDB server in a temporary directory, creates the service's indexes, and
 runs `explain` (executionStats) for one concrete query of every shape listed in
 storage/query_shapes.py. The table sets SecantusDB's plan beside the index
 mongod is expected to use; it is information, not a gate (the gate is
-tests/test_query_plans.py, by MongoDB's rules). SecantusDB's planner is simpler
+tests/storage/test_query_shapes.py, by MongoDB's rules). SecantusDB's planner is simpler
 than mongod's: it reports a blocking sort whenever the sort is not on the
 index's leading field, and a collection scan for any filter with a top-level
 `$and`/`$or`.
@@ -243,7 +243,7 @@ def run(out: Path) -> None:
         "",
         "*mongod's index* is the index that serves the shape by MongoDB's planning",
         "rules (equality prefix, then the sort keys in the same or exactly reversed",
-        "directions, then ranges), checked by `tests/test_query_plans.py`: on mongod",
+        "directions, then ranges), checked by `tests/storage/test_query_shapes.py`: on mongod",
         "none of these needs a blocking sort or a collection scan, except the",
         "repair passes that read a whole collection by design. The SecantusDB",
         "columns are information, not a gate: its planner never uses an index for",

@@ -10,7 +10,7 @@ Subscriptions need no asset of their own: graphiql.min.js (3.8) bundles the
 graphql-ws client, and the stock page passes `subscriptionUrl` to
 `createFetcher`, which opens graphql-ws on it with the Headers tab as the
 connection_init payload (where the service reads credentials). A separate
-`wsClient` would lose those headers. tests/test_graphiql_assets.py checks the
+`wsClient` would lose those headers. tests/edge/test_graphiql.py checks the
 bundle still carries graphql-ws.
 """
 

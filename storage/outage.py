@@ -7,8 +7,8 @@ store back and releases the waiting calls.
 
 It lives in production code, not in the tests, because the seam must sit where
 a real outage is felt: the `Collection` boundary (storage/collection.py) checks
-it before every call it sends, so the resilience tests (tests/test_faults.py,
-tests/test_store_errors.py) and `make bench` exercise the service's real
+it before every call it sends, so the resilience tests (tests/storage/test_outage.py,
+tests/storage/test_errors.py) and `make bench` exercise the service's real
 outage handling rather than a stand-in. When no outage is injected it costs one
 attribute check per call.
 """

@@ -10,7 +10,7 @@ sort, and the fields only checked on the fetched documents (residual).
 form the index prefix, then come the sort keys in the same or exactly reversed
 directions, then ranges; so on mongod the shape needs neither a collection scan
 nor a blocking sort. `match` tells which shape a command actually sent belongs
-to; tests/test_query_plans.py records the commands the storage layer sends and
+to; tests/storage/test_query_shapes.py records the commands the storage layer sends and
 fails on any that matches no shape here, so this list cannot drift from the code.
 
 A few repair passes read a whole collection by design (`whole` says why): they

@@ -1,4 +1,4 @@
-// Runs the three SPA flows of tests/test_clients.py with urql and prints one JSON result.
+// Runs the three SPA flows of tests/api/test_clients.py with urql and prints one JSON result.
 // Usage: node urql_client.mjs <graphql-url> <workspace>
 import { Client, fetchExchange, gql } from '@urql/core';
 

@@ -5,7 +5,7 @@ never show internals, code every top-level error with a contract ErrorCode (and
 never fail as INTERNAL_SERVER_ERROR: hostile input is not an internal fault), and
 leave the store exactly as it was when the answer is only errors.
 
-Run with `pytest -s tests/test_fuzz.py` to see how many cases were generated.
+Run with `pytest -s tests/resolvers/test_fuzz.py` to see how many cases were generated.
 """
 
 from __future__ import annotations

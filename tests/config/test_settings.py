@@ -11,7 +11,7 @@ import pytest
 
 from config.settings import Settings, SettingsError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_match_the_contract():

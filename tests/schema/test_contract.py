@@ -15,7 +15,7 @@ from graphql import GraphQLSchema, build_client_schema, build_schema, get_intros
 from schema.export import exported_sdl
 from tests.harness import Executor
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHECKER = ROOT.parent / "shared" / "tools" / "check_contract.py"
 CONTRACT = ROOT.parent / "shared" / "api" / "schema.graphql"
 needs_contract = pytest.mark.skipif(

@@ -115,7 +115,7 @@ def readme_operations() -> list[tuple[str, dict[str, object]]]:
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```(graphql|json)\n(.*?)```", readme, re.DOTALL)
     found = []
     for i, (kind, text) in enumerate(blocks):
