@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
-from resolvers.errors import Problem, UserFailure
+from resolvers.errors import Problem, UserErrorCode, UserFailure
 from resolvers.normalization import (
     category_key,
     default_color,
@@ -64,37 +65,74 @@ class Draft:
         return name_key(self.name)
 
 
+# The one set of rules for tag input, shared by create (CreateTagInput,
+# TagDraft, tagNames) and update (UpdateTagInput); keyed by GraphQL field name.
+_RULES: dict[str, Callable[..., Any]] = {
+    "name": normalize_name,
+    "slug": normalize_slug,
+    "color": normalize_color,
+    "description": normalize_description,
+    "category": normalize_category,
+    "metadata": normalize_metadata,
+}
+# Null for these means "not given" on create (generate or default it) and is
+# refused on update, where leaving a field out is how a client keeps it.
+_NOT_NULL = ("name", "slug", "color")
+
+
+def read_fields(
+    raw: Mapping[str, Any], path: Path, problems: Problems, *, update: bool = False
+) -> dict[str, Any]:
+    """Normalized values of the tag fields present in `raw`; failures go to `problems`.
+
+    A field that failed is left out, so check `problems` before using the result.
+    """
+    given = [key for key in _RULES if key in raw]
+    if update:
+        # Reported before any field's own rule, in field order.
+        for key in given:
+            if raw[key] is None and key in _NOT_NULL:
+                problems.add(
+                    Problem(UserErrorCode.VALIDATION, f"{key} cannot be null.", (*path, key))
+                )
+    values: dict[str, Any] = {}
+    for key in given:
+        if raw[key] is None and key in _NOT_NULL:
+            continue
+        before = len(problems.found)
+        value = problems.check(partial(_RULES[key], raw[key], path=(*path, key)))
+        if len(problems.found) == before:
+            values[key] = value
+    return values
+
+
 def read_draft(raw: Mapping[str, Any], path: Path, problems: Problems) -> Draft | None:
     """Normalize and validate one CreateTagInput/TagDraft; None when anything failed."""
     before = len(problems.found)
-    name = problems.check(lambda: normalize_name(raw["name"], path=(*path, "name")))
-    slug = raw.get("slug")
-    if slug is not None:
-        slug = problems.check(lambda: normalize_slug(raw["slug"], path=(*path, "slug")))
-    color = raw.get("color")
-    if color is not None:
-        color = problems.check(lambda: normalize_color(raw["color"], path=(*path, "color")))
-    description = problems.check(
-        lambda: normalize_description(raw.get("description"), path=(*path, "description"))
-    )
-    category = problems.check(
-        lambda: normalize_category(raw.get("category"), path=(*path, "category"))
-    )
-    metadata = problems.check(
-        lambda: normalize_metadata(raw.get("metadata"), path=(*path, "metadata"))
-    )
-    if len(problems.found) > before or name is None:
+    values = read_fields(raw, path, problems)
+    if len(problems.found) > before:
         return None
+    name: str = values["name"]
     return Draft(
         path=path,
         name=name,
-        slug=slug,
-        color=color or default_color(name),
-        description=description,
-        category=category,
-        metadata=metadata or {},
+        slug=values.get("slug"),
+        color=values.get("color") or default_color(name),
+        description=values.get("description"),
+        category=values.get("category"),
+        metadata=values.get("metadata") or {},
         parent_id=raw.get("parentId"),
     )
+
+
+def stored_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The document fields for validated tag field values, derived keys included."""
+    stored = {k: v for k, v in values.items() if k not in ("name", "category")}
+    if "name" in values:
+        stored.update(text_fields(values["name"]))
+    if "category" in values:
+        stored.update(category_fields(values["category"]))
+    return stored
 
 
 def text_fields(name: str) -> dict[str, str]:

@@ -16,19 +16,18 @@ from resolvers.clock import now
 from resolvers.context import Context
 from resolvers.errors import Problem, UserErrorCode, UserFailure, invalid
 from resolvers.events.bus import TagEventKind
-from resolvers.normalization import (
-    is_tag_id,
-    new_tag_id,
-    normalize_category,
-    normalize_color,
-    normalize_description,
-    normalize_metadata,
-    normalize_name,
-    normalize_slug,
-)
+from resolvers.normalization import is_tag_id, new_tag_id
 from resolvers.taggings.moves import move_taggings
 from resolvers.tags import slugs
-from resolvers.tags.drafts import Draft, Problems, category_fields, read_draft, text_fields
+from resolvers.tags.drafts import (
+    Draft,
+    Problems,
+    category_fields,
+    read_draft,
+    read_fields,
+    stored_fields,
+    text_fields,
+)
 from storage import AuthorizedWorkspace, Conflict, Doc, PartialInsert, is_live
 from storage.repair import complete_removals, fix_paths, recount
 
@@ -296,35 +295,7 @@ async def create_tags(
 
 # Update -------------------------------------------------------------------
 
-_NOT_NULL = ("name", "slug", "color")
 _UPDATABLE = ("name", "slug", "color", "description", "category", "parentId", "metadata")
-
-
-def _changes(given: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    for key in _NOT_NULL:
-        if key in given and given[key] is None:
-            problems.add(Problem(UserErrorCode.VALIDATION, f"{key} cannot be null.", (key,)))
-    if given.get("name") is not None:
-        name = problems.check(lambda: normalize_name(given["name"], path=("name",)))
-        if name is not None:
-            changes.update(text_fields(name))
-    if given.get("slug") is not None:
-        changes["slug"] = problems.check(lambda: normalize_slug(given["slug"], path=("slug",)))
-    if given.get("color") is not None:
-        changes["color"] = problems.check(lambda: normalize_color(given["color"], path=("color",)))
-    if "description" in given:
-        changes["description"] = problems.check(
-            lambda: normalize_description(given["description"], path=("description",))
-        )
-    if "category" in given:
-        category = problems.check(lambda: normalize_category(given["category"], path=("category",)))
-        changes.update(category_fields(category))
-    if "metadata" in given:
-        changes["metadata"] = problems.check(
-            lambda: normalize_metadata(given["metadata"], path=("metadata",))
-        )
-    return changes
 
 
 async def _new_place(
@@ -362,7 +333,7 @@ async def update_tag(ctx: Context, tag_id: str, given: Mapping[str, Any]) -> Doc
         raise invalid(None, "Give at least one field to change.")
     ws, tag = await find_writable(ctx, tag_id, ("id",))
     problems = Problems()
-    changes = _changes(given, problems)
+    changes = stored_fields(read_fields(given, (), problems, update=True))
     problems.raise_any()
     if "parentId" in given and given["parentId"] != tag.get("parentId"):
         changes.update(await _new_place(ctx, ws, tag, given["parentId"]))
