@@ -8,10 +8,13 @@ errors carry an `ErrorCode` in `extensions.code`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal, TypeVar
 
 from graphql import GraphQLError
+
+T = TypeVar("T")
 
 
 class UserErrorCode(enum.Enum):
@@ -53,11 +56,69 @@ class UserFailure(Exception):
     def one(
         cls, code: UserErrorCode, message: str, field: Sequence[str] | None = None
     ) -> UserFailure:
-        return cls([Problem(code, message, tuple(field) if field is not None else None)])
+        return cls([Problem(code, message, _field(field))])
+
+
+class Problems:
+    """Runs validators, keeping every failure instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.found: list[Problem] = []
+
+    def check(self, validate: Callable[[], T]) -> T | None:
+        try:
+            return validate()
+        except UserFailure as failure:
+            self.found.extend(failure.problems)
+            return None
+
+    def add(self, problem: Problem) -> None:
+        self.found.append(problem)
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise UserFailure(self.found)
 
 
 def invalid(field: Sequence[str] | None, message: str) -> UserFailure:
     return UserFailure.one(UserErrorCode.VALIDATION, message, field)
+
+
+def missing(field: Sequence[str] | None, what: str = "Tag") -> Problem:
+    """NOT_FOUND: `what` does not exist, or the caller may not see it (the same answer)."""
+    return Problem(UserErrorCode.NOT_FOUND, f"{what} not found.", _field(field))
+
+
+def not_found(field: Sequence[str] | None, what: str = "Tag") -> UserFailure:
+    return UserFailure([missing(field, what)])
+
+
+_TAKEN = {"name": UserErrorCode.NAME_TAKEN, "slug": UserErrorCode.SLUG_TAKEN}
+
+
+def taken(
+    what: Literal["name", "slug"],
+    field: Sequence[str] | None,
+    *,
+    in_batch: bool = False,
+    message: str | None = None,
+) -> Problem:
+    """The one way NAME_TAKEN / SLUG_TAKEN problems are built.
+
+    By default another tag of the workspace holds the value; `in_batch`, an
+    earlier item of the same batch; `message` replaces both (a retry gave up).
+    """
+    if message is None:
+        message = (
+            f"Another tag in this batch has this {what}."
+            if in_batch
+            else f"A tag with this {what} already exists."
+        )
+    return Problem(_TAKEN[what], message, _field(field))
+
+
+def _field(field: Sequence[str] | None) -> tuple[str, ...] | None:
+    return tuple(field) if field is not None else None
 
 
 class BadUserInput(GraphQLError):

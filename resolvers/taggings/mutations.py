@@ -9,7 +9,15 @@ from functools import partial
 from resolvers.authorization import TAGGINGS_WRITE, WRITE
 from resolvers.clock import now
 from resolvers.context import Context
-from resolvers.errors import Problem, UserErrorCode, UserFailure, invalid
+from resolvers.errors import (
+    Problem,
+    Problems,
+    UserErrorCode,
+    UserFailure,
+    invalid,
+    missing,
+    taken,
+)
 from resolvers.normalization import is_tag_id, name_key, normalize_name, normalize_resource_ref
 from resolvers.taggings.associations import (
     MAX_TAGS_PER_RESOURCE,
@@ -17,7 +25,6 @@ from resolvers.taggings.associations import (
     add_associations,
     remove_associations,
 )
-from resolvers.tags.drafts import Problems
 from resolvers.tags.mutations import create
 from storage import AuthorizedWorkspace, Doc, is_live
 from storage.taggings import resource_key
@@ -53,7 +60,7 @@ async def _tags_by_id(
     )
     for i, tag_id in enumerate(ids):
         if tag_id not in found:
-            problems.add(Problem(UserErrorCode.NOT_FOUND, "Tag not found.", (field, str(i))))
+            problems.add(missing((field, str(i))))
     return [t for t in dict.fromkeys(ids) if t in found]
 
 
@@ -122,9 +129,8 @@ async def _create_missing(
                     existing.append(doc["_id"])
             if not pending:
                 return [], existing
-    raise UserFailure.one(
-        UserErrorCode.NAME_TAKEN, "The tag names keep changing; try again.", ("tagNames",)
-    )
+    message = "The tag names keep changing; try again."
+    raise UserFailure([taken("name", ("tagNames",), message=message)])
 
 
 async def add_tags_to_resources(

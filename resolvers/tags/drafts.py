@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
-from resolvers.errors import Problem, UserErrorCode, UserFailure
+from resolvers.errors import Problem, Problems, UserErrorCode
 from resolvers.normalization import (
     category_key,
     default_color,
@@ -21,30 +21,7 @@ from resolvers.normalization import (
     search_key,
 )
 
-T = TypeVar("T")
-
 Path = tuple[str, ...]
-
-
-class Problems:
-    """Runs validators, keeping every failure instead of stopping at the first."""
-
-    def __init__(self) -> None:
-        self.found: list[Problem] = []
-
-    def check(self, validate: Callable[[], T]) -> T | None:
-        try:
-            return validate()
-        except UserFailure as failure:
-            self.found.extend(failure.problems)
-            return None
-
-    def add(self, problem: Problem) -> None:
-        self.found.append(problem)
-
-    def raise_any(self) -> None:
-        if self.found:
-            raise UserFailure(self.found)
 
 
 @dataclass(slots=True)

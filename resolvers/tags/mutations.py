@@ -14,14 +14,22 @@ from typing import Any
 from resolvers.authorization import WRITE
 from resolvers.clock import now
 from resolvers.context import Context
-from resolvers.errors import Problem, UserErrorCode, UserFailure, invalid
+from resolvers.errors import (
+    Problem,
+    Problems,
+    UserErrorCode,
+    UserFailure,
+    invalid,
+    missing,
+    not_found,
+    taken,
+)
 from resolvers.events.bus import TagEventKind
 from resolvers.normalization import is_tag_id, new_tag_id
 from resolvers.taggings.moves import move_taggings
 from resolvers.tags import slugs
 from resolvers.tags.drafts import (
     Draft,
-    Problems,
     category_fields,
     read_draft,
     read_fields,
@@ -36,10 +44,6 @@ MAX_TAGS_PER_WORKSPACE = 10_000
 MAX_BATCH = 100
 MAX_MERGE_SOURCES = 50
 MAX_INSERT_ATTEMPTS = 32
-
-
-def not_found(field: Sequence[str], what: str = "Tag") -> UserFailure:
-    return UserFailure.one(UserErrorCode.NOT_FOUND, f"{what} not found.", field)
 
 
 def _too_deep(field: Sequence[str]) -> Problem:
@@ -106,9 +110,7 @@ async def _parents(
             continue
         parent = found.get(draft.parent_id)
         if parent is None:
-            problems.add(
-                Problem(UserErrorCode.NOT_FOUND, "Parent tag not found.", (*draft.path, "parentId"))
-            )
+            problems.add(missing((*draft.path, "parentId"), "Parent tag"))
         elif parent["depth"] + 1 > MAX_DEPTH:
             problems.add(_too_deep((*draft.path, "parentId")))
     return found
@@ -120,23 +122,11 @@ def _batch_duplicates(drafts: Sequence[Draft], problems: Problems) -> None:
     explicit: set[str] = set()
     for draft in drafts:
         if draft.name_key in names:
-            problems.add(
-                Problem(
-                    UserErrorCode.NAME_TAKEN,
-                    "Another tag in this batch has this name.",
-                    (*draft.path, "name"),
-                )
-            )
+            problems.add(taken("name", (*draft.path, "name"), in_batch=True))
         names.add(draft.name_key)
         if draft.slug is not None:
             if draft.slug in explicit:
-                problems.add(
-                    Problem(
-                        UserErrorCode.SLUG_TAKEN,
-                        "Another tag in this batch has this slug.",
-                        (*draft.path, "slug"),
-                    )
-                )
+                problems.add(taken("slug", (*draft.path, "slug"), in_batch=True))
             explicit.add(draft.slug)
 
 
@@ -155,11 +145,9 @@ async def _taken_by_existing(
         name_path, slug_path = (*draft.path, "name"), (*draft.path, "slug")
         if draft.name_key in taken_names:
             if name_path not in reported:
-                message = "A tag with this name already exists."
-                problems.add(Problem(UserErrorCode.NAME_TAKEN, message, name_path))
+                problems.add(taken("name", name_path))
         elif draft.slug in taken_slugs and slug_path not in reported:
-            message = "A tag with this slug already exists."
-            problems.add(Problem(UserErrorCode.SLUG_TAKEN, message, slug_path))
+            problems.add(taken("slug", slug_path))
 
 
 async def _diagnose(
@@ -173,21 +161,9 @@ async def _diagnose(
     problems = []
     for draft, doc in zip(drafts, docs, strict=True):
         if doc["nameKey"] in taken_names:
-            problems.append(
-                Problem(
-                    UserErrorCode.NAME_TAKEN,
-                    "A tag with this name already exists.",
-                    (*draft.path, "name"),
-                )
-            )
+            problems.append(taken("name", (*draft.path, "name")))
         elif doc["slug"] in taken_slugs and draft.slug is not None:
-            problems.append(
-                Problem(
-                    UserErrorCode.SLUG_TAKEN,
-                    "A tag with this slug already exists.",
-                    (*draft.path, "slug"),
-                )
-            )
+            problems.append(taken("slug", (*draft.path, "slug")))
     if problems:
         return problems
     await slugs.reassign(
@@ -247,11 +223,8 @@ async def create(
             if found:
                 raise UserFailure(found) from None
     else:
-        raise UserFailure.one(
-            UserErrorCode.SLUG_TAKEN,
-            "Could not find a free slug; try again.",
-            (*valid[0].path, "slug"),
-        )
+        message = "Could not find a free slug; try again."
+        raise UserFailure([taken("slug", (*valid[0].path, "slug"), message=message)])
 
     created = [d["_id"] for d in docs]
     # Checked after writing, so that concurrent creators cannot both slip under the limit.
@@ -268,10 +241,7 @@ async def create(
         gone = [d for d in valid if d.parent_id and d.parent_id not in alive]
         if gone:
             await _undo_created(ctx, ws, created)
-            raise UserFailure(
-                Problem(UserErrorCode.NOT_FOUND, "Parent tag not found.", (*d.path, "parentId"))
-                for d in gone
-            )
+            raise UserFailure(missing((*d.path, "parentId"), "Parent tag") for d in gone)
     ctx.refresh_loaders()
     ctx.loaders.prime_tags(docs)
     for doc in docs:
@@ -344,10 +314,9 @@ async def update_tag(ctx: Context, tag_id: str, given: Mapping[str, Any]) -> Doc
     try:
         updated = await ctx.store.tags.update(ws, tag_id, changes)
     except Conflict as conflict:
-        code = UserErrorCode.SLUG_TAKEN if conflict.field == "slug" else UserErrorCode.NAME_TAKEN
-        raise UserFailure.one(
-            code, f"A tag with this {conflict.field} already exists.", (conflict.field,)
-        ) from None
+        if conflict.field == "slug":
+            raise UserFailure([taken("slug", ("slug",))]) from None
+        raise UserFailure([taken("name", ("name",))]) from None
     if updated is None:
         raise not_found(("id",))
     if "ancestors" in changes:
@@ -493,13 +462,9 @@ async def merge_tags(
         d["_id"]: d
         for d in await store.tags.live_in_workspace(ws, [i for i in wanted if is_tag_id(i)])
     }
-    missing = [
-        Problem(UserErrorCode.NOT_FOUND, "Tag not found.", ("sourceIds", str(i)))
-        for i, s in enumerate(source_ids)
-        if s not in found
-    ]
-    if missing:
-        raise UserFailure(missing)
+    absent = [missing(("sourceIds", str(i))) for i, s in enumerate(source_ids) if s not in found]
+    if absent:
+        raise UserFailure(absent)
 
     # Every tag whose place may change: the target, and the subtrees of it and of the sources.
     nearby = await store.tags.in_workspace(
