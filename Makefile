@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run demo test lint format schema repair bench lock licenses clean
+.PHONY: run demo test lint format schema repair bench lock licenses messages clean
 
 run: $(RUN_STAMP)
 	exec $(BIN)/python server.py
@@ -23,7 +23,7 @@ test: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy server.py cli config demo edge observability resolvers schema storage
+	$(BIN)/mypy server.py cli config demo edge i18n observability resolvers schema storage
 	$(BIN)/lint-imports --no-cache
 
 format: $(DEV_STAMP)
@@ -43,6 +43,18 @@ bench: $(DEV_STAMP)
 # Every locked dependency's licence, checked against LICENSE (tests/test_licenses.py).
 licenses: $(DEV_STAMP)
 	$(BIN)/python -m tests.test_licenses
+
+# Languages (README "Languages"): extract every marked message from the code, merge
+# it into each language's catalog (i18n/locales/*/LC_MESSAGES/tags.po; new entries
+# come out empty, to be translated), then compile the catalogs to .mo files. The
+# service compiles a .po in memory when its .mo is missing or older.
+MESSAGES_POT := build/tags.pot
+messages: $(DEV_STAMP)
+	mkdir -p build
+	$(BIN)/pybabel extract --no-default-keywords $$($(BIN)/python -m i18n.extraction keywords) \
+		--no-location --sort-output --omit-header -o $(MESSAGES_POT) $$($(BIN)/python -m i18n.extraction sources)
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -D tags -i $(MESSAGES_POT) -d i18n/locales
+	$(BIN)/pybabel compile --statistics -D tags -d i18n/locales
 
 # Recompute derived data and finish interrupted deletes/merges on the configured store.
 repair: $(RUN_STAMP)

@@ -19,6 +19,7 @@ from edge.graphql_http import GraphQLEndpoint
 from edge.graphql_ws import GraphQLWebSocket
 from edge.lifespan import lifespan
 from edge.middleware.body_limit import BodyLimit
+from edge.middleware.languages import Languages
 from edge.middleware.request_ids import RequestIds
 from edge.probes import healthz, metrics, readyz
 from observability.logs import configure_logging
@@ -50,7 +51,7 @@ def create_app(
     schema = build_schema(introspection=settings.introspection)
     http = GraphQLEndpoint(schema, settings)
 
-    middleware = [Middleware(RequestIds), Middleware(BodyLimit)]
+    middleware = [Middleware(RequestIds), Middleware(Languages), Middleware(BodyLimit)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

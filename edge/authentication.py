@@ -25,6 +25,11 @@ LEEWAY_SECONDS = 60
 class Unauthenticated(Exception):
     """No usable credentials; answered with HTTP 401 and nothing executed."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        # English, as raised; translated where the 401 is written.
+        self.message = message
+
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()

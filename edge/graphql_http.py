@@ -26,22 +26,25 @@ from edge.http_protocol import (
     result_body,
     status_for,
 )
+from edge.middleware.languages import language_of
 from edge.sse_protocol import (
     EventStreamResponse,
     event_stream,
     operation_results,
     wants_event_stream,
 )
+from i18n import N_, translate
 from observability.logs import log_request
 from resolvers.context import make_context
 from resolvers.errors import ErrorCode
 from schema import TagsSchema
 from storage import Store, start_meter
 
-SUBSCRIPTIONS_ELSEWHERE = (
+SUBSCRIPTIONS_ELSEWHERE = N_(
     "Subscriptions are served over a WebSocket (graphql-transport-ws) or over Server-Sent "
     "Events (POST with Accept: text/event-stream)."
 )
+QUERIES_ONLY_OVER_GET = N_("Only queries can be sent with GET; use POST.")
 
 
 class GraphQLEndpoint:
@@ -80,13 +83,17 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET" and self.graphiql_html and _wants_html(request):
-            return HTMLResponse(self.graphiql_html)
+            # The page itself is English whatever the request prefers.
+            return HTMLResponse(self.graphiql_html, headers={"Content-Language": "en"})
+        language = language_of(request.scope)
         accept = request.headers.get("accept")
         streaming = request.method == "POST" and wants_event_stream(accept)
         media_type = JSON if streaming else choose_media_type(accept)
         if media_type is None:
             return _plain_error(
-                406, "Accept application/graphql-response+json or application/json."
+                406,
+                "Accept application/graphql-response+json or application/json.",
+                language=language,
             )
         try:
             if request.method == "GET":
@@ -96,17 +103,28 @@ class GraphQLEndpoint:
                 gql = parse_body(await request.body(), request.headers.get("content-type"))
                 allowed = {OperationType.QUERY, OperationType.MUTATION}
         except RequestError as exc:
-            return _plain_error(exc.status, exc.message, media_type, exc.headers)
+            return _plain_error(exc.status, exc.message, media_type, exc.headers, language=language)
         store: Store = request.app.state.store
         meter = start_meter()
         try:
             principal = await self.authenticator.authenticate(request.headers, store)
         except Unauthenticated as exc:
             return _plain_error(
-                401, str(exc), media_type, {"WWW-Authenticate": "Bearer"}, ErrorCode.UNAUTHENTICATED
+                401,
+                exc.message,
+                media_type,
+                {"WWW-Authenticate": "Bearer"},
+                ErrorCode.UNAUTHENTICATED,
+                language=language,
             )
         context = make_context(
-            request, principal, store, request.state.request_id, meter, request.app.state.bus
+            request,
+            principal,
+            store,
+            request.state.request_id,
+            meter,
+            request.app.state.bus,
+            language=language,
         )
         request.state.context = context
         if streaming:
@@ -115,6 +133,7 @@ class GraphQLEndpoint:
                     operation_results(self.schema, gql, context),
                     on_outcome=lambda outcome: setattr(request.state, "outcome", outcome),
                     request_id=context.request_id,
+                    language=language,
                 )
             )
         try:
@@ -128,14 +147,16 @@ class GraphQLEndpoint:
         except InvalidOperationTypeError:
             if request.method == "GET":
                 return _plain_error(
-                    405,
-                    "Only queries can be sent with GET; use POST.",
-                    media_type,
-                    {"Allow": "POST"},
+                    405, QUERIES_ONLY_OVER_GET, media_type, {"Allow": "POST"}, language=language
                 )
-            return _plain_error(400, SUBSCRIPTIONS_ELSEWHERE, media_type)
+            return _plain_error(400, SUBSCRIPTIONS_ELSEWHERE, media_type, language=language)
         except Exception:
-            return _plain_error(400, "The request names no operation that can be run.", media_type)
+            return _plain_error(
+                400,
+                "The request names no operation that can be run.",
+                media_type,
+                language=language,
+            )
         body = result_body(result)
         if "errors" not in body:
             request.state.outcome = "ok"
@@ -163,9 +184,11 @@ def _plain_error(
     media_type: str = "application/json",
     headers: dict[str, str] | None = None,
     code: ErrorCode = ErrorCode.BAD_USER_INPUT,
+    *,
+    language: str,
 ) -> Response:
     return Response(
-        dumps(error_body(message, code.value)),
+        dumps(error_body(translate(message, language), code.value)),
         status_code=status,
         media_type=media_type if media_type == GRAPHQL_RESPONSE else "application/json",
         headers=headers,

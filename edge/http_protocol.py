@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 from strawberry.types import ExecutionResult
 
+from i18n import msg
+
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 
@@ -95,7 +97,7 @@ def _json_param(raw: Any, name: str) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise RequestError(400, f"`{name}` is not valid JSON.") from None
+        raise RequestError(400, msg("`{name}` is not valid JSON.", name=name)) from None
 
 
 def parse_body(body: bytes, content_type: str | None) -> GraphQLRequest:

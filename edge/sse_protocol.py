@@ -28,6 +28,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from edge.http_protocol import GraphQLRequest, accept_entries, dumps, error_body, result_body
+from i18n import DEFAULT_LANGUAGE, translate
 from resolvers.context import Context
 from resolvers.errors import ErrorCode
 from schema import TagsSchema
@@ -109,6 +110,7 @@ async def event_stream(
     keep_alive: float = KEEP_ALIVE_SECONDS,
     on_outcome: Callable[[str], None] | None = None,
     request_id: str = "",
+    language: str = DEFAULT_LANGUAGE,
 ) -> AsyncGenerator[bytes, None]:
     """The protocol's frames for `bodies`, with a comment whenever nothing came for a while."""
     # Sent at once: some clients and proxies only report a stream open on its first bytes.
@@ -130,7 +132,9 @@ async def event_stream(
             yield next_event(body)
     except Exception:
         log.exception("event stream failed (request %s)", request_id)
-        failure = error_body(GENERIC_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR.value)
+        failure = error_body(
+            translate(GENERIC_MESSAGE, language), ErrorCode.INTERNAL_SERVER_ERROR.value
+        )
         failure["errors"][0]["extensions"]["requestId"] = request_id
         if on_outcome is not None:
             on_outcome("error")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from graphql import GraphQLError
 
+from i18n import N_, msg
 from resolvers.errors import BadUserInput, ErrorCode
 from storage import AuthorizedWorkspace, Visibility
 
@@ -33,8 +34,12 @@ def check_workspace_id(workspace_id: str) -> None:
     if not valid_workspace_id(workspace_id):
         shown = workspace_id if len(workspace_id) <= 40 else workspace_id[:40] + "…"
         raise BadUserInput(
-            f"workspaceId {shown!r} is not a workspace id: 1-{MAX_WORKSPACE_ID} characters of "
-            "ASCII letters, digits, '_', '-', '.' and ':'."
+            msg(
+                "workspaceId {id} is not a workspace id: 1-{max} characters of "
+                "ASCII letters, digits, '_', '-', '.' and ':'.",
+                id=repr(shown),
+                max=MAX_WORKSPACE_ID,
+            )
         )
 
 
@@ -44,7 +49,7 @@ def expand_scopes(granted: tuple[str, ...]) -> frozenset[str]:
 
 
 class Forbidden(GraphQLError):
-    def __init__(self, message: str = "Not allowed.") -> None:
+    def __init__(self, message: str = N_("Not allowed.")) -> None:
         super().__init__(message, extensions={"code": ErrorCode.FORBIDDEN.value})
 
 
@@ -66,7 +71,7 @@ class Principal:
 
     def require(self, scope: str) -> None:
         if scope not in self.effective_scopes:
-            raise Forbidden(f"This operation needs the {scope} scope.")
+            raise Forbidden(msg("This operation needs the {scope} scope.", scope=scope))
 
     def workspace(self, workspace_id: str, scope: str) -> AuthorizedWorkspace:
         """The only way resolvers obtain a workspace the store will accept."""

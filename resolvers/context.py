@@ -9,6 +9,7 @@ from typing import Any
 
 import strawberry
 
+from i18n import DEFAULT_LANGUAGE
 from resolvers.authorization import Principal
 from resolvers.clock import now
 from resolvers.dataloaders import Loaders, build_loaders
@@ -31,6 +32,9 @@ class Context:
     connection_params: dict[str, Any] | None = None
     # Known once the document is parsed; for logs and metrics.
     operation_name: str | None = None
+    # Negotiated from Accept-Language (of the upgrade request for a WebSocket):
+    # the language of every message in the responses.
+    language: str = DEFAULT_LANGUAGE
 
     def refresh_loaders(self) -> None:
         """Forget everything loaded so far: a mutation may have made it stale."""
@@ -70,6 +74,7 @@ def make_context(
     request_id: str = "",
     meter: Meter | None = None,
     bus: EventBus | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> Context:
     """Build a context; the meter (started here unless given) counts every store call."""
     meter = meter or start_meter()
@@ -81,4 +86,5 @@ def make_context(
         meter=meter,
         request_id=request_id,
         bus=bus,
+        language=language,
     )

@@ -14,6 +14,8 @@ from typing import Literal, TypeVar
 
 from graphql import GraphQLError
 
+from i18n import N_
+
 T = TypeVar("T")
 
 
@@ -84,16 +86,28 @@ def invalid(field: Sequence[str] | None, message: str) -> UserFailure:
     return UserFailure.one(UserErrorCode.VALIDATION, message, field)
 
 
-def missing(field: Sequence[str] | None, what: str = "Tag") -> Problem:
+# Whole sentences, so each language can word them its own way (README "Languages").
+_MISSING = {"Tag": N_("Tag not found."), "Parent tag": N_("Parent tag not found.")}
+
+
+def missing(field: Sequence[str] | None, what: Literal["Tag", "Parent tag"] = "Tag") -> Problem:
     """NOT_FOUND: `what` does not exist, or the caller may not see it (the same answer)."""
-    return Problem(UserErrorCode.NOT_FOUND, f"{what} not found.", _field(field))
+    return Problem(UserErrorCode.NOT_FOUND, _MISSING[what], _field(field))
 
 
-def not_found(field: Sequence[str] | None, what: str = "Tag") -> UserFailure:
+def not_found(
+    field: Sequence[str] | None, what: Literal["Tag", "Parent tag"] = "Tag"
+) -> UserFailure:
     return UserFailure([missing(field, what)])
 
 
 _TAKEN = {"name": UserErrorCode.NAME_TAKEN, "slug": UserErrorCode.SLUG_TAKEN}
+_TAKEN_MESSAGES = {
+    ("name", False): N_("A tag with this name already exists."),
+    ("slug", False): N_("A tag with this slug already exists."),
+    ("name", True): N_("Another tag in this batch has this name."),
+    ("slug", True): N_("Another tag in this batch has this slug."),
+}
 
 
 def taken(
@@ -109,11 +123,7 @@ def taken(
     earlier item of the same batch; `message` replaces both (a retry gave up).
     """
     if message is None:
-        message = (
-            f"Another tag in this batch has this {what}."
-            if in_batch
-            else f"A tag with this {what} already exists."
-        )
+        message = _TAKEN_MESSAGES[what, in_batch]
     return Problem(_TAKEN[what], message, _field(field))
 
 

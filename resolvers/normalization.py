@@ -18,6 +18,7 @@ import secrets
 import time
 import unicodedata
 
+from i18n import N_, Message, msg
 from resolvers.errors import invalid
 
 __all__ = [
@@ -139,19 +140,21 @@ def _reject_bad_chars(raw: str, *, path: tuple[str, ...], label: str, cc: re.Pat
     # Checked before NFC/strip: trimming would otherwise silently swallow a
     # leading/trailing newline that the contract says must be rejected.
     if _SURROGATE_RE.search(raw):
-        raise invalid(path, f"{label} must be valid Unicode text.")
+        raise invalid(path, msg("{label} must be valid Unicode text.", label=Message(label)))
     if cc.search(raw):
-        raise invalid(path, f"{label} must not contain control characters.")
+        raise invalid(
+            path, msg("{label} must not contain control characters.", label=Message(label))
+        )
 
 
 def normalize_name(raw: str, *, path: tuple[str, ...]) -> str:
     """Return the display name to store: NFC, trimmed, inner whitespace collapsed."""
-    _reject_bad_chars(raw, path=path, label="Name", cc=_CC_RE)
+    _reject_bad_chars(raw, path=path, label=N_("Name"), cc=_CC_RE)
     # str.split() with no argument splits on every Unicode whitespace
     # (no-break space, ideographic space...), not just ASCII space.
     name = " ".join(unicodedata.normalize("NFC", raw).split())
     if not 1 <= len(name) <= NAME_MAX:
-        raise invalid(path, f"Name must be 1-{NAME_MAX} characters.")
+        raise invalid(path, msg("Name must be 1-{max} characters.", max=NAME_MAX))
     return name
 
 
@@ -180,10 +183,10 @@ def escape_regex(text: str) -> str:
 
 def normalize_slug(raw: str, *, path: tuple[str, ...]) -> str:
     """Validate an explicitly given slug; it is not lowercased or repaired."""
-    _reject_bad_chars(raw, path=path, label="Slug", cc=_CC_RE)
+    _reject_bad_chars(raw, path=path, label=N_("Slug"), cc=_CC_RE)
     slug = unicodedata.normalize("NFC", raw).strip()
     if not 1 <= len(slug) <= SLUG_MAX:
-        raise invalid(path, f"Slug must be 1-{SLUG_MAX} characters.")
+        raise invalid(path, msg("Slug must be 1-{max} characters.", max=SLUG_MAX))
     # Rejected rather than lowercased: silently storing something other than
     # what the caller asked for would break tagBySlug lookups with their value.
     if not SLUG_RE.fullmatch(slug):
@@ -220,7 +223,7 @@ def slug_with_suffix(base: str, n: int) -> str:
 
 def normalize_color(raw: str, *, path: tuple[str, ...]) -> str:
     """Return `#rrggbb` lowercase from 6 hex digits with or without `#`."""
-    message = "Color must be 6 hex digits, such as #1a2b3c."
+    message = N_("Color must be 6 hex digits, such as #1a2b3c.")
     # A control character would otherwise be trimmed away by strip() and pass.
     if _SURROGATE_RE.search(raw) or _CC_RE.search(raw):
         raise invalid(path, message)
@@ -265,12 +268,14 @@ def normalize_description(raw: str | None, *, path: tuple[str, ...]) -> str | No
     """Return the description to store, or None when absent or blank."""
     if raw is None:
         return None
-    _reject_bad_chars(raw, path=path, label="Description", cc=_CC_EXCEPT_TAB_NL_RE)
+    _reject_bad_chars(raw, path=path, label=N_("Description"), cc=_CC_EXCEPT_TAB_NL_RE)
     text = unicodedata.normalize("NFC", raw).strip()
     if not text:
         return None
     if len(text) > DESCRIPTION_MAX:
-        raise invalid(path, f"Description must be at most {DESCRIPTION_MAX} characters.")
+        raise invalid(
+            path, msg("Description must be at most {max} characters.", max=DESCRIPTION_MAX)
+        )
     return text
 
 
@@ -278,13 +283,13 @@ def normalize_category(raw: str | None, *, path: tuple[str, ...]) -> str | None:
     """Return the category to store, or None when absent or blank."""
     if raw is None:
         return None
-    _reject_bad_chars(raw, path=path, label="Category", cc=_CC_RE)
+    _reject_bad_chars(raw, path=path, label=N_("Category"), cc=_CC_RE)
     # Inner whitespace is kept: the contract collapses it for names only.
     text = unicodedata.normalize("NFC", raw).strip()
     if not text:
         return None
     if len(text) > CATEGORY_MAX:
-        raise invalid(path, f"Category must be 1-{CATEGORY_MAX} characters.")
+        raise invalid(path, msg("Category must be 1-{max} characters.", max=CATEGORY_MAX))
     return text
 
 
@@ -307,7 +312,7 @@ def _check_metadata_key(key: object, *, where: tuple[str, ...]) -> str:
         raise invalid(where, "Metadata must be valid Unicode text.")
     at = (*where, key)
     if not 1 <= len(key) <= METADATA_KEY_MAX:
-        raise invalid(at, f"Metadata keys must be 1-{METADATA_KEY_MAX} characters.")
+        raise invalid(at, msg("Metadata keys must be 1-{max} characters.", max=METADATA_KEY_MAX))
     if key.startswith("$"):
         # MongoDB reads $-prefixed keys as operators.
         raise invalid(at, "Metadata keys must not start with '$'.")
@@ -324,7 +329,9 @@ def _copy_metadata_value(value: object, *, where: tuple[str, ...], depth: int) -
     # `depth` is the level `value` would occupy if it is a container. Checking
     # before descending also bounds recursion for hostile, deeply nested input.
     if isinstance(value, dict | list) and depth > METADATA_MAX_DEPTH:
-        raise invalid(where, f"Metadata must be nested at most {METADATA_MAX_DEPTH} levels deep.")
+        raise invalid(
+            where, msg("Metadata must be nested at most {max} levels deep.", max=METADATA_MAX_DEPTH)
+        )
     if isinstance(value, dict):
         return _copy_metadata_object(value, where=where, depth=depth)
     if isinstance(value, list):
@@ -373,7 +380,9 @@ def normalize_metadata(value: object, *, path: tuple[str, ...]) -> dict[str, obj
     copied = _copy_metadata_object(value, where=path, depth=1)
     serialized = json.dumps(copied, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     if len(serialized.encode("utf-8")) > METADATA_MAX_BYTES:
-        raise invalid(path, f"Metadata must be at most {METADATA_MAX_BYTES} bytes as JSON.")
+        raise invalid(
+            path, msg("Metadata must be at most {max} bytes as JSON.", max=METADATA_MAX_BYTES)
+        )
     return copied
 
 
@@ -387,9 +396,11 @@ def normalize_resource_ref(rtype: str, rid: str, *, path: tuple[str, ...]) -> tu
             "Resource type must be 1-64 letters, digits, '_', '-', '.' or ':', "
             "starting with a letter.",
         )
-    _reject_bad_chars(rid, path=(*path, "id"), label="Resource id", cc=_CC_RE)
+    _reject_bad_chars(rid, path=(*path, "id"), label=N_("Resource id"), cc=_CC_RE)
     if not 1 <= len(rid) <= RESOURCE_ID_MAX:
-        raise invalid((*path, "id"), f"Resource id must be 1-{RESOURCE_ID_MAX} characters.")
+        raise invalid(
+            (*path, "id"), msg("Resource id must be 1-{max} characters.", max=RESOURCE_ID_MAX)
+        )
     return rtype, rid
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from i18n import msg
 from resolvers.errors import BadUserInput
 
 MAX_PAGE = 100
@@ -42,7 +43,9 @@ def page_args(
         raise BadUserInput("Pass either first or last, not both.")
     for name, value in (("first", first), ("last", last)):
         if value is not None and not 0 <= value <= MAX_PAGE:
-            raise BadUserInput(f"{name} must be between 0 and {MAX_PAGE}.")
+            raise BadUserInput(
+                msg("{argument} must be between 0 and {max}.", argument=name, max=MAX_PAGE)
+            )
     from_end = last is not None or (first is None and before is not None and after is None)
     if first is not None:
         limit = first

@@ -10,6 +10,8 @@ from typing import TypeVar
 
 import strawberry
 
+from i18n import translate
+from resolvers.context import Info
 from resolvers.errors import ErrorCode, UserErrorCode, UserFailure
 from resolvers.pagination import Page
 
@@ -120,7 +122,12 @@ class UserError:
             """
         )
     )
-    message: str = strawberry.field(description="Human-readable, safe to show to end users.")
+    # English, as built; `message` answers in the request's language.
+    english: strawberry.Private[str]
+
+    @strawberry.field(description="Human-readable, safe to show to end users.")
+    def message(self, info: Info) -> str:
+        return translate(self.english, info.context.language)
 
 
 def user_errors(failure: UserFailure) -> list[UserError]:
@@ -129,7 +136,7 @@ def user_errors(failure: UserFailure) -> list[UserError]:
         UserError(
             code=p.code,
             field=list(p.field) if p.field is not None else None,
-            message=p.message,
+            english=p.message,
         )
         for p in failure.problems
     ]

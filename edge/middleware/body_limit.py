@@ -6,9 +6,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.http_protocol import dumps, error_body
+from edge.middleware.languages import language_of
+from i18n import N_, translate
 from resolvers.errors import ErrorCode
 
 MAX_BODY = 1024 * 1024
+TOO_LARGE = N_("The request body is larger than 1 MiB.")
 
 
 class BodyLimit:
@@ -49,7 +52,7 @@ class _BodyTooLarge(Exception):
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     response = Response(
-        dumps(error_body("The request body is larger than 1 MiB.", ErrorCode.BAD_USER_INPUT.value)),
+        dumps(error_body(translate(TOO_LARGE, language_of(scope)), ErrorCode.BAD_USER_INPUT.value)),
         status_code=413,
         media_type="application/json",
     )

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from i18n import msg
 from resolvers.context import Context
 from resolvers.errors import Problem, UserErrorCode
 from resolvers.events.bus import TagEventKind
@@ -86,7 +87,7 @@ async def _insert_counted(
         problems.append(
             Problem(
                 UserErrorCode.LIMIT_EXCEEDED,
-                f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.",
+                msg("A resource can carry at most {max} tags.", max=MAX_TAGS_PER_RESOURCE),
                 path,
             )
         )

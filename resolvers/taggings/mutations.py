@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from functools import partial
 
+from i18n import N_, msg
 from resolvers.authorization import TAGGINGS_WRITE, WRITE
 from resolvers.clock import now
 from resolvers.context import Context
@@ -35,7 +36,7 @@ MAX_RESOURCES = 500
 def _resources(raw: Sequence[Mapping[str, str]], problems: Problems) -> list[str]:
     """Resource keys in input order (duplicates kept); every bad ref reported."""
     if not 1 <= len(raw) <= MAX_RESOURCES:
-        raise invalid(("resources",), f"Give 1 to {MAX_RESOURCES} resources.")
+        raise invalid(("resources",), msg("Give 1 to {max} resources.", max=MAX_RESOURCES))
     keys = []
     for i, ref in enumerate(raw):
         checked = problems.check(
@@ -77,7 +78,7 @@ def _limit_problems(
             problems.append(
                 Problem(
                     UserErrorCode.LIMIT_EXCEEDED,
-                    f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.",
+                    msg("A resource can carry at most {max} tags.", max=MAX_TAGS_PER_RESOURCE),
                     ("resources", str(i)),
                 )
             )
@@ -129,7 +130,7 @@ async def _create_missing(
                     existing.append(doc["_id"])
             if not pending:
                 return [], existing
-    message = "The tag names keep changing; try again."
+    message = N_("The tag names keep changing; try again.")
     raise UserFailure([taken("name", ("tagNames",), message=message)])
 
 
@@ -229,7 +230,7 @@ async def set_resource_tags(
         problems.add(
             Problem(
                 UserErrorCode.LIMIT_EXCEEDED,
-                f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.",
+                msg("A resource can carry at most {max} tags.", max=MAX_TAGS_PER_RESOURCE),
                 ("tagIds",),
             )
         )

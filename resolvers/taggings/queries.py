@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from i18n import msg
 from resolvers.authorization import READ
 from resolvers.context import Context
 from resolvers.dataloaders import resource_loader_key
@@ -137,7 +138,7 @@ async def tagged_resources(
 ) -> Page:
     ws = ctx.principal.workspace(workspace_id, READ)
     if not 1 <= len(tag_ids) <= MAX_TAG_IDS:
-        raise BadUserInput(f"tagIds takes 1 to {MAX_TAG_IDS} ids.")
+        raise BadUserInput(msg("tagIds takes 1 to {max} ids.", max=MAX_TAG_IDS))
     args = page_args("RESOURCES", first, after, last, before)
     rtype, possible = _type_arg(resource_type)
     groups = await _match_groups(ctx, ws, tag_ids, include_descendants) if possible else None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from i18n import msg
 from resolvers.errors import Problem, Problems, UserErrorCode
 from resolvers.normalization import (
     category_key,
@@ -70,7 +71,11 @@ def read_fields(
         for key in given:
             if raw[key] is None and key in _NOT_NULL:
                 problems.add(
-                    Problem(UserErrorCode.VALIDATION, f"{key} cannot be null.", (*path, key))
+                    Problem(
+                        UserErrorCode.VALIDATION,
+                        msg("{field} cannot be null.", field=key),
+                        (*path, key),
+                    )
                 )
     values: dict[str, Any] = {}
     for key in given:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from inspect import isawaitable
 
+from i18n import msg
 from resolvers.context import Context
 from resolvers.dataloaders import held, load_now, then
 from resolvers.errors import BadUserInput
@@ -28,7 +29,9 @@ async def ancestors(ctx: Context, tag: Doc) -> list[Doc]:
 
 def children(ctx: Context, tag: Doc, first: int | None) -> list[Doc] | Awaitable[list[Doc]]:
     if first is not None and not 0 <= first <= MAX_PAGE:
-        raise BadUserInput(f"first must be between 0 and {MAX_PAGE}.")
+        raise BadUserInput(
+            msg("{argument} must be between 0 and {max}.", argument="first", max=MAX_PAGE)
+        )
     docs = load_now(ctx.loaders.children, (tag["ws"], tag["_id"]))
     if isawaitable(docs):
         return docs if first is None else then(docs, lambda found: found[:first])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from i18n import N_, msg
 from resolvers.authorization import WRITE
 from resolvers.clock import now
 from resolvers.context import Context
@@ -49,7 +50,7 @@ MAX_INSERT_ATTEMPTS = 32
 def _too_deep(field: Sequence[str]) -> Problem:
     return Problem(
         UserErrorCode.DEPTH_EXCEEDED,
-        f"Tags can be nested at most {MAX_DEPTH + 1} levels deep.",
+        msg("Tags can be nested at most {max} levels deep.", max=MAX_DEPTH + 1),
         tuple(field),
     )
 
@@ -223,7 +224,7 @@ async def create(
             if found:
                 raise UserFailure(found) from None
     else:
-        message = "Could not find a free slug; try again."
+        message = N_("Could not find a free slug; try again.")
         raise UserFailure([taken("slug", (*valid[0].path, "slug"), message=message)])
 
     created = [d["_id"] for d in docs]
@@ -232,7 +233,7 @@ async def create(
         await _undo_created(ctx, ws, created)
         raise UserFailure.one(
             UserErrorCode.LIMIT_EXCEEDED,
-            f"A workspace can hold at most {MAX_TAGS_PER_WORKSPACE} tags.",
+            msg("A workspace can hold at most {max} tags.", max=MAX_TAGS_PER_WORKSPACE),
             ("tags",) if paths and paths[0] else None,
         )
     if parents:
@@ -259,7 +260,7 @@ async def create_tags(
 ) -> list[Doc]:
     ws = ctx.principal.workspace(workspace_id, WRITE)
     if not 1 <= len(items) <= MAX_BATCH:
-        raise invalid(("tags",), f"Give 1 to {MAX_BATCH} tags.")
+        raise invalid(("tags",), msg("Give 1 to {max} tags.", max=MAX_BATCH))
     return await create(ctx, ws, items, [("tags", str(i)) for i in range(len(items))])
 
 
@@ -373,7 +374,7 @@ async def delete_tags(
 ) -> tuple[list[str], list[str]]:
     ws = ctx.principal.workspace(workspace_id, WRITE)
     if not 1 <= len(ids) <= MAX_BATCH:
-        raise invalid(("ids",), f"Give 1 to {MAX_BATCH} ids.")
+        raise invalid(("ids",), msg("Give 1 to {max} ids.", max=MAX_BATCH))
     wanted = list(dict.fromkeys(ids))
     live = await ctx.store.tags.live_in_workspace(ws, [i for i in wanted if is_tag_id(i)])
     known = {d["_id"] for d in live}
@@ -452,7 +453,7 @@ async def merge_tags(
 ) -> tuple[Doc, list[str], int]:
     ctx.principal.require(WRITE)  # before any input rule: no scope, no hints
     if not 1 <= len(source_ids) <= MAX_MERGE_SOURCES:
-        raise invalid(("sourceIds",), f"Give 1 to {MAX_MERGE_SOURCES} source tags.")
+        raise invalid(("sourceIds",), msg("Give 1 to {max} source tags.", max=MAX_MERGE_SOURCES))
     if target_id in source_ids:
         raise invalid(("sourceIds",), "The target cannot be one of the sources.")
     ws, target = await find_writable(ctx, target_id, ("targetId",))

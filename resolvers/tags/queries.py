@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from i18n import msg
 from resolvers.authorization import READ
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
@@ -37,7 +38,7 @@ async def tag_by_id(ctx: Context, tag_id: str) -> Doc | None:
 async def tags_by_ids(ctx: Context, ids: list[str]) -> list[Doc | None]:
     ctx.principal.require(READ)
     if len(ids) > MAX_IDS:
-        raise BadUserInput(f"At most {MAX_IDS} ids.")
+        raise BadUserInput(msg("At most {max} ids.", max=MAX_IDS))
     wanted = [i for i in ids if is_tag_id(i)]
     found = {d["_id"]: d for d in await ctx.loaders.tag.load_many(wanted) if d is not None}
     return [found.get(i) for i in ids]
@@ -69,9 +70,11 @@ def tag_query(
     created_by: str | None = None,
 ) -> TagQuery:
     if ids is not None and len(ids) > MAX_IDS:
-        raise BadUserInput(f"filter.ids takes at most {MAX_IDS} ids.")
+        raise BadUserInput(msg("filter.ids takes at most {max} ids.", max=MAX_IDS))
     if created_by is not None and len(created_by) > MAX_PRINCIPAL_ID:
-        raise BadUserInput(f"filter.createdBy takes at most {MAX_PRINCIPAL_ID} characters.")
+        raise BadUserInput(
+            msg("filter.createdBy takes at most {max} characters.", max=MAX_PRINCIPAL_ID)
+        )
     search = _text_filter(search)
     category = _text_filter(category)
     # Longer than any stored value, or an id no tag can have (a malformed id

@@ -13,13 +13,16 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from i18n import DEFAULT_LANGUAGE, N_, translate
 from resolvers.errors import ErrorCode
+from schema.extensions.core_messages import recognized
 from schema.extensions.query_limits import is_token_limit_error
 from storage import StoreUnavailable
 
 log = logging.getLogger("tags.errors")
 
-GENERIC_MESSAGE = "Internal server error."
+GENERIC_MESSAGE = N_("Internal server error.")
+STORE_UNAVAILABLE = N_("The data store is unavailable; try again shortly.")
 
 
 def _request_id(context: Any) -> str:
@@ -38,9 +41,36 @@ class ErrorCodes(SchemaExtension):
 
 
 def with_codes(errors: list[GraphQLError], context: Any) -> list[GraphQLError]:
-    """Every error with an `extensions.code`; unexpected faults masked. Idempotent."""
+    """Every error with an `extensions.code`, unexpected faults masked, and every
+    message in the request's language. Idempotent."""
     request_id = _request_id(context)
-    return [_coded(e, request_id) for e in errors]
+    language = getattr(context, "language", None) or DEFAULT_LANGUAGE
+    return [_translated(_coded(e, request_id), language) for e in errors]
+
+
+def _translated(error: GraphQLError, language: str) -> GraphQLError:
+    # A new error, never a changed one: parsed and validated documents are cached
+    # with their errors, which later requests, in other languages, get again.
+    if language == DEFAULT_LANGUAGE:
+        return error
+    english = error.message
+    original = error.original_error
+    if isinstance(original, GraphQLError) and original.message == english:
+        # graphql-core locates a resolver's error as a copy with a plain-str
+        # message; the raised one still knows its msgid and values.
+        english = original.message
+    message = translate(recognized(english), language)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
+    )
 
 
 def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
@@ -67,7 +97,7 @@ def _coded(error: GraphQLError, request_id: str) -> GraphQLError:
     message = GENERIC_MESSAGE
     # Only an outage says so; a command the store refused is an internal fault like any other.
     if isinstance(original, StoreUnavailable):
-        message = "The data store is unavailable; try again shortly."
+        message = STORE_UNAVAILABLE
     return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
 
 

@@ -21,6 +21,7 @@ from graphql import (
     ValidationRule,
 )
 
+from i18n import msg
 from resolvers.errors import ErrorCode
 
 MAX_DEPTH = 12
@@ -92,14 +93,16 @@ class DepthLimit(ValidationRule):
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
         if _Measure(self.context).depth(node.selection_set) > MAX_DEPTH:
             self.report_error(
-                too_complex(f"The operation is nested deeper than {MAX_DEPTH} levels.")
+                too_complex(msg("The operation is nested deeper than {max} levels.", max=MAX_DEPTH))
             )
 
 
 class AliasLimit(ValidationRule):
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
         if _Measure(self.context).aliases(node.selection_set) > MAX_ALIASES:
-            self.report_error(too_complex(f"The operation uses more than {MAX_ALIASES} aliases."))
+            self.report_error(
+                too_complex(msg("The operation uses more than {max} aliases.", max=MAX_ALIASES))
+            )
 
 
 def is_token_limit_error(error: GraphQLError) -> bool:
