@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -15,7 +17,7 @@ from strawberry.extensions import (
     ParserCache,
     ValidationCache,
 )
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from schema.common import ErrorCodeEnum
 from schema.extensions.cost import Cost
@@ -38,11 +40,26 @@ class TagsSchema(strawberry.Schema):
             result.errors = with_codes(result.errors, context)
         return result
 
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        results = await super().stream(*args, **kwargs)
+        context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
+        return _with_codes_on_each(results, context)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # Expected errors (bad input, forbidden...) are not faults: log only the rest.
         log_unexpected(errors, execution_context.context if execution_context else None)
+
+
+async def _with_codes_on_each(results: AsyncGenerator[Any, None], context: Any) -> Any:
+    """A stream's results (WebSocket, SSE) with their errors coded and in the
+    context's language, as `execute` gives them."""
+    async with contextlib.aclosing(results):
+        async for result in results:
+            if isinstance(result, ExecutionResult) and result.errors:
+                result.errors = with_codes(result.errors, context)
+            yield result
 
 
 def build_schema(*, introspection: bool = True, extensions: list[Any] | None = None) -> TagsSchema:
