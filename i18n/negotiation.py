@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -53,6 +54,9 @@ def _primary(language_range: str) -> str:
         return language_range.split("-", 1)[0]
 
 
+# Clients send a handful of distinct headers (a browser's is the same on every
+# request), and negotiating one costs more than the rest of a cheap request's edge.
+@functools.lru_cache(maxsize=512)
 def negotiate(header: str | None) -> str:
     """The language to answer in: the most preferred one we have, else English.
 
