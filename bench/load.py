@@ -30,7 +30,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -44,9 +43,9 @@ from bench.flows import (
     TAG_TREE,
     WORKSPACE,
 )
-from bench.process import TreeReading, read_tree, start_server
+from bench.process import TreeReading, read_tree
+from devtools.process import ROOT, start_server
 
-ROOT = Path(__file__).resolve().parent.parent
 TOTAL = 20_000
 CONCURRENCY = 32
 # A bound on each load run, so that `make bench` ends in minutes on a slow or busy machine.

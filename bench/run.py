@@ -33,11 +33,12 @@ from typing import Any
 
 import orjson
 
-from bench.asgi import call
 from bench.floors import Floor, graphql_core_floor, starlette_floor
 from bench.flows import ADD_TAGS, CREATE_TAG, WORKSPACE, flows, seed
-from bench.process import cpu_seconds, store_label, store_pid, store_uri
+from bench.process import cpu_seconds, store_label
 from config.settings import Settings
+from devtools.asgi import call
+from devtools.store import store_pid, store_uri
 from resolvers.pagination import encode_cursor
 from server import create_app
 from storage import current_meter, open_store

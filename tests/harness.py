@@ -2,32 +2,28 @@
 
 Every test runs on a real MongoDB-wire server: the one `TAGS_MONGODB_URI`
 names, or else one SecantusDB server this test session starts (the same
-embedded store `make run` uses, in a temporary directory). Each test gets a
-database of its own, dropped afterwards.
+embedded store `make run` uses, in a temporary directory; `devtools.store`).
+Each test gets a database of its own, dropped afterwards.
 """
 
 from __future__ import annotations
 
-import atexit
-import os
 import shutil
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
 from typing import Any
 
 from pymongo import MongoClient
 
-from bench.process import ROOT, free_port, start_server
+from devtools.process import ROOT, free_port, start_server
+from devtools.store import stop_store_server, store_uri
 from resolvers.authorization import DEV_PRINCIPAL, Principal
 from resolvers.context import make_context
 from schema import TagsSchema
 from storage import Store, open_store
-from storage.embedded import EmbeddedServer, start_or_attach
 
 __all__ = [
     "NODE_ABSENT",
@@ -42,34 +38,9 @@ __all__ = [
     "open_test_store",
     "service_env",
     "start_server",
+    "stop_store_server",
     "store_uri",
 ]
-
-_server: EmbeddedServer | None = None
-_scratch: tempfile.TemporaryDirectory[str] | None = None
-
-
-def store_uri() -> str:
-    """The URI of the suite's database server, started on first use."""
-    global _server, _scratch
-    configured = os.environ.get("TAGS_MONGODB_URI")
-    if configured:
-        return configured
-    if _server is None:
-        _scratch = tempfile.TemporaryDirectory(prefix="tags-test-store-")
-        _server = start_or_attach(Path(_scratch.name))
-        atexit.register(stop_store_server)
-    return _server.uri
-
-
-def stop_store_server() -> None:
-    global _server, _scratch
-    if _server is not None:
-        _server.stop()
-        _server = None
-    if _scratch is not None:
-        _scratch.cleanup()
-        _scratch = None
 
 
 def fresh_db_name(prefix: str = "tags_test") -> str:

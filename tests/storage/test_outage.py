@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.faults import scenario
+from devtools.outage import scenario
 from tests.harness import store_uri
 
 UNAVAILABLE = "The data store is unavailable; try again shortly."
