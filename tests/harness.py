@@ -105,7 +105,7 @@ class Executor:
         context = make_context(None, principal, self.store, "test-request")
         result = await self.schema.execute(query, variable_values=variables, context_value=context)
         errors = [e.formatted for e in result.errors or []]
-        return GraphQLResult(result.data, errors, result.extensions or {})  # type: ignore[arg-type]
+        return GraphQLResult(result.data, errors, result.extensions or {})
 
 
 # The Node clients of tests/clients/ (urql, graphql-ws, graphql-sse) need both.
@@ -135,7 +135,7 @@ def service_env(**overrides: str) -> dict[str, str]:
 def live_server(**env_overrides: str) -> Iterator[str]:
     """Yields the GraphQL URL of a freshly started `python server.py`; stops it afterwards."""
     env = service_env(**env_overrides)
-    process, url = start_server(**env)
+    process, url = start_server(subprocess.DEVNULL, **env)
     try:
         yield f"{url}/graphql"
     finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.harness import Executor
+
 WS = "ws-main"
 OTHER_WS = "ws-other"
 
@@ -53,16 +55,18 @@ mutation Add($input: AddTagsToResourcesInput!) {
 """
 
 
-async def create_tag(gql: Any, name: str, workspace: str = WS, **fields: Any) -> dict[str, Any]:
+async def create_tag(
+    gql: Executor, name: str, workspace: str = WS, **fields: Any
+) -> dict[str, Any]:
     """Create a tag that must succeed; returns the tag as the API shows it."""
     result = await gql(CREATE_TAG, {"input": {"workspaceId": workspace, "name": name, **fields}})
     payload = result.ok()["createTag"]
     assert payload["userErrors"] == [], payload["userErrors"]
-    return payload["tag"]  # type: ignore[no-any-return]
+    return payload["tag"]
 
 
 async def tag_resources(
-    gql: Any, tag_ids: list[str], resources: list[tuple[str, str]], workspace: str = WS
+    gql: Executor, tag_ids: list[str], resources: list[tuple[str, str]], workspace: str = WS
 ) -> int:
     result = await gql(
         ADD_TAGS,

@@ -135,7 +135,7 @@ def verdicts() -> list[tuple[str, str, str, bool]]:
     return rows
 
 
-def test_every_locked_dependency_has_an_acceptable_licence():
+def test_every_locked_dependency_has_an_acceptable_licence() -> None:
     refused = [row for row in verdicts() if not row[3]]
     assert refused == [], f"licences that do not fit LICENSE (Apache-2.0): {refused}"
 
@@ -163,7 +163,7 @@ def test_every_locked_dependency_has_an_acceptable_licence():
         ("secantusdb", "AGPL-3.0-only", False),
     ],
 )
-def test_the_policy(package, expression, ok):
+def test_the_policy(package: str, expression: str, ok: bool) -> None:
     assert acceptable(package, expression) is ok
 
 
@@ -172,7 +172,7 @@ def _python_files() -> list[Path]:
     return [p for p in ROOT.rglob("*.py") if not skip & set(p.relative_to(ROOT).parts)]
 
 
-def test_the_service_never_imports_secantus():
+def test_the_service_never_imports_secantus() -> None:
     """The condition of SecantusDB's exception: it runs as a separate program only."""
     importers = []
     for path in _python_files():
