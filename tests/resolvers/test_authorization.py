@@ -17,6 +17,9 @@ from typing import Any
 import pytest
 
 from resolvers.authorization import ADMIN, READ, TAGGINGS_WRITE, WRITE, Principal
+from schema import TagsSchema
+from storage import Store
+from tests.harness import Executor
 from tests.helpers import create_tag, tag_resources
 
 WS_A = "ws-a"
@@ -38,7 +41,9 @@ def principal(
     return Principal(id=pid, scopes=(scope,) if scope else (), workspace_ids=workspaces)
 
 
-async def raw_snapshot(store: Any, workspace: str | None = None) -> dict[str, list[dict[str, Any]]]:
+async def raw_snapshot(
+    store: Store, workspace: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """Every stored document of tags and taggings (optionally of one workspace), ordered."""
     query = {} if workspace is None else {"ws": workspace}
     out = {}
@@ -62,7 +67,7 @@ query Snap($ws: ID!) {{
 """
 
 
-async def api_snapshot(gql: Any, workspace: str) -> Any:
+async def api_snapshot(gql: Executor, workspace: str) -> Any:
     """A workspace as the dev principal (every scope, every workspace) sees it."""
     return (await gql(SNAPSHOT_QUERY, {"ws": workspace})).ok()
 
@@ -77,7 +82,7 @@ class Seed:
     child: dict[str, Any]
 
 
-async def seed_workspace(gql: Any, ws: str) -> Seed:
+async def seed_workspace(gql: Executor, ws: str) -> Seed:
     alpha = await create_tag(gql, "Alpha", ws)
     beta = await create_tag(gql, "Beta", ws)
     child = await create_tag(gql, "Child", ws, parentId=alpha["id"])
@@ -97,8 +102,9 @@ class Op:
     check: Callable[[Any, Seed], Awaitable[None] | None]
 
 
-def _eq(expected: Any) -> Callable[[Any, Seed], None]:
-    def check(value: Any, seed: Seed) -> None:
+def _eq(expected: Any) -> Callable[[Any, object], None]:
+    # The probes pass Tenants where the scope matrix passes a Seed; neither is read.
+    def check(value: Any, context: object) -> None:
         assert value == expected, value
 
     return check
@@ -366,10 +372,12 @@ def _field(op: Op) -> str:
     return op.name.split("(")[0]
 
 
-def test_matrix_covers_every_query_and_mutation_field(schema):
+def test_matrix_covers_every_query_and_mutation_field(schema: TagsSchema) -> None:
     """The matrix below must not silently miss a field added to the schema."""
-    query_fields = set(schema._schema.query_type.fields)
-    mutation_fields = set(schema._schema.mutation_type.fields)
+    query_type, mutation_type = schema._schema.query_type, schema._schema.mutation_type
+    assert query_type is not None and mutation_type is not None
+    query_fields = set(query_type.fields)
+    mutation_fields = set(mutation_type.fields)
     covered = {_field(op) for op in OPS} | {"viewer"}
     assert query_fields <= covered, query_fields - covered
     assert mutation_fields <= covered, mutation_fields - covered
@@ -378,7 +386,7 @@ def test_matrix_covers_every_query_and_mutation_field(schema):
 
 @pytest.mark.parametrize("granted", GRANTS, ids=lambda g: g or "no-scope")
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-async def test_scope_matrix(gql, store, op, granted):
+async def test_scope_matrix(gql: Executor, store: Store, op: Op, granted: str | None) -> None:
     seed = await seed_workspace(gql, WS_A)
     before = await raw_snapshot(store)
     result = await gql(op.query, op.variables(seed), principal=principal(granted))
@@ -404,7 +412,7 @@ VIEWER = "{ viewer { id scopes workspaceIds } }"
 
 
 @pytest.mark.parametrize("granted", GRANTS, ids=lambda g: g or "no-scope")
-async def test_viewer_needs_only_authentication(gql, granted):
+async def test_viewer_needs_only_authentication(gql: Executor, granted: str | None) -> None:
     result = await gql(VIEWER, principal=principal(granted))
     assert result.ok()["viewer"] == {
         "id": "alice",
@@ -418,7 +426,9 @@ async def test_viewer_needs_only_authentication(gql, granted):
     [(ADMIN,), (WRITE,), (TAGGINGS_WRITE,), (WRITE, READ), (READ, ADMIN)],
     ids=lambda s: "+".join(s),
 )
-async def test_viewer_lists_scopes_as_granted_not_expanded(gql, scopes):
+async def test_viewer_lists_scopes_as_granted_not_expanded(
+    gql: Executor, scopes: tuple[str, ...]
+) -> None:
     p = Principal(id="key_123", scopes=scopes, workspace_ids=("*",))
     viewer = (await gql(VIEWER, principal=p)).ok()["viewer"]
     assert viewer == {"id": "key_123", "scopes": list(scopes), "workspaceIds": ["*"]}
@@ -506,7 +516,9 @@ BAD_INPUT_OPS = [
 
 
 @pytest.mark.parametrize(("template", "granted"), BAD_INPUT_OPS)
-async def test_missing_scope_is_forbidden_before_input_is_validated(gql, store, template, granted):
+async def test_missing_scope_is_forbidden_before_input_is_validated(
+    gql: Executor, store: Store, template: str, granted: str | None
+) -> None:
     seed = await seed_workspace(gql, WS_A)
     many = ", ".join(f'"{UNKNOWN_ID}"' for _ in range(101))
     before = await raw_snapshot(store)
@@ -527,7 +539,7 @@ class Tenants:
 
 
 @pytest.fixture
-async def tenants(gql) -> Tenants:
+async def tenants(gql: Executor) -> Tenants:
     a = await seed_workspace(gql, WS_A)
     b = await seed_workspace(gql, WS_B)
     grandchild = await create_tag(gql, "Grandchild", WS_B, parentId=b.child["id"])
@@ -752,7 +764,9 @@ def _neutral(value: Any, replace: dict[str, str]) -> Any:
 
 @pytest.mark.parametrize("which", ["root", "leaf", "middle"])
 @pytest.mark.parametrize("probe", PROBES, ids=lambda p: p.name)
-async def test_foreign_tag_id_behaves_exactly_like_an_unknown_id(gql, store, tenants, probe, which):
+async def test_foreign_tag_id_behaves_exactly_like_an_unknown_id(
+    gql: Executor, store: Store, tenants: Tenants, probe: Probe, which: str
+) -> None:
     foreign = _foreign_ids(tenants)[which]
     b_before = await api_snapshot(gql, WS_B)
     raw_before = await raw_snapshot(store)
@@ -771,7 +785,9 @@ async def test_foreign_tag_id_behaves_exactly_like_an_unknown_id(gql, store, ten
     assert await api_snapshot(gql, WS_B) == b_before
 
 
-async def test_a_principal_for_every_workspace_does_see_workspace_b(gql, tenants):
+async def test_a_principal_for_every_workspace_does_see_workspace_b(
+    gql: Executor, tenants: Tenants
+) -> None:
     """Control for the isolation tests: B's ids are real and reachable with access."""
     everyone = Principal(id="root", scopes=(READ,), workspace_ids=("*",))
     both = Principal(id="two", scopes=(READ,), workspace_ids=(WS_A, WS_B))
@@ -786,7 +802,9 @@ async def test_a_principal_for_every_workspace_does_see_workspace_b(gql, tenants
         assert found == {"tag": {"name": "Alpha"}}
 
 
-async def test_a_foreign_id_alongside_own_ids_changes_nothing_anywhere(gql, store, tenants):
+async def test_a_foreign_id_alongside_own_ids_changes_nothing_anywhere(
+    gql: Executor, store: Store, tenants: Tenants
+) -> None:
     """deleteTags with a mix: own ids are deleted, the foreign one is reported not found."""
     foreign = tenants.b.beta["id"]
     b_before = await raw_snapshot(store, WS_B)
@@ -804,7 +822,9 @@ async def test_a_foreign_id_alongside_own_ids_changes_nothing_anywhere(gql, stor
     assert await raw_snapshot(store, WS_B) == b_before
 
 
-async def test_resource_reads_in_own_workspace_ignore_other_workspaces(gql, tenants):
+async def test_resource_reads_in_own_workspace_ignore_other_workspaces(
+    gql: Executor, tenants: Tenants
+) -> None:
     """task:1 and task:2 exist in both workspaces; A's views show A's tags only."""
     seen = (
         await gql(
@@ -877,7 +897,9 @@ NAMING_B = [
 
 
 @pytest.mark.parametrize("template", NAMING_B)
-async def test_naming_a_foreign_workspace_is_forbidden(gql, store, tenants, template):
+async def test_naming_a_foreign_workspace_is_forbidden(
+    gql: Executor, store: Store, tenants: Tenants, template: str
+) -> None:
     before = await raw_snapshot(store)
     b_before = await api_snapshot(gql, WS_B)
     result = await gql(template % {"b_alpha": tenants.b.alpha["id"]}, principal=ALICE)
@@ -887,7 +909,9 @@ async def test_naming_a_foreign_workspace_is_forbidden(gql, store, tenants, temp
     assert await api_snapshot(gql, WS_B) == b_before
 
 
-async def test_foreign_workspace_is_forbidden_even_for_an_unused_workspace_id(gql, store):
+async def test_foreign_workspace_is_forbidden_even_for_an_unused_workspace_id(
+    gql: Executor, store: Store
+) -> None:
     """Forbidden does not depend on whether the workspace has data."""
     before = await raw_snapshot(store)
     # "*" and "ws-a " are not workspace ids at all: refused as malformed, whoever asks.
@@ -906,7 +930,9 @@ async def test_foreign_workspace_is_forbidden_even_for_an_unused_workspace_id(gq
     assert await raw_snapshot(store) == before
 
 
-async def test_foreign_workspace_data_unchanged_after_every_probe(gql, store, tenants):
+async def test_foreign_workspace_data_unchanged_after_every_probe(
+    gql: Executor, store: Store, tenants: Tenants
+) -> None:
     """All probes in one request sequence, then B compared document by document."""
     b_before = copy.deepcopy(await raw_snapshot(store, WS_B))
     api_before = await api_snapshot(gql, WS_B)
@@ -914,7 +940,9 @@ async def test_foreign_workspace_data_unchanged_after_every_probe(gql, store, te
         for foreign in _foreign_ids(tenants).values():
             await gql(probe.query, probe.variables(tenants, foreign), principal=ALICE)
     for param in NAMING_B:
-        await gql(param.values[0] % {"b_alpha": tenants.b.alpha["id"]}, principal=ALICE)
+        template = param.values[0]
+        assert isinstance(template, str)
+        await gql(template % {"b_alpha": tenants.b.alpha["id"]}, principal=ALICE)
     assert await raw_snapshot(store, WS_B) == b_before
     assert await api_snapshot(gql, WS_B) == api_before
 
@@ -926,7 +954,9 @@ ADD_BY_NAME = (
 )
 
 
-async def test_tag_names_only_match_in_the_named_workspace(gql, store, tenants):
+async def test_tag_names_only_match_in_the_named_workspace(
+    gql: Executor, store: Store, tenants: Tenants
+) -> None:
     """A name that exists only in B is, for A, a name that does not exist."""
     b_before = await raw_snapshot(store, WS_B)
 

@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 
+from storage import Store
 from storage.collection import Collection
 from storage.repair import repair
+from tests.harness import Executor
 from tests.helpers import ADD_TAGS, CREATE_TAG, WS, create_tag
 
 CONCURRENCY = 16
@@ -135,13 +137,15 @@ mutation Merge($input: MergeTagsInput!) {
 
 def user_errors(data: dict[str, Any]) -> list[dict[str, Any]]:
     (payload,) = data.values()
-    return payload["userErrors"]  # type: ignore[no-any-return]
+    return payload["userErrors"]
 
 
 # Uniqueness under concurrency ------------------------------------------------
 
 
-async def test_concurrent_creates_with_one_name_make_one_tag(gql, interleaved):
+async def test_concurrent_creates_with_one_name_make_one_tag(
+    gql: Executor, interleaved: Counter[str]
+) -> None:
     inputs = [{"workspaceId": WS, "name": "Release", "clientMutationId": str(i)} for i in range(16)]
     results = await gather([gql(CREATE_TAG, {"input": i}) for i in inputs])
     payloads = [r.ok()["createTag"] for r in results]
@@ -167,7 +171,9 @@ SAME_SLUG_NAMES = [
 ]  # fmt: skip
 
 
-async def test_concurrent_creates_with_one_generated_slug_get_distinct_slugs(gql, interleaved):
+async def test_concurrent_creates_with_one_generated_slug_get_distinct_slugs(
+    gql: Executor, interleaved: Counter[str]
+) -> None:
     assert len(SAME_SLUG_NAMES) == CONCURRENCY
     results = await gather(
         [gql(CREATE_TAG, {"input": {"workspaceId": WS, "name": n}}) for n in SAME_SLUG_NAMES]
@@ -188,7 +194,9 @@ async def test_concurrent_creates_with_one_generated_slug_get_distinct_slugs(gql
     assert (await repair(gql.store)).clean
 
 
-async def test_concurrent_identical_taggings_make_one_association(gql, interleaved):
+async def test_concurrent_identical_taggings_make_one_association(
+    gql: Executor, interleaved: Counter[str]
+) -> None:
     tag = await create_tag(gql, "Urgent")
     variables = {
         "input": {
@@ -231,7 +239,7 @@ WAVE = 16
 class Mix:
     """Random operations over a shifting set of tags; ids may be stale on purpose."""
 
-    def __init__(self, gql: Any, rng: random.Random, tag_ids: list[str]) -> None:
+    def __init__(self, gql: Executor, rng: random.Random, tag_ids: list[str]) -> None:
         self.gql = gql
         self.rng = rng
         self.tag_ids = tag_ids
@@ -339,7 +347,9 @@ class Mix:
                     self.gone.append(tag_id)
 
 
-async def test_concurrent_create_missing_of_one_name_shares_one_tag(gql, interleaved):
+async def test_concurrent_create_missing_of_one_name_shares_one_tag(
+    gql: Executor, interleaved: Counter[str]
+) -> None:
     def variables(n: int) -> dict[str, Any]:
         return {
             "input": {
@@ -363,8 +373,8 @@ async def test_concurrent_create_missing_of_one_name_shares_one_tag(gql, interle
 
 
 async def test_randomized_concurrent_mix_keeps_counters_and_references_consistent(
-    gql, store, interleaved
-):
+    gql: Executor, store: Store, interleaved: Counter[str]
+) -> None:
     rng = random.Random(4242)
     tag_ids: list[str] = []
     for i in range(INITIAL_TAGS):

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from schema import TagsSchema
 from tests.harness import Executor, open_test_store
 from tests.helpers import WS
 
@@ -101,7 +102,7 @@ class Forest:
         return self.grandchildren[5]
 
     async def tag(
-        self, gql: Any, tags: list[dict[str, Any]], resources: list[tuple[str, str]]
+        self, gql: Executor, tags: list[dict[str, Any]], resources: list[tuple[str, str]]
     ) -> None:
         new = [(t, r) for t in tags for r in resources if t["name"] not in self.carried[r]]
         variables = {
@@ -119,16 +120,16 @@ class Forest:
             self.tasks[tag["id"]] += resource[0] == "task"
 
 
-async def _create_batch(gql: Any, drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def _create_batch(gql: Executor, drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     assert 1 <= len(drafts) <= 100
     result = await gql(CREATE_TAGS, {"input": {"workspaceId": WS, "tags": drafts}})
     payload = result.ok()["createTags"]
     assert payload["userErrors"] == [], payload["userErrors"]
     assert len(payload["tags"]) == len(drafts)
-    return payload["tags"]  # type: ignore[no-any-return]
+    return payload["tags"]
 
 
-async def build_forest(gql: Any) -> Forest:
+async def build_forest(gql: Executor) -> Forest:
     """300 tags, three levels (10 roots, 90 children, 200 grandchildren), all in use.
 
     Names are a shuffled numbering, so any page by name mixes the three levels.
@@ -172,18 +173,20 @@ async def build_forest(gql: Any) -> Forest:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def forest_gql(schema: Any) -> AsyncIterator[tuple[Forest, Executor]]:
+async def forest_gql(schema: TagsSchema) -> AsyncIterator[tuple[Forest, Executor]]:
     async with open_test_store() as store:
         gql = Executor(schema, store)
         yield await build_forest(gql), gql
 
 
-async def _cost(gql: Any, query: str, variables: dict[str, Any]) -> tuple[int, Any]:
+async def _cost(gql: Executor, query: str, variables: dict[str, Any]) -> tuple[int, Any]:
     result = await gql(query, variables)
     return result.round_trips, result.ok()
 
 
-async def test_tags_page_costs_the_same_for_5_and_100_tags(forest_gql):
+async def test_tags_page_costs_the_same_for_5_and_100_tags(
+    forest_gql: tuple[Forest, Executor],
+) -> None:
     forest, gql = forest_gql
     small, small_data = await _cost(gql, TAGS_PAGE, {"ws": WS, "first": 5})
     large, large_data = await _cost(gql, TAGS_PAGE, {"ws": WS, "first": 100})
@@ -209,9 +212,11 @@ async def test_tags_page_costs_the_same_for_5_and_100_tags(forest_gql):
     )
 
 
-async def test_same_query_over_same_data_costs_the_same_twice(forest_gql):
+async def test_same_query_over_same_data_costs_the_same_twice(
+    forest_gql: tuple[Forest, Executor],
+) -> None:
     forest, gql = forest_gql
-    queries = {
+    queries: dict[str, tuple[str, dict[str, Any]]] = {
         "tags(first: 100)": (TAGS_PAGE, {"ws": WS, "first": 100}),
         "resourceTags(many)": (RESOURCE_TAGS, {"ws": WS, "type": "task", "id": "many"}),
         "taggedResources(first: 100)": (
@@ -226,7 +231,9 @@ async def test_same_query_over_same_data_costs_the_same_twice(forest_gql):
         assert first == second > 0, f"{label} cost {first} round trips, then {second}"
 
 
-async def test_resource_tags_costs_the_same_for_2_and_100_tags(forest_gql):
+async def test_resource_tags_costs_the_same_for_2_and_100_tags(
+    forest_gql: tuple[Forest, Executor],
+) -> None:
     forest, gql = forest_gql
     small, small_data = await _cost(gql, RESOURCE_TAGS, {"ws": WS, "type": "task", "id": "few"})
     large, large_data = await _cost(gql, RESOURCE_TAGS, {"ws": WS, "type": "task", "id": "many"})
@@ -247,7 +254,9 @@ async def test_resource_tags_costs_the_same_for_2_and_100_tags(forest_gql):
     assert large <= MAX_FLAT_COST, f"resourceTags with 100 tags cost {large} round trips"
 
 
-async def test_tagged_resources_costs_the_same_for_5_and_100_resources(forest_gql):
+async def test_tagged_resources_costs_the_same_for_5_and_100_resources(
+    forest_gql: tuple[Forest, Executor],
+) -> None:
     forest, gql = forest_gql
     variables = {"ws": WS, "tagIds": [forest.common["id"]]}
     small, small_data = await _cost(gql, TAGGED_RESOURCES, {**variables, "first": 5})

@@ -10,14 +10,16 @@ import asyncio
 import json
 from typing import Any
 
+import httpx
 import pytest
 from graphql import GraphQLInputObjectType, GraphQLNamedType, GraphQLNonNull, GraphQLObjectType
 from websockets.asyncio.client import connect
 
 from resolvers.authorization import valid_workspace_id
 from schema import TagsSchema, build_schema
+from storage import Store
 from tests.graphql_ws import PROTOCOL, WAIT, ws_url
-from tests.harness import live_server
+from tests.harness import Executor, live_server
 from tests.helpers import create_tag
 
 MISSING = "tag_000000000000000000000000"
@@ -100,7 +102,7 @@ def _fields_taking_a_workspace(schema: TagsSchema, root: str) -> set[str]:
     return {n for n, f in _root(schema, root).fields.items() if _takes_workspace(f)}
 
 
-def test_every_operation_with_a_workspace_is_covered(schema):
+def test_every_operation_with_a_workspace_is_covered(schema: TagsSchema) -> None:
     taking = _fields_taking_a_workspace(schema, "Query") | _fields_taking_a_workspace(
         schema, "Mutation"
     )
@@ -117,7 +119,9 @@ def _in_this_schema() -> list[str]:
 
 
 @pytest.mark.parametrize("operation", _in_this_schema())
-async def test_malformed_workspace_ids_are_refused_before_the_store(gql, store, operation):
+async def test_malformed_workspace_ids_are_refused_before_the_store(
+    gql: Executor, store: Store, operation: str
+) -> None:
     for workspace in BAD_IDS:
         result = await gql(OPERATIONS[operation], {"ws": workspace})
         assert result.error_codes == ["BAD_USER_INPUT"], (workspace, result.errors)
@@ -127,12 +131,12 @@ async def test_malformed_workspace_ids_are_refused_before_the_store(gql, store, 
     assert await store.database.db["taggings"].count_documents({}) == 0
 
 
-def test_the_rule_itself():
+def test_the_rule_itself() -> None:
     assert [w for w in BAD_IDS if valid_workspace_id(w)] == []
     assert [w for w in GOOD_IDS if not valid_workspace_id(w)] == []
 
 
-async def test_a_stray_space_does_not_make_a_second_workspace(gql, store):
+async def test_a_stray_space_does_not_make_a_second_workspace(gql: Executor, store: Store) -> None:
     await create_tag(gql, "Bug", workspace="demo")
     result = await gql(OPERATIONS["createTag"], {"ws": " demo"})
     assert result.error_codes == ["BAD_USER_INPUT"]
@@ -142,7 +146,7 @@ async def test_a_stray_space_does_not_make_a_second_workspace(gql, store):
 
 
 @pytest.mark.parametrize("workspace", GOOD_IDS)
-async def test_every_allowed_character_makes_a_workspace(gql, workspace):
+async def test_every_allowed_character_makes_a_workspace(gql: Executor, workspace: str) -> None:
     tag = await create_tag(gql, "Alpha", workspace=workspace)
     assert tag["workspaceId"] == workspace
     listed = await gql(OPERATIONS["tags"], {"ws": workspace})
@@ -156,7 +160,7 @@ def live_url() -> Any:
 
 
 @pytest.mark.parametrize("workspace", [" demo", "", "a/b", "*"])
-async def test_subscription_refuses_a_malformed_workspace(live_url, workspace):
+async def test_subscription_refuses_a_malformed_workspace(live_url: str, workspace: str) -> None:
     async with connect(ws_url(live_url), subprotocols=[PROTOCOL], open_timeout=WAIT) as socket:
         await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
         ack = json.loads(await asyncio.wait_for(socket.recv(), WAIT))
@@ -169,7 +173,9 @@ async def test_subscription_refuses_a_malformed_workspace(live_url, workspace):
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT", errors
 
 
-async def test_over_http_a_malformed_workspace_is_named_in_the_answer(client):
+async def test_over_http_a_malformed_workspace_is_named_in_the_answer(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.post(
         "/graphql", json={"query": OPERATIONS["tags"], "variables": {"ws": "demo "}}
     )

@@ -34,7 +34,11 @@ class FakeLog:
         seen = len(self.docs)
         while True:
             async with self.grew:
-                await self.grew.wait_for(lambda seen=seen: len(self.docs) > seen)
+
+                def grown(seen: int = seen) -> bool:
+                    return len(self.docs) > seen
+
+                await self.grew.wait_for(grown)
             while seen < len(self.docs):
                 seen += 1
                 yield self.docs[seen - 1]
@@ -56,7 +60,7 @@ async def until_subscribed(bus: Any, ws: str) -> None:
         await asyncio.sleep(0)
 
 
-async def test_local_bus_fans_out_per_workspace_in_order():
+async def test_local_bus_fans_out_per_workspace_in_order() -> None:
     bus = LocalBus()
     mine, also_mine = bus.subscribe("w"), bus.subscribe("w")
     first = asyncio.create_task(take(mine, 3))
@@ -71,7 +75,7 @@ async def test_local_bus_fans_out_per_workspace_in_order():
     assert bus.subscriber_count("w") == 0  # finished subscriptions unregister
 
 
-async def test_shared_bus_delivers_every_workers_events_to_every_worker_in_log_order():
+async def test_shared_bus_delivers_every_workers_events_to_every_worker_in_log_order() -> None:
     log = FakeLog()
     worker_a, worker_b = SharedBus(log), SharedBus(log)
     seen_a = asyncio.create_task(take(worker_a.subscribe("w"), 4))
@@ -89,7 +93,7 @@ async def test_shared_bus_delivers_every_workers_events_to_every_worker_in_log_o
     await worker_b.close()
 
 
-async def test_shared_bus_skips_malformed_log_entries():
+async def test_shared_bus_skips_malformed_log_entries() -> None:
     log = FakeLog()
     bus = SharedBus(log)
     seen = asyncio.create_task(take(bus.subscribe("w"), 1))
@@ -101,7 +105,7 @@ async def test_shared_bus_skips_malformed_log_entries():
     await bus.close()
 
 
-async def test_change_streams_carry_events_between_two_processes_worth_of_buses():
+async def test_change_streams_carry_events_between_two_processes_worth_of_buses() -> None:
     from storage import open_store
     from storage.events import MongoEventLog, supports_change_streams
 

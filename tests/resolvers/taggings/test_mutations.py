@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.harness import Executor
 from tests.helpers import DELETE_TAG, OTHER_WS, WS, create_tag, tag_resources
 
 UNKNOWN_ID = "tag_" + "0" * 24
@@ -159,55 +160,57 @@ def refs(*pairs: tuple[str, str]) -> list[dict[str, str]]:
 
 
 async def add(
-    gql: Any, resources: list[tuple[str, str]], query: str = ADD, ws: str = WS, **fields: Any
+    gql: Executor, resources: list[tuple[str, str]], query: str = ADD, ws: str = WS, **fields: Any
 ) -> dict[str, Any]:
     result = await gql(
         query, {"input": {"workspaceId": ws, "resources": refs(*resources), **fields}}
     )
-    return result.ok()["addTagsToResources"]  # type: ignore[no-any-return]
+    return result.ok()["addTagsToResources"]
 
 
-async def remove(gql: Any, resources: list[tuple[str, str]], tag_ids: list[str]) -> dict[str, Any]:
+async def remove(
+    gql: Executor, resources: list[tuple[str, str]], tag_ids: list[str]
+) -> dict[str, Any]:
     variables = {"input": {"workspaceId": WS, "resources": refs(*resources), "tagIds": tag_ids}}
-    return (await gql(REMOVE, variables)).ok()["removeTagsFromResources"]  # type: ignore[no-any-return]
+    return (await gql(REMOVE, variables)).ok()["removeTagsFromResources"]
 
 
-async def set_tags(gql: Any, resource: tuple[str, str], tag_ids: list[str]) -> dict[str, Any]:
+async def set_tags(gql: Executor, resource: tuple[str, str], tag_ids: list[str]) -> dict[str, Any]:
     variables = {"input": {"workspaceId": WS, "resource": refs(resource)[0], "tagIds": tag_ids}}
-    return (await gql(SET, variables)).ok()["setResourceTags"]  # type: ignore[no-any-return]
+    return (await gql(SET, variables)).ok()["setResourceTags"]
 
 
-async def resource_tags(gql: Any, rtype: str, rid: str, ws: str = WS) -> list[str]:
+async def resource_tags(gql: Executor, rtype: str, rid: str, ws: str = WS) -> list[str]:
     data = (await gql(RESOURCE_TAGS, {"ws": ws, "type": rtype, "id": rid})).ok()
     return [t["name"] for t in data["resourceTags"]]
 
 
-async def usage(gql: Any, tag_id: str, rtype: str = "task") -> tuple[int, int]:
+async def usage(gql: Executor, tag_id: str, rtype: str = "task") -> tuple[int, int]:
     data = (await gql(USAGE, {"id": tag_id, "type": rtype})).ok()["tag"]
     return data["total"], data["typed"]
 
 
-async def tags_named(gql: Any, *names: str) -> list[dict[str, Any]]:
+async def tags_named(gql: Executor, *names: str) -> list[dict[str, Any]]:
     return [await create_tag(gql, n) for n in names]
 
 
-async def create_many(gql: Any, names: list[str]) -> list[str]:
+async def create_many(gql: Executor, names: list[str]) -> list[str]:
     variables = {"input": {"workspaceId": WS, "tags": [{"name": n} for n in names]}}
     payload = (await gql(CREATE_TAGS, variables)).ok()["createTags"]
     assert payload["userErrors"] == []
     return [t["id"] for t in payload["tags"]]
 
 
-async def tag_count_in_workspace(gql: Any) -> int:
+async def tag_count_in_workspace(gql: Executor) -> int:
     data = (await gql(TAG_TOTAL, {"ws": WS})).ok()
-    return data["tags"]["totalCount"]  # type: ignore[no-any-return]
+    return data["tags"]["totalCount"]
 
 
 def errors(payload: dict[str, Any]) -> list[tuple[str, list[str] | None]]:
     return [(e["code"], e["field"]) for e in payload["userErrors"]]
 
 
-async def tagged(gql: Any, tag_ids: list[str], **args: Any) -> Any:
+async def tagged(gql: Executor, tag_ids: list[str], **args: Any) -> Any:
     variables = {"ws": WS, "tagIds": tag_ids, **{k: v for k, v in args.items() if v is not None}}
     return await gql(TAGGED, variables)
 
@@ -219,7 +222,7 @@ def edge_keys(connection: dict[str, Any]) -> list[tuple[str, str, str]]:
 # addTagsToResources ------------------------------------------------------------------
 
 
-async def test_add_by_ids_returns_resources_in_input_order(gql):
+async def test_add_by_ids_returns_resources_in_input_order(gql: Executor) -> None:
     beta, alpha = await tags_named(gql, "beta", "Alpha")
     payload = await add(
         gql,
@@ -243,7 +246,7 @@ async def test_add_by_ids_returns_resources_in_input_order(gql):
     assert await resource_tags(gql, "file", "a") == ["Alpha", "beta"]
 
 
-async def test_add_by_names_matches_case_insensitively(gql):
+async def test_add_by_names_matches_case_insensitively(gql: Executor) -> None:
     (urgent,) = await tags_named(gql, "Urgent")
     payload = await add(gql, [("task", "1")], tagNames=["urgent", "  URGENT  "])
     assert payload["userErrors"] == []
@@ -254,7 +257,7 @@ async def test_add_by_names_matches_case_insensitively(gql):
     assert await tag_count_in_workspace(gql) == 1
 
 
-async def test_add_by_ids_and_names_together(gql):
+async def test_add_by_ids_and_names_together(gql: Executor) -> None:
     a, b = await tags_named(gql, "A", "B")
     payload = await add(gql, [("task", "1")], tagIds=[a["id"]], tagNames=["b", "a"])
     assert payload["userErrors"] == []
@@ -262,7 +265,7 @@ async def test_add_by_ids_and_names_together(gql):
     assert [t["id"] for t in payload["resources"][0]["tags"]] == [a["id"], b["id"]]
 
 
-async def test_create_missing_creates_root_tags(gql):
+async def test_create_missing_creates_root_tags(gql: Executor) -> None:
     parent = await create_tag(gql, "Parent")
     existing = await create_tag(gql, "Known", parentId=parent["id"])
     payload = await add(
@@ -287,7 +290,7 @@ async def test_create_missing_creates_root_tags(gql):
     assert await tag_count_in_workspace(gql) == 4
 
 
-async def test_create_missing_gives_generated_slugs_a_free_suffix(gql):
+async def test_create_missing_gives_generated_slugs_a_free_suffix(gql: Executor) -> None:
     await create_tag(gql, "Bug")
     await create_tag(gql, "Bug?", slug="bug-2")
     payload = await add(gql, [("task", "1")], tagNames=["bug!", "BUG #"], createMissing=True)
@@ -299,7 +302,7 @@ async def test_create_missing_gives_generated_slugs_a_free_suffix(gql):
     assert payload["addedCount"] == 2
 
 
-async def test_invalid_tag_name_is_validation_with_its_index(gql):
+async def test_invalid_tag_name_is_validation_with_its_index(gql: Executor) -> None:
     (a,) = await tags_named(gql, "A")
     payload = await add(gql, [("task", "1")], tagNames=["A", "   "], createMissing=True)
     assert errors(payload) == [("VALIDATION", ["tagNames", "1"])]
@@ -311,7 +314,9 @@ async def test_invalid_tag_name_is_validation_with_its_index(gql):
     assert await tag_count_in_workspace(gql) == 1
 
 
-async def test_unknown_name_without_create_missing_is_not_found_and_changes_nothing(gql):
+async def test_unknown_name_without_create_missing_is_not_found_and_changes_nothing(
+    gql: Executor,
+) -> None:
     (known,) = await tags_named(gql, "Known")
     payload = await add(gql, [("task", "1")], tagNames=["Known", "Nope"], tagIds=[known["id"]])
     assert payload["addedCount"] == 0
@@ -326,7 +331,7 @@ async def test_unknown_name_without_create_missing_is_not_found_and_changes_noth
     assert await tag_count_in_workspace(gql) == 1
 
 
-async def test_adding_twice_is_idempotent(gql, clock):
+async def test_adding_twice_is_idempotent(gql: Executor, clock: Clock) -> None:
     a, b = await tags_named(gql, "A", "B")
     clock.at(1)
     first = await add(gql, [("task", "1"), ("task", "2")], tagIds=[a["id"]])
@@ -353,7 +358,7 @@ async def test_adding_twice_is_idempotent(gql, clock):
     ]
 
 
-async def test_same_resource_twice_in_one_request_counts_once(gql):
+async def test_same_resource_twice_in_one_request_counts_once(gql: Executor) -> None:
     (a,) = await tags_named(gql, "A")
     payload = await add(gql, [("task", "1"), ("task", "1")], tagIds=[a["id"], a["id"]])
     assert payload["userErrors"] == []
@@ -362,7 +367,7 @@ async def test_same_resource_twice_in_one_request_counts_once(gql):
 
 
 @pytest.mark.parametrize("count", [0, 501])
-async def test_resource_count_out_of_range_is_validation(gql, count):
+async def test_resource_count_out_of_range_is_validation(gql: Executor, count: int) -> None:
     (a,) = await tags_named(gql, "A")
     resources = [("task", str(i)) for i in range(count)]
     payload = await add(gql, resources, query=ADD_COUNT_ONLY, tagIds=[a["id"]])
@@ -375,7 +380,7 @@ async def test_resource_count_out_of_range_is_validation(gql, count):
     assert errors(removed) == [("VALIDATION", ["resources"])]
 
 
-async def test_500_resources_is_allowed(gql):
+async def test_500_resources_is_allowed(gql: Executor) -> None:
     (a,) = await tags_named(gql, "A")
     resources = [("task", str(i)) for i in range(500)]
     payload = await add(gql, resources, query=ADD_COUNT_ONLY, tagIds=[a["id"]])
@@ -395,7 +400,9 @@ async def test_500_resources_is_allowed(gql):
         ({"type": "task", "id": "a\x00b"}, "id"),
     ],
 )
-async def test_bad_resource_ref_is_validation_with_its_path(gql, ref, field):
+async def test_bad_resource_ref_is_validation_with_its_path(
+    gql: Executor, ref: dict[str, str], field: str
+) -> None:
     (a,) = await tags_named(gql, "A")
     resources = [{"type": "task", "id": "ok"}, ref]
     variables = {"input": {"workspaceId": WS, "resources": resources, "tagIds": [a["id"]]}}
@@ -406,7 +413,7 @@ async def test_bad_resource_ref_is_validation_with_its_path(gql, ref, field):
     assert await usage(gql, a["id"]) == (0, 0)
 
 
-async def test_longest_valid_resource_ref_is_accepted(gql):
+async def test_longest_valid_resource_ref_is_accepted(gql: Executor) -> None:
     (a,) = await tags_named(gql, "A")
     rtype = "T" + "a1_.:-" * 10 + "bcd"
     assert len(rtype) == 64
@@ -416,7 +423,7 @@ async def test_longest_valid_resource_ref_is_accepted(gql):
     assert await resource_tags(gql, rtype, "é" * 256) == ["A"]
 
 
-async def test_101st_tag_on_a_resource_is_limit_exceeded_and_changes_nothing(gql):
+async def test_101st_tag_on_a_resource_is_limit_exceeded_and_changes_nothing(gql: Executor) -> None:
     ids = await create_many(gql, [f"t{i:03d}" for i in range(100)])
     extra = await create_many(gql, ["extra"])
     payload = await add(gql, [("task", "full")], query=ADD_COUNT_ONLY, tagIds=ids)
@@ -458,7 +465,7 @@ async def test_101st_tag_on_a_resource_is_limit_exceeded_and_changes_nothing(gql
 
 
 @pytest.mark.parametrize("kind", ["unknown", "malformed", "other-workspace"])
-async def test_unknown_tag_id_is_not_found_and_changes_nothing(gql, kind):
+async def test_unknown_tag_id_is_not_found_and_changes_nothing(gql: Executor, kind: str) -> None:
     (a,) = await tags_named(gql, "A")
     if kind == "unknown":
         bad = UNKNOWN_ID
@@ -474,7 +481,7 @@ async def test_unknown_tag_id_is_not_found_and_changes_nothing(gql, kind):
     assert await usage(gql, a["id"]) == (0, 0)
 
 
-async def test_unknown_ids_and_names_are_all_reported(gql):
+async def test_unknown_ids_and_names_are_all_reported(gql: Executor) -> None:
     (a,) = await tags_named(gql, "A")
     payload = await add(
         gql, [("task", "1")], tagIds=[UNKNOWN_ID, a["id"], "x"], tagNames=["a", "missing"]
@@ -490,7 +497,7 @@ async def test_unknown_ids_and_names_are_all_reported(gql):
 # removeTagsFromResources / setResourceTags -------------------------------------------
 
 
-async def test_remove_tags(gql):
+async def test_remove_tags(gql: Executor) -> None:
     a, b = await tags_named(gql, "A", "B")
     await tag_resources(gql, [a["id"], b["id"]], [("task", "1"), ("file", "1")])
     await tag_resources(gql, [b["id"]], [("task", "2")])
@@ -520,7 +527,7 @@ async def test_remove_tags(gql):
     assert await resource_tags(gql, "file", "1") == []
 
 
-async def test_remove_unknown_tag_is_not_found_and_changes_nothing(gql):
+async def test_remove_unknown_tag_is_not_found_and_changes_nothing(gql: Executor) -> None:
     (a,) = await tags_named(gql, "A")
     await tag_resources(gql, [a["id"]], [("task", "1")])
     payload = await remove(gql, [("task", "1")], [a["id"], UNKNOWN_ID])
@@ -530,7 +537,7 @@ async def test_remove_unknown_tag_is_not_found_and_changes_nothing(gql):
     assert await usage(gql, a["id"]) == (1, 1)
 
 
-async def test_set_resource_tags_replaces_and_clears(gql):
+async def test_set_resource_tags_replaces_and_clears(gql: Executor) -> None:
     a, b, c = await tags_named(gql, "A", "B", "C")
     await tag_resources(gql, [a["id"], b["id"]], [("task", "1")])
 
@@ -561,7 +568,7 @@ async def test_set_resource_tags_replaces_and_clears(gql):
     assert await usage(gql, a["id"]) == (1, 1)
 
 
-async def test_set_resource_tags_errors_change_nothing(gql):
+async def test_set_resource_tags_errors_change_nothing(gql: Executor) -> None:
     a, b = await tags_named(gql, "A", "B")
     await tag_resources(gql, [a["id"]], [("task", "1")])
 
@@ -578,7 +585,7 @@ async def test_set_resource_tags_errors_change_nothing(gql):
 # Reading -----------------------------------------------------------------------------
 
 
-async def test_resource_tags_ordered_by_name_and_scoped_to_workspace(gql):
+async def test_resource_tags_ordered_by_name_and_scoped_to_workspace(gql: Executor) -> None:
     tags = await tags_named(gql, "gamma", "Beta", "alpha", "Delta")
     await tag_resources(gql, [t["id"] for t in tags], [("task", "1")])
     other = await create_tag(gql, "Aardvark", workspace=OTHER_WS)
@@ -590,7 +597,7 @@ async def test_resource_tags_ordered_by_name_and_scoped_to_workspace(gql):
     assert await resource_tags(gql, "file", "1") == []
 
 
-async def test_usage_count_follows_every_operation(gql):
+async def test_usage_count_follows_every_operation(gql: Executor) -> None:
     a, b = await tags_named(gql, "A", "B")
     assert await usage(gql, a["id"]) == (0, 0)
     await add(gql, [("task", "1"), ("doc.page", "1"), ("doc.page", "2")], tagIds=[a["id"], b["id"]])
@@ -612,7 +619,9 @@ async def test_usage_count_follows_every_operation(gql):
     assert await usage(gql, a["id"], "task") == (2, 1)
 
 
-async def test_tag_resources_most_recent_first_with_filter_and_pagination(gql, clock):
+async def test_tag_resources_most_recent_first_with_filter_and_pagination(
+    gql: Executor, clock: Clock
+) -> None:
     (a,) = await tags_named(gql, "A")
     clock.at(1)
     await tag_resources(gql, [a["id"]], [("task", "1")])
@@ -666,7 +675,7 @@ async def test_tag_resources_most_recent_first_with_filter_and_pagination(gql, c
     assert edge_keys(before) == edge_keys(data)[:2]
 
 
-async def test_tagged_resources_any_all_and_tagged_at(gql, clock):
+async def test_tagged_resources_any_all_and_tagged_at(gql: Executor, clock: Clock) -> None:
     a, b = await tags_named(gql, "A", "B")
     c = await create_tag(gql, "C", parentId=a["id"])
     clock.at(1)
@@ -724,7 +733,7 @@ async def test_tagged_resources_any_all_and_tagged_at(gql, clock):
     assert (conn["edges"], conn["totalCount"]) == ([], 0)
 
 
-async def test_tagged_resources_ties_and_pagination(gql, clock):
+async def test_tagged_resources_ties_and_pagination(gql: Executor, clock: Clock) -> None:
     (a,) = await tags_named(gql, "A")
     clock.at(1)
     await tag_resources(
@@ -760,7 +769,7 @@ async def test_tagged_resources_ties_and_pagination(gql, clock):
     assert edge_keys(conn["taggedResources"]) == expected[1:3]
 
 
-async def test_tagged_resources_descendants_follow_tree_changes(gql):
+async def test_tagged_resources_descendants_follow_tree_changes(gql: Executor) -> None:
     a, b = await tags_named(gql, "A", "B")
     mid = await create_tag(gql, "Mid", parentId=a["id"])
     leaf = await create_tag(gql, "Leaf", parentId=mid["id"])
@@ -790,12 +799,12 @@ async def test_tagged_resources_descendants_follow_tree_changes(gql):
 
 
 @pytest.mark.parametrize("count", [0, 21])
-async def test_tagged_resources_tag_id_count_out_of_range(gql, count):
+async def test_tagged_resources_tag_id_count_out_of_range(gql: Executor, count: int) -> None:
     result = await tagged(gql, [UNKNOWN_ID[:-2] + f"{i:02x}" for i in range(count)])
     assert result.error_codes == ["BAD_USER_INPUT"]
 
 
-async def test_tagged_resources_accepts_20_tag_ids(gql):
+async def test_tagged_resources_accepts_20_tag_ids(gql: Executor) -> None:
     (a,) = await tags_named(gql, "A")
     await tag_resources(gql, [a["id"]], [("task", "1")])
     tag_ids = [a["id"]] + [UNKNOWN_ID[:-2] + f"{i:02x}" for i in range(19)]
@@ -806,7 +815,7 @@ async def test_tagged_resources_accepts_20_tag_ids(gql):
 # Ordering by usage -------------------------------------------------------------------
 
 
-async def _usage_fixture(gql: Any) -> dict[str, str]:
+async def _usage_fixture(gql: Executor) -> dict[str, str]:
     """Tags with known usage counts; returns their ids by name."""
     names = {"b": 2, "A": 2, "c": 0, "D": 1, "e": 2, "f": 0, "G": 3}
     tags = {n: (await create_tag(gql, n))["id"] for n in names}
@@ -821,7 +830,9 @@ USAGE_DESC = [("G", 3), ("A", 2), ("b", 2), ("e", 2), ("D", 1), ("c", 0), ("f", 
 
 
 @pytest.mark.parametrize(("direction", "expected"), [("ASC", USAGE_ASC), ("DESC", USAGE_DESC)])
-async def test_order_by_usage_breaks_ties_by_name_ascending(gql, direction, expected):
+async def test_order_by_usage_breaks_ties_by_name_ascending(
+    gql: Executor, direction: str, expected: list[tuple[str, int]]
+) -> None:
     await _usage_fixture(gql)
     conn = (await gql(BY_USAGE, {"ws": WS, "dir": direction})).ok()["tags"]
     assert [(n["name"], n["usageCount"]) for n in conn["nodes"]] == expected
@@ -852,7 +863,7 @@ async def test_order_by_usage_breaks_ties_by_name_ascending(gql, direction, expe
     assert back == expected
 
 
-async def test_order_by_usage_follows_changes(gql):
+async def test_order_by_usage_follows_changes(gql: Executor) -> None:
     tags = await _usage_fixture(gql)
     conn = (await gql(BY_USAGE, {"ws": WS, "dir": "DESC", "first": 1})).ok()["tags"]
     assert conn["nodes"] == [{"name": "G", "usageCount": 3}]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.harness import Executor
 from tests.helpers import OTHER_WS, WS, create_tag, tag_resources
 
 UNKNOWN_ID = "tag_" + "0" * 24
@@ -79,42 +80,49 @@ query Usage($id: ID!, $type: String) {
 # Helpers ------------------------------------------------------------------------------
 
 
-async def create_many(gql: Any, items: list[dict[str, Any]], ws: str = WS) -> dict[str, Any]:
+async def create_many(gql: Executor, items: list[dict[str, Any]], ws: str = WS) -> dict[str, Any]:
     result = await gql(CREATE_TAGS, {"input": {"workspaceId": ws, "tags": items}})
-    return result.ok()["createTags"]  # type: ignore[no-any-return]
+    return result.ok()["createTags"]
 
 
-async def delete_many(gql: Any, ids: list[str], ws: str = WS) -> dict[str, Any]:
+async def delete_many(gql: Executor, ids: list[str], ws: str = WS) -> dict[str, Any]:
     result = await gql(DELETE_TAGS, {"input": {"workspaceId": ws, "ids": ids}})
-    return result.ok()["deleteTags"]  # type: ignore[no-any-return]
+    return result.ok()["deleteTags"]
 
 
-async def merge(gql: Any, target: str, sources: list[str]) -> dict[str, Any]:
+async def merge(gql: Executor, target: str, sources: list[str]) -> dict[str, Any]:
     result = await gql(MERGE, {"input": {"targetId": target, "sourceIds": sources}})
-    return result.ok()["mergeTags"]  # type: ignore[no-any-return]
+    return result.ok()["mergeTags"]
 
 
-async def tree(gql: Any, tag_id: str) -> dict[str, Any] | None:
-    return (await gql(TREE, {"id": tag_id})).ok()["tag"]  # type: ignore[no-any-return]
+async def tree_or_none(gql: Executor, tag_id: str) -> dict[str, Any] | None:
+    return (await gql(TREE, {"id": tag_id})).ok()["tag"]
 
 
-async def all_tags(gql: Any) -> list[tuple[str, str]]:
+async def tree(gql: Executor, tag_id: str) -> dict[str, Any]:
+    """The tree fields of a tag that must exist."""
+    node = await tree_or_none(gql, tag_id)
+    assert node is not None, f"tag {tag_id} is gone"
+    return node
+
+
+async def all_tags(gql: Executor) -> list[tuple[str, str]]:
     data = (await gql(ALL_TAGS, {"ws": WS})).ok()["tags"]
     assert data["totalCount"] == len(data["nodes"])
     return [(n["name"], n["slug"]) for n in data["nodes"]]
 
 
-async def resource_tags(gql: Any, rtype: str, rid: str) -> list[str]:
+async def resource_tags(gql: Executor, rtype: str, rid: str) -> list[str]:
     data = (await gql(RESOURCE_TAGS, {"ws": WS, "type": rtype, "id": rid})).ok()
     return [t["id"] for t in data["resourceTags"]]
 
 
-async def usage(gql: Any, tag_id: str, rtype: str = "task") -> tuple[int, int]:
+async def usage(gql: Executor, tag_id: str, rtype: str = "task") -> tuple[int, int]:
     data = (await gql(USAGE, {"id": tag_id, "type": rtype})).ok()["tag"]
     return data["usageCount"], data["typed"]
 
 
-async def chain(gql: Any, *names: str, parent_id: str | None = None) -> list[str]:
+async def chain(gql: Executor, *names: str, parent_id: str | None = None) -> list[str]:
     made = []
     for name in names:
         fields = {"parentId": parent_id} if parent_id else {}
@@ -134,7 +142,7 @@ def ancestor_ids(node: dict[str, Any]) -> list[str]:
 # createTags --------------------------------------------------------------------------
 
 
-async def test_create_tags_in_input_order(gql):
+async def test_create_tags_in_input_order(gql: Executor) -> None:
     parent = await create_tag(gql, "Parent")
     payload = await create_many(
         gql,
@@ -158,7 +166,7 @@ async def test_create_tags_in_input_order(gql):
     assert len(await all_tags(gql)) == 4
 
 
-async def test_create_100_tags(gql):
+async def test_create_100_tags(gql: Executor) -> None:
     payload = await create_many(gql, [{"name": f"Tag {i:03d}"} for i in range(100)])
     assert payload["userErrors"] == []
     assert [t["name"] for t in payload["tags"]] == [f"Tag {i:03d}" for i in range(100)]
@@ -167,14 +175,14 @@ async def test_create_100_tags(gql):
 
 
 @pytest.mark.parametrize("count", [0, 101])
-async def test_create_tags_count_out_of_range(gql, count):
+async def test_create_tags_count_out_of_range(gql: Executor, count: int) -> None:
     payload = await create_many(gql, [{"name": f"Tag {i}"} for i in range(count)])
     assert errors(payload) == [("VALIDATION", ["tags"])]
     assert payload["tags"] == []
     assert await all_tags(gql) == []
 
 
-async def test_create_tags_is_all_or_nothing_and_reports_every_invalid_item(gql):
+async def test_create_tags_is_all_or_nothing_and_reports_every_invalid_item(gql: Executor) -> None:
     payload = await create_many(
         gql,
         [
@@ -199,7 +207,7 @@ async def test_create_tags_is_all_or_nothing_and_reports_every_invalid_item(gql)
     assert await all_tags(gql) == []
 
 
-async def test_create_tags_later_duplicate_in_batch_fails_not_the_earlier(gql):
+async def test_create_tags_later_duplicate_in_batch_fails_not_the_earlier(gql: Executor) -> None:
     payload = await create_many(
         gql,
         [
@@ -218,7 +226,7 @@ async def test_create_tags_later_duplicate_in_batch_fails_not_the_earlier(gql):
     assert await all_tags(gql) == []
 
 
-async def test_create_tags_generated_slugs_get_suffixes_within_batch(gql):
+async def test_create_tags_generated_slugs_get_suffixes_within_batch(gql: Executor) -> None:
     await create_tag(gql, "Bug")
     payload = await create_many(
         gql,
@@ -240,7 +248,7 @@ async def test_create_tags_generated_slugs_get_suffixes_within_batch(gql):
     ]
 
 
-async def test_create_tags_conflicts_with_existing_tags_reported_per_item(gql):
+async def test_create_tags_conflicts_with_existing_tags_reported_per_item(gql: Executor) -> None:
     await create_tag(gql, "Alpha")
     await create_tag(gql, "Beta")
     payload = await create_many(
@@ -261,7 +269,7 @@ async def test_create_tags_conflicts_with_existing_tags_reported_per_item(gql):
     assert await all_tags(gql) == [("Alpha", "alpha"), ("Beta", "beta")]
 
 
-async def test_create_tags_reports_invalid_and_conflicting_items_together(gql):
+async def test_create_tags_reports_invalid_and_conflicting_items_together(gql: Executor) -> None:
     await create_tag(gql, "Existing")
     payload = await create_many(
         gql,
@@ -281,7 +289,7 @@ async def test_create_tags_reports_invalid_and_conflicting_items_together(gql):
     assert await all_tags(gql) == [("Existing", "existing")]
 
 
-async def test_create_tags_depth_exceeded_per_item(gql):
+async def test_create_tags_depth_exceeded_per_item(gql: Executor) -> None:
     ids = await chain(gql, "L0", "L1", "L2", "L3", "L4")
     payload = await create_many(
         gql, [{"name": "ok", "parentId": ids[3]}, {"name": "too deep", "parentId": ids[4]}]
@@ -294,7 +302,9 @@ async def test_create_tags_depth_exceeded_per_item(gql):
 
 
 @pytest.mark.parametrize("reverse", [False, True])
-async def test_delete_tags_moves_children_up_past_deleted_ancestors(gql, reverse):
+async def test_delete_tags_moves_children_up_past_deleted_ancestors(
+    gql: Executor, reverse: bool
+) -> None:
     a, b, c, d, e = await chain(gql, "A", "B", "C", "D", "E")
     other = (await create_tag(gql, "Other", workspace=OTHER_WS))["id"]
     await tag_resources(gql, [b, c, d], [("task", "1")])
@@ -308,8 +318,8 @@ async def test_delete_tags_moves_children_up_past_deleted_ancestors(gql, reverse
     assert sorted(payload["deletedIds"]) == sorted([b, d])
     assert sorted(payload["notFoundIds"]) == sorted(["garbage", UNKNOWN_ID, other])
 
-    assert await tree(gql, b) is None
-    assert await tree(gql, d) is None
+    assert await tree_or_none(gql, b) is None
+    assert await tree_or_none(gql, d) is None
     node_c = await tree(gql, c)
     assert node_c["parent"] == {"id": a}
     assert node_c["depth"] == 1
@@ -322,11 +332,11 @@ async def test_delete_tags_moves_children_up_past_deleted_ancestors(gql, reverse
     assert await resource_tags(gql, "task", "1") == [c]
     assert await usage(gql, c) == (1, 1)
     # The other workspace's tag is untouched.
-    assert await tree(gql, other) is not None
+    assert await tree_or_none(gql, other) is not None
 
 
 @pytest.mark.parametrize("reverse", [False, True])
-async def test_delete_tags_parent_and_child_together(gql, reverse):
+async def test_delete_tags_parent_and_child_together(gql: Executor, reverse: bool) -> None:
     r, a, b, c, d = await chain(gql, "R", "A", "B", "C", "D")
     wanted = [b, a] if reverse else [a, b]
     payload = await delete_many(gql, wanted)
@@ -345,7 +355,7 @@ async def test_delete_tags_parent_and_child_together(gql, reverse):
         assert data["totalCount"] == 0
 
 
-async def test_delete_tags_root_and_child_together(gql):
+async def test_delete_tags_root_and_child_together(gql: Executor) -> None:
     a, b, c = await chain(gql, "A", "B", "C")
     keep = (await create_tag(gql, "Keep", parentId=b))["id"]
     payload = await delete_many(gql, [a, b])
@@ -362,15 +372,15 @@ async def test_delete_tags_root_and_child_together(gql):
 
 
 @pytest.mark.parametrize("count", [0, 101])
-async def test_delete_tags_count_out_of_range(gql, count):
+async def test_delete_tags_count_out_of_range(gql: Executor, count: int) -> None:
     (a,) = await chain(gql, "A")
     payload = await delete_many(gql, [a] * count)
     assert [e["code"] for e in payload["userErrors"]] == ["VALIDATION"]
     assert payload["deletedCount"] == 0
-    assert await tree(gql, a) is not None
+    assert await tree_or_none(gql, a) is not None
 
 
-async def test_delete_tags_only_unknown_ids(gql):
+async def test_delete_tags_only_unknown_ids(gql: Executor) -> None:
     payload = await delete_many(gql, [UNKNOWN_ID, "x"])
     assert payload == {
         "deletedCount": 0,
@@ -383,7 +393,7 @@ async def test_delete_tags_only_unknown_ids(gql):
 # mergeTags ---------------------------------------------------------------------------
 
 
-async def test_merge_moves_taggings_without_duplicates(gql):
+async def test_merge_moves_taggings_without_duplicates(gql: Executor) -> None:
     target, s1, s2, bystander = [
         (await create_tag(gql, n))["id"] for n in ("Target", "S1", "S2", "Bystander")
     ]
@@ -401,8 +411,8 @@ async def test_merge_moves_taggings_without_duplicates(gql):
     assert (tag["id"], tag["name"], tag["slug"]) == (target, "Target", "target")
     assert tag["usageCount"] == 5
 
-    assert await tree(gql, s1) is None
-    assert await tree(gql, s2) is None
+    assert await tree_or_none(gql, s1) is None
+    assert await tree_or_none(gql, s2) is None
     assert sorted(await resource_tags(gql, "task", "1")) == sorted([target, bystander])
     for rtype, rid in (("task", "2"), ("task", "3"), ("file", "4"), ("task", "5")):
         assert await resource_tags(gql, rtype, rid) == [target], (rtype, rid)
@@ -412,7 +422,7 @@ async def test_merge_moves_taggings_without_duplicates(gql):
     assert [name for name, _ in await all_tags(gql)] == ["Bystander", "Target"]
 
 
-async def test_merge_moves_children_of_sources_under_target(gql):
+async def test_merge_moves_children_of_sources_under_target(gql: Executor) -> None:
     root, target = await chain(gql, "Root", "Target")
     own_child = (await create_tag(gql, "Own", parentId=target))["id"]
     s1, c1, g1 = await chain(gql, "S1", "C1", "G1")
@@ -438,7 +448,7 @@ async def test_merge_moves_children_of_sources_under_target(gql):
     assert [ch["id"] for ch in (await tree(gql, root))["children"]] == [target]
 
 
-async def test_merge_target_below_a_source_moves_up_to_nearest_kept_ancestor(gql):
+async def test_merge_target_below_a_source_moves_up_to_nearest_kept_ancestor(gql: Executor) -> None:
     root, s_top, s_mid, target, below = await chain(gql, "Root", "STop", "SMid", "Target", "Below")
     sibling = (await create_tag(gql, "Sibling", parentId=s_top))["id"]
     payload = await merge(gql, target, [s_mid, s_top])
@@ -455,7 +465,7 @@ async def test_merge_target_below_a_source_moves_up_to_nearest_kept_ancestor(gql
     assert [ch["id"] for ch in (await tree(gql, root))["children"]] == [target]
 
 
-async def test_merge_target_below_a_root_source_becomes_root(gql):
+async def test_merge_target_below_a_root_source_becomes_root(gql: Executor) -> None:
     source, target = await chain(gql, "Source", "Target")
     payload = await merge(gql, target, [source])
     assert payload["userErrors"] == []
@@ -464,7 +474,7 @@ async def test_merge_target_below_a_root_source_becomes_root(gql):
     assert payload["tag"]["ancestors"] == []
 
 
-async def test_merge_target_below_a_kept_child_of_a_source(gql):
+async def test_merge_target_below_a_kept_child_of_a_source(gql: Executor) -> None:
     # Source > Middle > Target: Middle cannot go under Target (a cycle); it moves up instead.
     source, middle, target = await chain(gql, "Source", "Middle", "Target")
     other_child = (await create_tag(gql, "Other", parentId=source))["id"]
@@ -481,7 +491,7 @@ async def test_merge_target_below_a_kept_child_of_a_source(gql):
     assert ancestor_ids(node_other) == [middle, target]
 
 
-async def test_merge_source_below_target(gql):
+async def test_merge_source_below_target(gql: Executor) -> None:
     target, source, child = await chain(gql, "Target", "Source", "Child")
     await tag_resources(gql, [source], [("task", "1")])
     payload = await merge(gql, target, [source])
@@ -493,17 +503,17 @@ async def test_merge_source_below_target(gql):
     assert await resource_tags(gql, "task", "1") == [target]
 
 
-async def test_merge_target_among_sources_is_validation(gql):
+async def test_merge_target_among_sources_is_validation(gql: Executor) -> None:
     target, source = await chain(gql, "Target", "Source")
     payload = await merge(gql, target, [source, target])
     assert [e["code"] for e in payload["userErrors"]] == ["VALIDATION"]
     assert payload["tag"] is None
     assert payload["mergedTagIds"] == []
-    assert await tree(gql, source) is not None
+    assert await tree_or_none(gql, source) is not None
 
 
 @pytest.mark.parametrize("count", [0, 51])
-async def test_merge_source_count_out_of_range(gql, count):
+async def test_merge_source_count_out_of_range(gql: Executor, count: int) -> None:
     (target,) = await chain(gql, "Target")
     sources = [(await create_tag(gql, f"S{i}"))["id"] for i in range(count)]
     payload = await merge(gql, target, sources)
@@ -512,7 +522,7 @@ async def test_merge_source_count_out_of_range(gql, count):
     assert len(await all_tags(gql)) == count + 1
 
 
-async def test_merge_50_sources(gql):
+async def test_merge_50_sources(gql: Executor) -> None:
     (target,) = await chain(gql, "Target")
     payload = await create_many(gql, [{"name": f"S{i}"} for i in range(50)])
     sources = [t["id"] for t in payload["tags"]]
@@ -527,7 +537,7 @@ async def test_merge_50_sources(gql):
 
 
 @pytest.mark.parametrize("kind", ["unknown", "malformed", "other-workspace"])
-async def test_merge_unknown_source_is_not_found(gql, kind):
+async def test_merge_unknown_source_is_not_found(gql: Executor, kind: str) -> None:
     target, s1 = await chain(gql, "Target", "S1")
     await tag_resources(gql, [s1], [("task", "1")])
     if kind == "unknown":
@@ -540,19 +550,19 @@ async def test_merge_unknown_source_is_not_found(gql, kind):
     assert errors(payload) == [("NOT_FOUND", ["sourceIds", "1"])]
     assert payload["tag"] is None
     assert payload["movedTaggingsCount"] == 0
-    assert await tree(gql, s1) is not None
+    assert await tree_or_none(gql, s1) is not None
     assert await resource_tags(gql, "task", "1") == [s1]
     assert await usage(gql, target) == (0, 0)
 
 
-async def test_merge_unknown_target_is_not_found(gql):
+async def test_merge_unknown_target_is_not_found(gql: Executor) -> None:
     (source,) = await chain(gql, "Source")
     payload = await merge(gql, UNKNOWN_ID, [source])
     assert errors(payload) == [("NOT_FOUND", ["targetId"])]
-    assert await tree(gql, source) is not None
+    assert await tree_or_none(gql, source) is not None
 
 
-async def test_merge_too_deep_is_depth_exceeded_and_changes_nothing(gql):
+async def test_merge_too_deep_is_depth_exceeded_and_changes_nothing(gql: Executor) -> None:
     *_, target = await chain(gql, "A", "B", "C", "Target")  # target at depth 3
     source, child, grandchild = await chain(gql, "Source", "Child", "Grandchild")
     await tag_resources(gql, [source], [("task", "1")])
@@ -579,7 +589,7 @@ async def test_merge_too_deep_is_depth_exceeded_and_changes_nothing(gql):
     assert (await tree(gql, leaf))["depth"] == 4
 
 
-async def test_merge_into_target_on_a_full_resource(gql):
+async def test_merge_into_target_on_a_full_resource(gql: Executor) -> None:
     """A resource at the 100-tag limit carrying a source but not the target ends up
     with the target instead: still 100 tags, so the merge must go through."""
     payload = await create_many(gql, [{"name": f"T{i:03d}"} for i in range(100)])
@@ -595,4 +605,4 @@ async def test_merge_into_target_on_a_full_resource(gql):
     assert target in carried
     assert ids[0] not in carried
     assert await usage(gql, target) == (1, 1)
-    assert await tree(gql, ids[0]) is None
+    assert await tree_or_none(gql, ids[0]) is None

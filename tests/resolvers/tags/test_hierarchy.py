@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.harness import Executor
 from tests.helpers import (
     CREATE_TAG,
     DELETE_TAG,
@@ -64,11 +65,18 @@ query Usage($id: ID!) { tag(id: $id) { usageCount } }
 # Helpers ----------------------------------------------------------------------
 
 
-async def tree(gql: Any, tag_id: str) -> dict[str, Any] | None:
-    return (await gql(TREE, {"id": tag_id})).ok()["tag"]  # type: ignore[no-any-return]
+async def tree_or_none(gql: Executor, tag_id: str) -> dict[str, Any] | None:
+    return (await gql(TREE, {"id": tag_id})).ok()["tag"]
 
 
-async def chain(gql: Any, *names: str, parent_id: str | None = None) -> list[dict[str, Any]]:
+async def tree(gql: Executor, tag_id: str) -> dict[str, Any]:
+    """The tree fields of a tag that must exist."""
+    node = await tree_or_none(gql, tag_id)
+    assert node is not None, f"tag {tag_id} is gone"
+    return node
+
+
+async def chain(gql: Executor, *names: str, parent_id: str | None = None) -> list[dict[str, Any]]:
     """Create names[0] > names[1] > ... (each the child of the one before)."""
     made = []
     for name in names:
@@ -79,17 +87,17 @@ async def chain(gql: Any, *names: str, parent_id: str | None = None) -> list[dic
     return made
 
 
-async def move(gql: Any, tag_id: str, parent_id: str | None) -> dict[str, Any]:
+async def move(gql: Executor, tag_id: str, parent_id: str | None) -> dict[str, Any]:
     result = await gql(UPDATE_TAG, {"input": {"id": tag_id, "parentId": parent_id}})
-    return result.ok()["updateTag"]  # type: ignore[no-any-return]
+    return result.ok()["updateTag"]
 
 
-async def delete(gql: Any, tag_id: str, descendants: bool = False) -> dict[str, Any]:
+async def delete(gql: Executor, tag_id: str, descendants: bool = False) -> dict[str, Any]:
     result = await gql(DELETE_TAG, {"input": {"id": tag_id, "deleteDescendants": descendants}})
-    return result.ok()["deleteTag"]  # type: ignore[no-any-return]
+    return result.ok()["deleteTag"]
 
 
-async def filtered(gql: Any, flt: dict[str, Any]) -> tuple[list[str], int]:
+async def filtered(gql: Executor, flt: dict[str, Any]) -> tuple[list[str], int]:
     data = (await gql(TAGS_FILTERED, {"ws": WS, "filter": flt, "first": 100})).ok()["tags"]
     return [n["name"] for n in data["nodes"]], data["totalCount"]
 
@@ -105,7 +113,7 @@ def codes_and_fields(payload: dict[str, Any]) -> list[tuple[str, list[str] | Non
 # parentId on create --------------------------------------------------------------
 
 
-async def test_create_with_parent_sets_parent_depth_and_ancestors_root_first(gql):
+async def test_create_with_parent_sets_parent_depth_and_ancestors_root_first(gql: Executor) -> None:
     a, b, c, d, e = await chain(gql, "A", "B", "C", "D", "E")
     assert [t["depth"] for t in (a, b, c, d, e)] == [0, 1, 2, 3, 4]
     assert a["parent"] is None
@@ -130,7 +138,7 @@ async def test_create_with_parent_sets_parent_depth_and_ancestors_root_first(gql
     assert root["children"] == [{"id": b["id"], "name": "B"}]
 
 
-async def test_create_below_depth_4_is_depth_exceeded_and_creates_nothing(gql):
+async def test_create_below_depth_4_is_depth_exceeded_and_creates_nothing(gql: Executor) -> None:
     *_, deepest = await chain(gql, "L0", "L1", "L2", "L3", "L4")
     result = await gql(
         CREATE_TAG, {"input": {"workspaceId": WS, "name": "L5", "parentId": deepest["id"]}}
@@ -144,7 +152,7 @@ async def test_create_below_depth_4_is_depth_exceeded_and_creates_nothing(gql):
 
 
 @pytest.mark.parametrize("kind", ["unknown", "malformed", "other-workspace"])
-async def test_create_with_missing_parent_is_not_found(gql, kind):
+async def test_create_with_missing_parent_is_not_found(gql: Executor, kind: str) -> None:
     if kind == "unknown":
         parent_id = UNKNOWN_ID
     elif kind == "malformed":
@@ -163,7 +171,7 @@ async def test_create_with_missing_parent_is_not_found(gql, kind):
 # children / childCount -------------------------------------------------------------
 
 
-async def test_children_are_ordered_by_name_case_insensitively(gql):
+async def test_children_are_ordered_by_name_case_insensitively(gql: Executor) -> None:
     parent = await create_tag(gql, "Parent")
     for name in ["beta", "Alpha", "gamma", "Delta", "ALPHA2"]:
         await create_tag(gql, name, parentId=parent["id"])
@@ -189,7 +197,7 @@ async def test_children_are_ordered_by_name_case_insensitively(gql):
     assert (await tree(gql, other_root["id"]))["childCount"] == 0
 
 
-async def test_children_first_out_of_range_is_bad_user_input(gql):
+async def test_children_first_out_of_range_is_bad_user_input(gql: Executor) -> None:
     parent = await create_tag(gql, "Parent")
     for first in (-1, 101):
         result = await gql(CHILDREN_FIRST, {"id": parent["id"], "first": first})
@@ -199,7 +207,7 @@ async def test_children_first_out_of_range_is_bad_user_input(gql):
 # Re-parenting with updateTag ---------------------------------------------------------
 
 
-async def test_update_parent_to_itself_is_cycle(gql):
+async def test_update_parent_to_itself_is_cycle(gql: Executor) -> None:
     a, b = await chain(gql, "A", "B")
     payload = await move(gql, b["id"], b["id"])
     assert payload["tag"] is None
@@ -208,7 +216,7 @@ async def test_update_parent_to_itself_is_cycle(gql):
 
 
 @pytest.mark.parametrize("below", [1, 2])
-async def test_update_parent_to_own_descendant_is_cycle(gql, below):
+async def test_update_parent_to_own_descendant_is_cycle(gql: Executor, below: int) -> None:
     a, b, c = await chain(gql, "A", "B", "C")
     payload = await move(gql, a["id"], [a, b, c][below]["id"])
     assert payload["tag"] is None
@@ -223,7 +231,7 @@ async def test_update_parent_to_own_descendant_is_cycle(gql, below):
 
 
 @pytest.mark.parametrize("kind", ["unknown", "malformed", "other-workspace"])
-async def test_update_parent_to_missing_tag_is_not_found(gql, kind):
+async def test_update_parent_to_missing_tag_is_not_found(gql: Executor, kind: str) -> None:
     (tag,) = await chain(gql, "Tag")
     if kind == "unknown":
         parent_id = UNKNOWN_ID
@@ -237,7 +245,9 @@ async def test_update_parent_to_missing_tag_is_not_found(gql, kind):
     assert (await tree(gql, tag["id"]))["parent"] is None
 
 
-async def test_moving_a_subtree_too_deep_is_depth_exceeded_and_changes_nothing(gql):
+async def test_moving_a_subtree_too_deep_is_depth_exceeded_and_changes_nothing(
+    gql: Executor,
+) -> None:
     a, b, c = await chain(gql, "A", "B", "C")  # subtree of height 2
     x0, x1, x2 = await chain(gql, "X0", "X1", "X2")
     # Under X2 (depth 2): A would be 3, B 4, C 5 -> refused.
@@ -257,7 +267,7 @@ async def test_moving_a_subtree_too_deep_is_depth_exceeded_and_changes_nothing(g
     assert [t["id"] for t in leaf["ancestors"]] == [x0["id"], x1["id"], a["id"], b["id"]]
 
 
-async def test_moving_a_subtree_updates_every_descendant(gql):
+async def test_moving_a_subtree_updates_every_descendant(gql: Executor) -> None:
     r1, a, b, c = await chain(gql, "R1", "A", "B", "C")
     c2 = await create_tag(gql, "C2", parentId=b["id"])
     r2, x = await chain(gql, "R2", "X")
@@ -285,7 +295,7 @@ async def test_moving_a_subtree_updates_every_descendant(gql):
     assert await filtered(gql, {"descendantOf": r2["id"]}) == (["A", "B", "C", "C2", "X"], 5)
 
 
-async def test_moving_a_subtree_up_decreases_depths(gql):
+async def test_moving_a_subtree_up_decreases_depths(gql: Executor) -> None:
     a, b, c, d, e = await chain(gql, "A", "B", "C", "D", "E")
     payload = await move(gql, c["id"], a["id"])
     assert payload["userErrors"] == []
@@ -297,7 +307,7 @@ async def test_moving_a_subtree_up_decreases_depths(gql):
     assert [t["name"] for t in (await tree(gql, a["id"]))["children"]] == ["B", "C"]
 
 
-async def test_parent_null_makes_a_root_and_lifts_its_subtree(gql):
+async def test_parent_null_makes_a_root_and_lifts_its_subtree(gql: Executor) -> None:
     a, b, c, d = await chain(gql, "A", "B", "C", "D")
     payload = await move(gql, b["id"], None)
     assert payload["userErrors"] == []
@@ -326,7 +336,7 @@ async def test_parent_null_makes_a_root_and_lifts_its_subtree(gql):
 # Filters ---------------------------------------------------------------------------
 
 
-async def test_tree_filters(gql):
+async def test_tree_filters(gql: Executor) -> None:
     a, b, c = await chain(gql, "A", "B", "C")
     b2 = await create_tag(gql, "b2", parentId=a["id"])
     await create_tag(gql, "c2", parentId=b2["id"])
@@ -357,7 +367,7 @@ async def test_tree_filters(gql):
 # deleteTag ---------------------------------------------------------------------------
 
 
-async def test_delete_moves_children_up_to_the_deleted_tags_parent(gql):
+async def test_delete_moves_children_up_to_the_deleted_tags_parent(gql: Executor) -> None:
     a, b, c, d = await chain(gql, "A", "B", "C", "D")
     c2 = await create_tag(gql, "C2", parentId=b["id"])
 
@@ -365,7 +375,7 @@ async def test_delete_moves_children_up_to_the_deleted_tags_parent(gql):
     assert payload["userErrors"] == []
     assert payload["deletedTagIds"] == [b["id"]]
     assert payload["removedTaggingsCount"] == 0
-    assert await tree(gql, b["id"]) is None
+    assert await tree_or_none(gql, b["id"]) is None
 
     node_a = await tree(gql, a["id"])
     assert node_a["children"] == [{"id": c["id"], "name": "C"}, {"id": c2["id"], "name": "C2"}]
@@ -380,7 +390,7 @@ async def test_delete_moves_children_up_to_the_deleted_tags_parent(gql):
     assert (await tree(gql, c2["id"]))["depth"] == 1
 
 
-async def test_deleting_a_root_makes_its_children_roots(gql):
+async def test_deleting_a_root_makes_its_children_roots(gql: Executor) -> None:
     a, b, c = await chain(gql, "A", "B", "C")
     await tag_resources(gql, [a["id"], b["id"]], [("task", "1"), ("task", "2")])
     payload = await delete(gql, a["id"])
@@ -402,7 +412,7 @@ async def test_deleting_a_root_makes_its_children_roots(gql):
     assert (await gql(USAGE, {"id": b["id"]})).ok()["tag"]["usageCount"] == 2
 
 
-async def test_delete_with_descendants_removes_the_subtree_everywhere(gql):
+async def test_delete_with_descendants_removes_the_subtree_everywhere(gql: Executor) -> None:
     a, b, c = await chain(gql, "A", "B", "C")
     d, e = await chain(gql, "D", "E", parent_id=b["id"])
     keep = await create_tag(gql, "Keep", parentId=a["id"])
@@ -418,7 +428,7 @@ async def test_delete_with_descendants_removes_the_subtree_everywhere(gql):
     assert payload["removedTaggingsCount"] == 5
 
     for gone in (b, c, d, e):
-        assert await tree(gql, gone["id"]) is None
+        assert await tree_or_none(gql, gone["id"]) is None
     expected = {
         ("task", "1"): [],
         ("task", "2"): [{"id": a["id"]}],
@@ -436,10 +446,10 @@ async def test_delete_with_descendants_removes_the_subtree_everywhere(gql):
     assert await filtered(gql, {}) == (["A", "Keep"], 2)
 
 
-async def test_delete_unknown_tag_is_not_found(gql):
+async def test_delete_unknown_tag_is_not_found(gql: Executor) -> None:
     (keep,) = await chain(gql, "Keep")
     for tag_id in (UNKNOWN_ID, "garbage"):
         payload = await delete(gql, tag_id)
         assert payload["deletedTagIds"] == []
         assert codes_and_fields(payload) == [("NOT_FOUND", ["id"])]
-    assert await tree(gql, keep["id"]) is not None
+    assert await tree_or_none(gql, keep["id"]) is not None

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.harness import Executor
 from tests.helpers import CREATE_TAG, DELETE_TAG, OTHER_WS, UPDATE_TAG, WS, create_tag
 
 TAG_BY_ID = """
@@ -39,18 +40,18 @@ UNKNOWN_ID = "tag_" + "0" * 24
 # --- helpers ------------------------------------------------------------------
 
 
-async def create(gql: Any, name: str, workspace: str = WS, **fields: Any) -> dict[str, Any]:
+async def create(gql: Executor, name: str, workspace: str = WS, **fields: Any) -> dict[str, Any]:
     """Run createTag and return its payload (success or not)."""
     variables = {"input": {"workspaceId": workspace, "name": name, **fields}}
-    return (await gql(CREATE_TAG, variables)).ok()["createTag"]  # type: ignore[no-any-return]
+    return (await gql(CREATE_TAG, variables)).ok()["createTag"]
 
 
-async def update(gql: Any, tag_id: str, **fields: Any) -> dict[str, Any]:
-    return (await gql(UPDATE_TAG, {"input": {"id": tag_id, **fields}})).ok()["updateTag"]  # type: ignore[no-any-return]
+async def update(gql: Executor, tag_id: str, **fields: Any) -> dict[str, Any]:
+    return (await gql(UPDATE_TAG, {"input": {"id": tag_id, **fields}})).ok()["updateTag"]
 
 
-async def read(gql: Any, tag_id: str) -> dict[str, Any] | None:
-    return (await gql(TAG_BY_ID, {"id": tag_id})).ok()["tag"]  # type: ignore[no-any-return]
+async def read(gql: Executor, tag_id: str) -> dict[str, Any] | None:
+    return (await gql(TAG_BY_ID, {"id": tag_id})).ok()["tag"]
 
 
 def errors_of(payload: dict[str, Any]) -> list[tuple[str, list[str] | None]]:
@@ -58,7 +59,7 @@ def errors_of(payload: dict[str, Any]) -> list[tuple[str, list[str] | None]]:
 
 
 async def expect_create_error(
-    gql: Any, name: str, code: str, field: list[str], **fields: Any
+    gql: Executor, name: str, code: str, field: list[str], **fields: Any
 ) -> dict[str, Any]:
     payload = await create(gql, name, **fields)
     assert errors_of(payload) == [(code, field)], payload["userErrors"]
@@ -67,14 +68,14 @@ async def expect_create_error(
     return payload
 
 
-async def names_in(gql: Any, workspace: str = WS) -> list[str]:
+async def names_in(gql: Executor, workspace: str = WS) -> list[str]:
     return [n["name"] for n in (await gql(TAG_NAMES, {"ws": workspace})).ok()["tags"]["nodes"]]
 
 
 # --- createTag: text normalization ---------------------------------------------
 
 
-async def test_create_returns_every_field(gql):
+async def test_create_returns_every_field(gql: Executor) -> None:
     payload = await create(
         gql,
         "Urgent",
@@ -113,7 +114,7 @@ async def test_create_returns_every_field(gql):
     }
 
 
-async def test_create_defaults(gql):
+async def test_create_defaults(gql: Executor) -> None:
     tag = await create_tag(gql, "Plain")
     assert tag["description"] is None
     assert tag["category"] is None
@@ -122,13 +123,13 @@ async def test_create_defaults(gql):
     assert tag["textColor"] in ("#000000", "#ffffff")
 
 
-async def test_name_is_trimmed_and_whitespace_collapsed(gql):
+async def test_name_is_trimmed_and_whitespace_collapsed(gql: Executor) -> None:
     tag = await create_tag(gql, "   Big \u00a0  \u3000 Deal   ")
     assert tag["name"] == "Big Deal"
     assert tag["slug"] == "big-deal"
 
 
-async def test_name_is_nfc_normalized(gql):
+async def test_name_is_nfc_normalized(gql: Executor) -> None:
     tag = await create_tag(gql, "Cafe\u0301")
     assert tag["name"] == "Caf\u00e9"
     # Already-composed input is the same name, hence taken.
@@ -136,7 +137,7 @@ async def test_name_is_nfc_normalized(gql):
     assert errors_of(payload) == [("NAME_TAKEN", ["name"])]
 
 
-async def test_name_length_boundaries_in_code_points(gql):
+async def test_name_length_boundaries_in_code_points(gql: Executor) -> None:
     assert (await create_tag(gql, "x"))["name"] == "x"
     assert (await create_tag(gql, "n" * 100))["name"] == "n" * 100
     # 100 astral code points (200 UTF-16 units) are still 100 characters.
@@ -151,16 +152,16 @@ async def test_name_length_boundaries_in_code_points(gql):
 
 
 @pytest.mark.parametrize("name", ["a\nb", "a\tb", "\nab", "ab\x00", "a\x7fb", "a\x85b", "a\rb"])
-async def test_control_characters_rejected_in_name(gql, name):
+async def test_control_characters_rejected_in_name(gql: Executor, name: str) -> None:
     await expect_create_error(gql, name, "VALIDATION", ["name"])
 
 
 @pytest.mark.parametrize("category", ["a\nb", "a\tb", "x\x1b", "\ttopic"])
-async def test_control_characters_rejected_in_category(gql, category):
+async def test_control_characters_rejected_in_category(gql: Executor, category: str) -> None:
     await expect_create_error(gql, "Tag", "VALIDATION", ["category"], category=category)
 
 
-async def test_description_allows_tab_and_newline_only(gql):
+async def test_description_allows_tab_and_newline_only(gql: Executor) -> None:
     tag = await create_tag(gql, "Doc", description="  line one\n\tline two  ")
     assert tag["description"] == "line one\n\tline two"
     await expect_create_error(gql, "Doc2", "VALIDATION", ["description"], description="a\rb")
@@ -170,7 +171,7 @@ async def test_description_allows_tab_and_newline_only(gql):
 
 
 @pytest.mark.parametrize("blank", ["", "   ", " \n\t "])
-async def test_blank_description_and_category_stored_as_null(gql, blank):
+async def test_blank_description_and_category_stored_as_null(gql: Executor, blank: str) -> None:
     tag = await create_tag(
         gql, "Blank", description=blank, category=blank.replace("\n", "").replace("\t", "")
     )
@@ -179,14 +180,14 @@ async def test_blank_description_and_category_stored_as_null(gql, blank):
     assert (await read(gql, tag["id"]))["description"] is None  # type: ignore[index]
 
 
-async def test_description_and_category_are_trimmed_and_nfc(gql):
+async def test_description_and_category_are_trimmed_and_nfc(gql: Executor) -> None:
     tag = await create_tag(gql, "T", description="  Cre\u0300me  ", category="  Big  topic ")
     assert tag["description"] == "Cr\u00e8me"
     # Inner whitespace is collapsed for names only.
     assert tag["category"] == "Big  topic"
 
 
-async def test_description_length_limit(gql):
+async def test_description_length_limit(gql: Executor) -> None:
     assert (await create_tag(gql, "D1", description="d" * 500))["description"] == "d" * 500
     # 1000 code points before NFC, 500 after.
     composed = await create_tag(gql, "D2", description="e\u0301" * 500)
@@ -194,13 +195,13 @@ async def test_description_length_limit(gql):
     await expect_create_error(gql, "D3", "VALIDATION", ["description"], description="d" * 501)
 
 
-async def test_category_length_limit(gql):
+async def test_category_length_limit(gql: Executor) -> None:
     assert (await create_tag(gql, "C1", category="c" * 50))["category"] == "c" * 50
     assert (await create_tag(gql, "C2", category=" " + "c" * 50 + " "))["category"] == "c" * 50
     await expect_create_error(gql, "C3", "VALIDATION", ["category"], category="c" * 51)
 
 
-async def test_several_problems_reported_at_once_and_nothing_created(gql):
+async def test_several_problems_reported_at_once_and_nothing_created(gql: Executor) -> None:
     payload = await create(
         gql,
         "   ",
@@ -227,7 +228,7 @@ async def test_several_problems_reported_at_once_and_nothing_created(gql):
 # --- createTag: name uniqueness --------------------------------------------------
 
 
-async def test_name_taken_is_case_insensitive_within_a_workspace(gql):
+async def test_name_taken_is_case_insensitive_within_a_workspace(gql: Executor) -> None:
     vip = await create_tag(gql, "VIP")
     payload = await create(gql, "vip", clientMutationId="again")
     assert errors_of(payload) == [("NAME_TAKEN", ["name"])]
@@ -258,14 +259,14 @@ async def test_name_taken_is_case_insensitive_within_a_workspace(gql):
         ("C++ & C#", "c-c"),
     ],
 )
-async def test_generated_slugs(gql, name, slug):
+async def test_generated_slugs(gql: Executor, name: str, slug: str) -> None:
     tag = await create_tag(gql, name)
     assert tag["slug"] == slug
     found = (await gql(TAG_BY_SLUG, {"ws": WS, "slug": slug})).ok()["tagBySlug"]
     assert found["id"] == tag["id"]
 
 
-async def test_generated_slug_never_exceeds_100(gql):
+async def test_generated_slug_never_exceeds_100(gql: Executor) -> None:
     # "ß" folds to "ss": 100 characters of name make 200 of slug, cut to 100.
     tag = await create_tag(gql, "\u00df" * 100)
     assert tag["slug"] == "s" * 100
@@ -275,7 +276,7 @@ async def test_generated_slug_never_exceeds_100(gql):
     assert len(second["slug"]) <= 100
 
 
-async def test_generated_slug_gets_numeric_suffix_when_taken(gql):
+async def test_generated_slug_gets_numeric_suffix_when_taken(gql: Executor) -> None:
     assert (await create_tag(gql, "bug"))["slug"] == "bug"
     assert (await create_tag(gql, "Bug!"))["slug"] == "bug-2"
     assert (await create_tag(gql, "BUG?"))["slug"] == "bug-3"
@@ -286,7 +287,7 @@ async def test_generated_slug_gets_numeric_suffix_when_taken(gql):
     assert (await create_tag(gql, "Bug", workspace=OTHER_WS))["slug"] == "bug"
 
 
-async def test_name_without_ascii_letters_gets_slug_from_id(gql):
+async def test_name_without_ascii_letters_gets_slug_from_id(gql: Executor) -> None:
     first = await create_tag(gql, "日本")
     second = await create_tag(gql, "中国")
     third = await create_tag(gql, "!!!")
@@ -298,7 +299,7 @@ async def test_name_without_ascii_letters_gets_slug_from_id(gql):
     assert len({first["slug"], second["slug"], third["slug"]}) == 3
 
 
-async def test_explicit_slug_accepted_as_given(gql):
+async def test_explicit_slug_accepted_as_given(gql: Executor) -> None:
     tag = await create_tag(gql, "Whatever Name", slug="custom-slug-9")
     assert tag["slug"] == "custom-slug-9"
     assert (await create_tag(gql, "Trimmed", slug="  padded  "))["slug"] == "padded"
@@ -321,11 +322,11 @@ async def test_explicit_slug_accepted_as_given(gql):
         "a\nb",
     ],
 )
-async def test_invalid_explicit_slug(gql, slug):
+async def test_invalid_explicit_slug(gql: Executor, slug: str) -> None:
     await expect_create_error(gql, "Tag", "VALIDATION", ["slug"], slug=slug)
 
 
-async def test_slug_taken(gql):
+async def test_slug_taken(gql: Executor) -> None:
     await create_tag(gql, "Original")  # generated slug "original"
     payload = await expect_create_error(gql, "Copy", "SLUG_TAKEN", ["slug"], slug="original")
     assert payload["tag"] is None
@@ -336,7 +337,7 @@ async def test_slug_taken(gql):
     assert sorted(await names_in(gql)) == ["Explicit", "Original"]
 
 
-async def test_name_taken_and_slug_taken_reported(gql):
+async def test_name_taken_and_slug_taken_reported(gql: Executor) -> None:
     await create_tag(gql, "Alpha", slug="alpha")
     payload = await create(gql, "ALPHA", slug="alpha")
     codes = {code for code, _ in errors_of(payload)}
@@ -351,18 +352,18 @@ async def test_name_taken_and_slug_taken_reported(gql):
     ("given", "stored"),
     [("ABCDEF", "#abcdef"), ("#abcdef", "#abcdef"), ("#AbCdEf", "#abcdef"), ("012345", "#012345")],
 )
-async def test_color_forms(gql, given, stored):
+async def test_color_forms(gql: Executor, given: str, stored: str) -> None:
     assert (await create_tag(gql, "Colored", color=given))["color"] == stored
 
 
 @pytest.mark.parametrize(
     "color", ["#abc", "abc", "#abcdeg", "##abcdef", "#abcdef0", "red", "", "#ab cdef"]
 )
-async def test_invalid_color(gql, color):
+async def test_invalid_color(gql: Executor, color: str) -> None:
     await expect_create_error(gql, "Colored", "VALIDATION", ["color"], color=color)
 
 
-async def test_default_color_is_deterministic_by_name(gql):
+async def test_default_color_is_deterministic_by_name(gql: Executor) -> None:
     names = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"]
     here = [await create_tag(gql, n) for n in names]
     there = [await create_tag(gql, n, workspace=OTHER_WS) for n in names]
@@ -388,7 +389,7 @@ async def test_default_color_is_deterministic_by_name(gql):
         ("#707070", "#ffffff"),
     ],
 )
-async def test_text_color_has_higher_contrast(gql, color, text):
+async def test_text_color_has_higher_contrast(gql: Executor, color: str, text: str) -> None:
     assert (await create_tag(gql, "Contrast", color=color))["textColor"] == text
 
 
@@ -403,7 +404,7 @@ def nested(depth: int) -> dict[str, Any]:
     return value
 
 
-async def test_metadata_depth_limit(gql):
+async def test_metadata_depth_limit(gql: Executor) -> None:
     five = nested(5)
     assert (await create_tag(gql, "Deep5", metadata=five))["metadata"] == five
     payload = await create(gql, "Deep6", metadata=nested(6))
@@ -424,16 +425,18 @@ async def test_metadata_depth_limit(gql):
         ({"k" * 65: 1}, ["metadata", "k" * 65]),
     ],
 )
-async def test_metadata_key_rules(gql, metadata, field):
+async def test_metadata_key_rules(
+    gql: Executor, metadata: dict[str, Any], field: list[str]
+) -> None:
     await expect_create_error(gql, "Meta", "VALIDATION", field, metadata=metadata)
 
 
-async def test_metadata_key_length_boundary_and_allowed_keys(gql):
+async def test_metadata_key_length_boundary_and_allowed_keys(gql: Executor) -> None:
     metadata = {"k" * 64: 1, "a$": 2, "snake_case": [1, {"x": None}], "ünï": "ok"}
     assert (await create_tag(gql, "Meta", metadata=metadata))["metadata"] == metadata
 
 
-async def test_metadata_size_limit_counts_utf8_bytes(gql):
+async def test_metadata_size_limit_counts_utf8_bytes(gql: Executor) -> None:
     # {"k":"<n chars>"} is 8 bytes plus the value when serialized compactly.
     fits = {"k": "x" * (16384 - 8)}
     assert (await create_tag(gql, "Big", metadata=fits))["metadata"] == fits
@@ -450,21 +453,21 @@ async def test_metadata_size_limit_counts_utf8_bytes(gql):
 
 
 @pytest.mark.parametrize("metadata", [[1, 2], "text", 5])
-async def test_metadata_must_be_an_object(gql, metadata):
+async def test_metadata_must_be_an_object(gql: Executor, metadata: Any) -> None:
     payload = await create(gql, "Meta", metadata=metadata)
     [(code, field)] = errors_of(payload)
     assert code == "VALIDATION"
     assert field is not None and field[0] == "metadata"
 
 
-async def test_metadata_null_means_empty_object(gql):
+async def test_metadata_null_means_empty_object(gql: Executor) -> None:
     assert (await create_tag(gql, "NoMeta", metadata=None))["metadata"] == {}
 
 
 # --- updateTag -----------------------------------------------------------------------
 
 
-async def full_tag(gql: Any, name: str = "Full", **fields: Any) -> dict[str, Any]:
+async def full_tag(gql: Executor, name: str = "Full", **fields: Any) -> dict[str, Any]:
     defaults = {
         "description": "Some text",
         "category": "topic",
@@ -474,7 +477,7 @@ async def full_tag(gql: Any, name: str = "Full", **fields: Any) -> dict[str, Any
     return await create_tag(gql, name, **{**defaults, **fields})
 
 
-async def test_update_omitted_fields_unchanged(gql):
+async def test_update_omitted_fields_unchanged(gql: Executor) -> None:
     tag = await full_tag(gql)
     payload = await update(gql, tag["id"], color="FEDCBA", clientMutationId="u1")
     assert payload["userErrors"] == []
@@ -487,7 +490,7 @@ async def test_update_omitted_fields_unchanged(gql):
     assert (await read(gql, tag["id"]))["color"] == "#fedcba"  # type: ignore[index]
 
 
-async def test_update_explicit_null_clears(gql):
+async def test_update_explicit_null_clears(gql: Executor) -> None:
     parent = await create_tag(gql, "Parent")
     tag = await full_tag(gql, parentId=parent["id"])
     assert tag["parent"] == {"id": parent["id"]}
@@ -511,7 +514,9 @@ async def test_update_explicit_null_clears(gql):
 
 
 @pytest.mark.parametrize("blank", ["", "   "])
-async def test_update_blank_string_clears_description_and_category(gql, blank):
+async def test_update_blank_string_clears_description_and_category(
+    gql: Executor, blank: str
+) -> None:
     tag = await full_tag(gql)
     updated = (await update(gql, tag["id"], description=blank, category=blank))["tag"]
     assert updated["description"] is None
@@ -519,7 +524,7 @@ async def test_update_blank_string_clears_description_and_category(gql, blank):
     assert updated["metadata"] == {"a": 1}
 
 
-async def test_update_sets_description_category_metadata(gql):
+async def test_update_sets_description_category_metadata(gql: Executor) -> None:
     tag = await full_tag(gql)
     updated = (
         await update(
@@ -533,7 +538,7 @@ async def test_update_sets_description_category_metadata(gql):
 
 
 @pytest.mark.parametrize("field", ["name", "slug", "color"])
-async def test_update_null_for_required_fields_is_validation(gql, field):
+async def test_update_null_for_required_fields_is_validation(gql: Executor, field: str) -> None:
     tag = await full_tag(gql)
     payload = await update(gql, tag["id"], **{field: None})
     assert errors_of(payload) == [("VALIDATION", [field])]
@@ -547,7 +552,7 @@ async def test_update_null_for_required_fields_is_validation(gql, field):
     )
 
 
-async def test_update_with_no_field_is_validation_with_null_field(gql):
+async def test_update_with_no_field_is_validation_with_null_field(gql: Executor) -> None:
     tag = await full_tag(gql)
     for extra in ({}, {"clientMutationId": "only-cmid"}):
         payload = await update(gql, tag["id"], **extra)
@@ -556,7 +561,7 @@ async def test_update_with_no_field_is_validation_with_null_field(gql):
         assert payload["clientMutationId"] == extra.get("clientMutationId")
 
 
-async def test_rename_keeps_slug_unless_slug_given(gql):
+async def test_rename_keeps_slug_unless_slug_given(gql: Executor) -> None:
     tag = await create_tag(gql, "Old Name")
     renamed = (await update(gql, tag["id"], name="  New   Name "))["tag"]
     assert renamed["name"] == "New Name"
@@ -569,7 +574,7 @@ async def test_rename_keeps_slug_unless_slug_given(gql):
     assert (await gql(TAG_BY_SLUG, {"ws": WS, "slug": "old-name"})).ok()["tagBySlug"] is None
 
 
-async def test_update_validates_like_create_and_changes_nothing(gql):
+async def test_update_validates_like_create_and_changes_nothing(gql: Executor) -> None:
     tag = await full_tag(gql)
     payload = await update(
         gql,
@@ -595,7 +600,7 @@ async def test_update_validates_like_create_and_changes_nothing(gql):
     assert stored["name"] == "Full"
 
 
-async def test_update_name_taken_case_insensitive(gql):
+async def test_update_name_taken_case_insensitive(gql: Executor) -> None:
     await create_tag(gql, "Taken")
     tag = await create_tag(gql, "Free")
     payload = await update(gql, tag["id"], name="TAKEN")
@@ -607,7 +612,7 @@ async def test_update_name_taken_case_insensitive(gql):
     assert (await update(gql, elsewhere["id"], name="Taken"))["tag"]["name"] == "Taken"
 
 
-async def test_update_slug_taken(gql):
+async def test_update_slug_taken(gql: Executor) -> None:
     await create_tag(gql, "First", slug="first")
     tag = await create_tag(gql, "Second")
     payload = await update(gql, tag["id"], slug="first")
@@ -620,7 +625,7 @@ async def test_update_slug_taken(gql):
     assert (await read(gql, tag["id"]))["name"] == "Second"  # type: ignore[index]
 
 
-async def test_rename_to_case_variant_of_own_name(gql):
+async def test_rename_to_case_variant_of_own_name(gql: Executor) -> None:
     tag = await create_tag(gql, "vip")
     payload = await update(gql, tag["id"], name="VIP")
     assert payload["userErrors"] == []
@@ -631,7 +636,7 @@ async def test_rename_to_case_variant_of_own_name(gql):
     assert (await update(gql, tag["id"], slug="vip"))["userErrors"] == []
 
 
-async def test_update_moves_updated_at_only(gql):
+async def test_update_moves_updated_at_only(gql: Executor) -> None:
     tag = await create_tag(gql, "Timed")
     await asyncio.sleep(0.005)
     updated = (await update(gql, tag["id"], description="now"))["tag"]
@@ -641,7 +646,7 @@ async def test_update_moves_updated_at_only(gql):
 
 
 @pytest.mark.parametrize("tag_id", [UNKNOWN_ID, "nope", "tag_123", "", "tag_" + "A" * 24])
-async def test_update_unknown_or_malformed_id_is_not_found(gql, tag_id):
+async def test_update_unknown_or_malformed_id_is_not_found(gql: Executor, tag_id: str) -> None:
     await create_tag(gql, "Exists")
     payload = await update(gql, tag_id, name="Whatever", clientMutationId="x")
     assert errors_of(payload) == [("NOT_FOUND", ["id"])]
@@ -652,7 +657,7 @@ async def test_update_unknown_or_malformed_id_is_not_found(gql, tag_id):
 # --- deleteTag -------------------------------------------------------------------------
 
 
-async def test_delete_tag_removes_it_everywhere(gql):
+async def test_delete_tag_removes_it_everywhere(gql: Executor) -> None:
     keep = await create_tag(gql, "Keep")
     gone = await create_tag(gql, "Gone")
     result = await gql(DELETE_TAG, {"input": {"id": gone["id"]}})
@@ -670,7 +675,7 @@ async def test_delete_tag_removes_it_everywhere(gql):
 
 
 @pytest.mark.parametrize("tag_id", [UNKNOWN_ID, "garbage", "tag_"])
-async def test_delete_unknown_or_malformed_is_not_found(gql, tag_id):
+async def test_delete_unknown_or_malformed_is_not_found(gql: Executor, tag_id: str) -> None:
     await create_tag(gql, "Stays")
     payload = (await gql(DELETE_TAG, {"input": {"id": tag_id}})).ok()["deleteTag"]
     assert errors_of(payload) == [("NOT_FOUND", ["id"])]
@@ -678,7 +683,7 @@ async def test_delete_unknown_or_malformed_is_not_found(gql, tag_id):
     assert await names_in(gql) == ["Stays"]
 
 
-async def test_delete_twice_is_not_found_the_second_time(gql):
+async def test_delete_twice_is_not_found_the_second_time(gql: Executor) -> None:
     tag = await create_tag(gql, "Once")
     first = (await gql(DELETE_TAG, {"input": {"id": tag["id"]}})).ok()["deleteTag"]
     assert first["deletedTagIds"] == [tag["id"]]
@@ -690,19 +695,19 @@ async def test_delete_twice_is_not_found_the_second_time(gql):
 
 
 @pytest.mark.parametrize("tag_id", [UNKNOWN_ID, "nope", "", "tag_xyz", "TAG_" + "0" * 24])
-async def test_reads_of_unknown_or_malformed_ids_are_null(gql, tag_id):
+async def test_reads_of_unknown_or_malformed_ids_are_null(gql: Executor, tag_id: str) -> None:
     await create_tag(gql, "Something")
     assert (await gql(TAG_BY_ID, {"id": tag_id})).ok()["tag"] is None
     assert (await gql(NODE, {"id": tag_id})).ok()["node"] is None
 
 
-async def test_node_returns_a_tag(gql):
+async def test_node_returns_a_tag(gql: Executor) -> None:
     tag = await create_tag(gql, "Noded")
     node = (await gql(NODE, {"id": tag["id"]})).ok()["node"]
     assert node == {"__typename": "Tag", "id": tag["id"], "name": "Noded"}
 
 
-async def test_nodes_keeps_order_with_nulls(gql):
+async def test_nodes_keeps_order_with_nulls(gql: Executor) -> None:
     a = await create_tag(gql, "A")
     b = await create_tag(gql, "B")
     ids = [b["id"], UNKNOWN_ID, a["id"], "garbage", b["id"]]
@@ -717,7 +722,7 @@ async def test_nodes_keeps_order_with_nulls(gql):
     assert (await gql(NODES, {"ids": []})).ok()["nodes"] == []
 
 
-async def test_nodes_limit(gql):
+async def test_nodes_limit(gql: Executor) -> None:
     a = await create_tag(gql, "A")
     hundred = [a["id"]] + [f"tag_{i:024x}" for i in range(99)]
     nodes = (await gql(NODES, {"ids": hundred})).ok()["nodes"]
@@ -729,7 +734,7 @@ async def test_nodes_limit(gql):
     assert result.data is None
 
 
-async def test_tag_by_slug_is_scoped_by_workspace(gql):
+async def test_tag_by_slug_is_scoped_by_workspace(gql: Executor) -> None:
     here = await create_tag(gql, "Shared", slug="shared")
     there = await create_tag(gql, "Shared", workspace=OTHER_WS, slug="shared")
     only_here = await create_tag(gql, "Only Here")

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resolvers.authorization import WRITE, Principal
+from schema import TagsSchema
 from tests.harness import Executor, open_test_store
 from tests.helpers import CREATE_TAG, DELETE_TAG, OTHER_WS, UPDATE_TAG, WS, create_tag
 
@@ -55,7 +56,7 @@ ALICE = Principal(id="alice", scopes=(WRITE,), workspace_ids=(WS,))
 # --- helpers -----------------------------------------------------------------------
 
 
-async def bulk(gql: Any, names: list[str], workspace: str = WS) -> list[dict[str, Any]]:
+async def bulk(gql: Executor, names: list[str], workspace: str = WS) -> list[dict[str, Any]]:
     """Create tags with createTags (one call per 100); returns them in input order."""
     created: list[dict[str, Any]] = []
     for start in range(0, len(names), 100):
@@ -67,7 +68,7 @@ async def bulk(gql: Any, names: list[str], workspace: str = WS) -> list[dict[str
     return created
 
 
-async def page(gql: Any, workspace: str = WS, **args: Any) -> dict[str, Any]:
+async def page(gql: Executor, workspace: str = WS, **args: Any) -> dict[str, Any]:
     """One page of `tags`, checked for internal consistency."""
     result = await gql(LIST, {"ws": workspace, **args})
     conn = result.ok()["tags"]
@@ -76,7 +77,7 @@ async def page(gql: Any, workspace: str = WS, **args: Any) -> dict[str, Any]:
     info = conn["pageInfo"]
     assert info["startCursor"] == (edges[0]["cursor"] if edges else None)
     assert info["endCursor"] == (edges[-1]["cursor"] if edges else None)
-    return conn  # type: ignore[no-any-return]
+    return conn
 
 
 def names_of(conn: dict[str, Any]) -> list[str]:
@@ -88,25 +89,25 @@ def flags(conn: dict[str, Any]) -> tuple[bool, bool]:
     return conn["pageInfo"]["hasPreviousPage"], conn["pageInfo"]["hasNextPage"]
 
 
-async def filtered(gql: Any, workspace: str = WS, **filter_: Any) -> list[str]:
+async def filtered(gql: Executor, workspace: str = WS, **filter_: Any) -> list[str]:
     conn = await page(gql, workspace, filter=filter_, first=100)
     assert conn["totalCount"] == len(conn["edges"])
     return names_of(conn)
 
 
-async def bad_input(gql: Any, **args: Any) -> None:
+async def bad_input(gql: Executor, **args: Any) -> None:
     result = await gql(LIST, {"ws": WS, **args})
     assert result.error_codes == ["BAD_USER_INPUT"], result.errors
     assert result.data is None
 
 
-async def delete(gql: Any, tag_id: str) -> None:
+async def delete(gql: Executor, tag_id: str) -> None:
     payload = (await gql(DELETE_TAG, {"input": {"id": tag_id}})).ok()["deleteTag"]
     assert payload["userErrors"] == []
 
 
 async def walk(
-    gql: Any, order: dict[str, str] | None, size: int, backward: bool = False
+    gql: Executor, order: dict[str, str] | None, size: int, backward: bool = False
 ) -> list[str]:
     """All names, page by page, forwards (first/after) or backwards (last/before)."""
     names: list[str] = []
@@ -135,7 +136,7 @@ def cursor_of(payload: Any) -> str:
 # --- filters -------------------------------------------------------------------------
 
 
-async def test_search_is_case_and_accent_insensitive_substring(gql):
+async def test_search_is_case_and_accent_insensitive_substring(gql: Executor) -> None:
     await bulk(gql, ["Café au lait", "Cafeteria", "Black Tea", "CAFÉ NOIR", "Decaf"])
     expected = {"Café au lait", "Cafeteria", "CAFÉ NOIR"}
     assert set(await filtered(gql, search="cafe")) == expected
@@ -147,7 +148,7 @@ async def test_search_is_case_and_accent_insensitive_substring(gql):
     assert await filtered(gql, search="zzz") == []
 
 
-async def test_search_empty_string_is_no_filter(gql):
+async def test_search_empty_string_is_no_filter(gql: Executor) -> None:
     await bulk(gql, ["One", "Two", "Three"])
     conn = await page(gql, filter={"search": ""})
     assert conn["totalCount"] == 3
@@ -185,7 +186,9 @@ async def test_search_empty_string_is_no_filter(gql):
         ("/", ["slash/ed"]),
     ],
 )
-async def test_search_matches_regex_metacharacters_literally(gql, search, expected):
+async def test_search_matches_regex_metacharacters_literally(
+    gql: Executor, search: str, expected: list[str]
+) -> None:
     await bulk(
         gql,
         [
@@ -234,7 +237,9 @@ def fold(text: str) -> str:
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(query=st.text(alphabet="ab.*+?()[]{}|^$\\éÉxcC", min_size=1, max_size=4))
-async def test_search_never_crashes_and_matches_a_literal_substring(gql, query):
+async def test_search_never_crashes_and_matches_a_literal_substring(
+    gql: Executor, query: str
+) -> None:
     # The fixture's store lives across examples: create the names once.
     if (await page(gql, "ws-fuzz", first=0))["totalCount"] == 0:
         await bulk(gql, FUZZ_NAMES, workspace="ws-fuzz")
@@ -242,7 +247,7 @@ async def test_search_never_crashes_and_matches_a_literal_substring(gql, query):
     assert sorted(found) == sorted(n for n in FUZZ_NAMES if fold(query) in fold(n))
 
 
-async def test_category_filter_is_exact_and_case_insensitive(gql):
+async def test_category_filter_is_exact_and_case_insensitive(gql: Executor) -> None:
     await create_tag(gql, "A", category="topic")
     await create_tag(gql, "B", category="TOPIC")
     await create_tag(gql, "C", category="Topics")
@@ -255,7 +260,7 @@ async def test_category_filter_is_exact_and_case_insensitive(gql):
     assert await filtered(gql, category="cafe") == []
 
 
-async def test_ids_filter(gql):
+async def test_ids_filter(gql: Executor) -> None:
     a, b, c = await bulk(gql, ["a", "b", "c"])
     [x] = await bulk(gql, ["x"], workspace=OTHER_WS)
     ids = [c["id"], "garbage", a["id"], x["id"], UNKNOWN_ID, a["id"]]
@@ -267,7 +272,7 @@ async def test_ids_filter(gql):
     await bad_input(gql, filter={"ids": [*hundred, a["id"]]})
 
 
-async def test_created_by_filter_and_combined_filters(gql):
+async def test_created_by_filter_and_combined_filters(gql: Executor) -> None:
     async def as_alice(name: str, **fields: Any) -> None:
         variables = {"input": {"workspaceId": WS, "name": name, **fields}}
         payload = (await gql(CREATE_TAG, variables, principal=ALICE)).ok()["createTag"]
@@ -289,7 +294,7 @@ async def test_created_by_filter_and_combined_filters(gql):
     assert await filtered(gql, search="a", category="veg") == ["Avocado"]
 
 
-async def test_total_count_follows_the_filter_across_pages(gql):
+async def test_total_count_follows_the_filter_across_pages(gql: Executor) -> None:
     await bulk(gql, [f"keep {i}" for i in range(5)] + [f"drop {i}" for i in range(3)])
     first = await page(gql, filter={"search": "keep"}, first=2)
     assert first["totalCount"] == 5
@@ -304,7 +309,7 @@ async def test_total_count_follows_the_filter_across_pages(gql):
 # --- orders -------------------------------------------------------------------------
 
 
-async def test_name_order_is_case_insensitive_and_default(gql):
+async def test_name_order_is_case_insensitive_and_default(gql: Executor) -> None:
     await bulk(gql, ["banana", "Apple", "cherry", "apricot", "Blueberry", "avocado"])
     expected = ["Apple", "apricot", "avocado", "banana", "Blueberry", "cherry"]
     assert names_of(await page(gql)) == expected
@@ -314,7 +319,7 @@ async def test_name_order_is_case_insensitive_and_default(gql):
     assert desc == expected[::-1]
 
 
-async def test_created_at_order(gql):
+async def test_created_at_order(gql: Executor) -> None:
     names = ["m", "c", "x", "a", "q"]
     for name in names:
         await create_tag(gql, name)
@@ -327,7 +332,7 @@ async def test_created_at_order(gql):
     assert names_of(desc) == names[::-1]
 
 
-async def test_updated_at_order(gql):
+async def test_updated_at_order(gql: Executor) -> None:
     tags = {}
     for name in ["A", "B", "C", "D"]:
         tags[name] = await create_tag(gql, name)
@@ -349,7 +354,9 @@ async def test_updated_at_order(gql):
 
 @pytest.mark.parametrize("field", ["NAME", "CREATED_AT", "UPDATED_AT"])
 @pytest.mark.parametrize("direction", ["ASC", "DESC"])
-async def test_walks_in_every_order_match_the_full_list(gql, field, direction):
+async def test_walks_in_every_order_match_the_full_list(
+    gql: Executor, field: str, direction: str
+) -> None:
     # One batch: many tags share a creation millisecond, so ties must be broken stably.
     await bulk(gql, [f"Tag {i:02d}" for i in (7, 3, 11, 0, 5, 9, 1, 10, 2, 8, 4, 6)])
     order = {"field": field, "direction": direction}
@@ -368,11 +375,11 @@ async def test_walks_in_every_order_match_the_full_list(gql, field, direction):
 SEVEN = [f"t{i}" for i in range(1, 8)]
 
 
-async def seven(gql: Any) -> None:
+async def seven(gql: Executor) -> None:
     await bulk(gql, ["t4", "t1", "t7", "t2", "t6", "t3", "t5"])
 
 
-async def test_forward_walk(gql):
+async def test_forward_walk(gql: Executor) -> None:
     await seven(gql)
     p1 = await page(gql, first=3)
     assert names_of(p1) == ["t1", "t2", "t3"]
@@ -392,7 +399,7 @@ async def test_forward_walk(gql):
     assert flags(mid) == (True, True)
 
 
-async def test_forward_page_exactly_at_the_end(gql):
+async def test_forward_page_exactly_at_the_end(gql: Executor) -> None:
     await seven(gql)
     whole = await page(gql, first=7)
     assert names_of(whole) == SEVEN
@@ -405,7 +412,7 @@ async def test_forward_page_exactly_at_the_end(gql):
     assert past["totalCount"] == 7
 
 
-async def test_backward_walk(gql):
+async def test_backward_walk(gql: Executor) -> None:
     await seven(gql)
     p1 = await page(gql, last=3)
     assert names_of(p1) == ["t5", "t6", "t7"]
@@ -427,7 +434,7 @@ async def test_backward_walk(gql):
     assert before_first["pageInfo"]["hasNextPage"] is True
 
 
-async def test_after_and_before_together(gql):
+async def test_after_and_before_together(gql: Executor) -> None:
     await seven(gql)
     edges = (await page(gql))["edges"]
     after, before = edges[1]["cursor"], edges[5]["cursor"]  # t2 .. t6
@@ -440,7 +447,7 @@ async def test_after_and_before_together(gql):
     assert backwards["pageInfo"]["hasPreviousPage"] is True
 
 
-async def test_default_page_size_is_50(gql):
+async def test_default_page_size_is_50(gql: Executor) -> None:
     await bulk(gql, [f"n{i:02d}" for i in range(60)])
     p1 = await page(gql)
     assert names_of(p1) == [f"n{i:02d}" for i in range(50)]
@@ -459,7 +466,7 @@ async def test_default_page_size_is_50(gql):
     assert flags(hundred) == (False, False)
 
 
-async def test_first_and_last_zero(gql):
+async def test_first_and_last_zero(gql: Executor) -> None:
     empty = await page(gql, first=0)
     assert empty["edges"] == []
     assert flags(empty) == (False, False)
@@ -496,12 +503,12 @@ async def test_first_and_last_zero(gql):
         {"after": cursor_of(["RESOURCES", {"t": 0}, "x"])},
     ],
 )
-async def test_bad_arguments(gql, args):
+async def test_bad_arguments(gql: Executor, args: dict[str, Any]) -> None:
     await create_tag(gql, "Something")
     await bad_input(gql, **args)
 
 
-async def test_cursor_from_another_order_is_bad_input(gql):
+async def test_cursor_from_another_order_is_bad_input(gql: Executor) -> None:
     await bulk(gql, ["a", "b", "c"])
     by_name = (await page(gql, first=1))["pageInfo"]["endCursor"]
     created = (await page(gql, first=1, orderBy={"field": "CREATED_AT"}))["pageInfo"]["endCursor"]
@@ -524,7 +531,7 @@ async def test_cursor_from_another_order_is_bad_input(gql):
         {"field": "UPDATED_AT", "direction": "DESC"},
     ],
 )
-async def test_cursor_survives_deletion_of_its_tag(gql, order):
+async def test_cursor_survives_deletion_of_its_tag(gql: Executor, order: dict[str, str]) -> None:
     await bulk(gql, [f"t{i}" for i in range(1, 7)])
     full = await page(gql, orderBy=order)
     names = names_of(full)
@@ -550,7 +557,7 @@ async def test_cursor_survives_deletion_of_its_tag(gql, order):
     assert tail["pageInfo"]["hasNextPage"] is False
 
 
-async def test_workspaces_do_not_mix_in_lists(gql):
+async def test_workspaces_do_not_mix_in_lists(gql: Executor) -> None:
     await bulk(gql, ["here 1", "here 2"])
     await bulk(gql, ["there 1"], workspace=OTHER_WS)
     conn = await page(gql)
@@ -586,16 +593,16 @@ STEP = st.fixed_dictionaries(
     }
 )
 # When the drawn steps run out, the walk goes on with plain pages.
-PLAIN_STEP = {"size": 6, "insert": [], "delete": [], "delete_cursor_tag": False}
+PLAIN_STEP: dict[str, Any] = {"size": 6, "insert": [], "delete": [], "delete_cursor_tag": False}
 
 
-async def run_walk(schema: Any, data: Any, backward: bool) -> None:
+async def run_walk(schema: TagsSchema, data: st.DataObject, backward: bool) -> None:
     # Everything is drawn before the walk starts: what the walk then meets (random
     # ids, ties between equal timestamps) must not steer what Hypothesis draws, or
     # it sees "inconsistent data generation" between examples.
     initial = data.draw(st.lists(LABELS, min_size=0, max_size=25), label="initial")
     order = data.draw(st.sampled_from(ORDER_CHOICES), label="order")
-    steps = data.draw(st.lists(STEP, max_size=30), label="steps")
+    steps: list[dict[str, Any]] = data.draw(st.lists(STEP, max_size=30), label="steps")
     async with open_test_store("tags_walk") as store:
         gql = Executor(schema, store)
         counter = iter(range(10_000))
@@ -665,11 +672,13 @@ WALK_SETTINGS = settings(
 
 @WALK_SETTINGS
 @given(data=st.data())
-async def test_forward_walk_never_repeats_or_skips(schema, data):
+async def test_forward_walk_never_repeats_or_skips(schema: TagsSchema, data: st.DataObject) -> None:
     await run_walk(schema, data, backward=False)
 
 
 @WALK_SETTINGS
 @given(data=st.data())
-async def test_backward_walk_never_repeats_or_skips(schema, data):
+async def test_backward_walk_never_repeats_or_skips(
+    schema: TagsSchema, data: st.DataObject
+) -> None:
     await run_walk(schema, data, backward=True)
