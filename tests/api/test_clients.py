@@ -32,7 +32,7 @@ def _seed(url: str, workspace: str) -> None:
     assert response.json()["data"]["createTags"]["userErrors"] == []
 
 
-def test_python_gql_client():
+def test_python_gql_client() -> None:
     from gql import Client, GraphQLRequest, gql
     from gql.transport.httpx import HTTPXTransport
 

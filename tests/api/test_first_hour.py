@@ -6,13 +6,15 @@ import json
 import logging
 import subprocess
 
+import httpx
 import pytest
 
 from cli import tags_admin
 from config.settings import Settings
+from schema import TagsSchema
 from server import create_app
 from storage import Store
-from tests.harness import service_env, start_server
+from tests.harness import Executor, service_env, start_server
 from tests.helpers import WS, create_tag
 
 MISSING = "tag_000000000000000000000000"
@@ -23,7 +25,7 @@ mutation($input: CreateTagsInput!) {
 """
 
 
-async def test_create_tags_lists_user_errors_in_item_order(gql):
+async def test_create_tags_lists_user_errors_in_item_order(gql: Executor) -> None:
     await create_tag(gql, "Taken")
     items = [
         {"name": "taken"},  # an existing tag's name: found last, by a store look-up
@@ -42,7 +44,7 @@ async def test_create_tags_lists_user_errors_in_item_order(gql):
     ]
 
 
-def test_start_up_line_names_the_graphql_url_and_json_logs_carry_no_ansi():
+def test_start_up_line_names_the_graphql_url_and_json_logs_carry_no_ansi() -> None:
     process, url = start_server(output=subprocess.PIPE, **service_env(TAGS_LOG_FORMAT="json"))
     process.terminate()
     output, _ = process.communicate(timeout=15)
@@ -54,7 +56,7 @@ def test_start_up_line_names_the_graphql_url_and_json_logs_carry_no_ansi():
     assert started, [e["message"] for e in entries]
 
 
-def test_start_up_line_in_text_logs():
+def test_start_up_line_in_text_logs() -> None:
     process, url = start_server(output=subprocess.PIPE, **service_env())
     process.terminate()
     output, _ = process.communicate(timeout=15)
@@ -75,7 +77,9 @@ async def _start_up_log(
     return [r.getMessage() for r in caplog.records if r.name == "tags"]
 
 
-async def test_required_mode_with_no_way_to_authenticate_warns(store, caplog):
+async def test_required_mode_with_no_way_to_authenticate_warns(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
     required = Settings(auth_mode="required")
     logged = await _start_up_log(store, caplog, required)
     assert any(WARNING in m and "TAGS_JWT_SECRET" in m for m in logged), logged
@@ -95,7 +99,9 @@ async def test_required_mode_with_no_way_to_authenticate_warns(store, caplog):
         assert not any(WARNING in m for m in await _start_up_log(store, caplog, settings))
 
 
-async def test_graphiql_opens_on_a_query_that_runs_on_the_demo_workspace(gql, store, client):
+async def test_graphiql_opens_on_a_query_that_runs_on_the_demo_workspace(
+    gql: Executor, store: Store, client: httpx.AsyncClient
+) -> None:
     from demo.seed import WORKSPACE, seed_demo
     from edge.graphiql import DEFAULT_QUERY
 
@@ -126,7 +132,9 @@ def readme_operations() -> list[tuple[str, dict[str, object]]]:
     return found
 
 
-async def test_every_readme_operation_runs_on_the_demo_with_its_variables(gql, store, schema):
+async def test_every_readme_operation_runs_on_the_demo_with_its_variables(
+    gql: Executor, store: Store, schema: TagsSchema
+) -> None:
     from graphql import parse, validate
 
     from demo.seed import seed_demo

@@ -49,7 +49,7 @@ pytestmark = [
 ]
 
 
-def test_graphiql_runs_a_query_offline():
+def test_graphiql_runs_a_query_offline() -> None:
     from playwright.sync_api import sync_playwright
 
     with live_server() as url:
@@ -80,7 +80,7 @@ def test_graphiql_runs_a_query_offline():
     assert any("/graphiql-assets/graphiql@" in r for r in requests), "GraphiQL did not load locally"
 
 
-def test_graphiql_runs_a_subscription_offline():
+def test_graphiql_runs_a_subscription_offline() -> None:
     """GraphiQL 3.8's bundle carries graphql-ws; the page opens it on its subscriptionUrl.
 
     In `required` mode, so the token typed in GraphiQL's Headers tab must reach

@@ -18,7 +18,7 @@ AUDIT = ROOT.parent / "shared" / "tools" / "http-audit" / "run"
 @pytest.mark.skipif(
     not AUDIT.exists(), reason="the shared http-audit tool is not beside the project"
 )
-def test_every_graphql_over_http_audit_passes():
+def test_every_graphql_over_http_audit_passes() -> None:
     with live_server() as url:
         done = subprocess.run(
             [str(AUDIT), url, "--verbose"], capture_output=True, text=True, timeout=600

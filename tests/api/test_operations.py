@@ -14,12 +14,13 @@ import pytest
 from config.settings import Settings
 from observability.logs import JsonFormatter, log_request
 from server import create_app
+from storage import Store
 from tests.harness import service_env, start_server
 
 NAMED = 'query PickerSearch { tags(workspaceId: "w", first: 5) { nodes { name } } }'
 
 
-async def test_metrics_count_requests_by_operation_and_outcome(client):
+async def test_metrics_count_requests_by_operation_and_outcome(client: httpx.AsyncClient) -> None:
     await client.post("/graphql", json={"query": NAMED})
     await client.post("/graphql", json={"query": NAMED})
     await client.post("/graphql", json={"query": "{ nope }"})
@@ -31,7 +32,7 @@ async def test_metrics_count_requests_by_operation_and_outcome(client):
     assert "tags_store_round_trips_total" in text
 
 
-async def test_hostile_operation_names_do_not_grow_metrics(client):
+async def test_hostile_operation_names_do_not_grow_metrics(client: httpx.AsyncClient) -> None:
     for i in range(3):
         await client.post(
             "/graphql", json={"query": f"query op_{'x' * 70}{i} {{ viewer {{ id }} }}"}
@@ -40,7 +41,7 @@ async def test_hostile_operation_names_do_not_grow_metrics(client):
     assert 'operation="other"' in text and "x" * 70 not in text
 
 
-def test_json_log_lines_carry_request_fields(caplog):
+def test_json_log_lines_carry_request_fields(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="tags.access")
     log_request("req-1", "PickerSearch", "user-7", "ok", 0.0123, 3)
     record = caplog.records[-1]
@@ -51,7 +52,9 @@ def test_json_log_lines_carry_request_fields(caplog):
     assert entry["time"].endswith("Z")
 
 
-async def test_access_log_written_per_request(client, caplog):
+async def test_access_log_written_per_request(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="tags.access")
     await client.post("/graphql", json={"query": NAMED}, headers={"x-request-id": "abc-123"})
     records = [r for r in caplog.records if r.name == "tags.access"]
@@ -59,7 +62,7 @@ async def test_access_log_written_per_request(client, caplog):
     assert records[-1].principal == "dev"  # type: ignore[attr-defined]
 
 
-async def test_cors_preflight_and_exposed_header(store):
+async def test_cors_preflight_and_exposed_header(store: Store) -> None:
     app = create_app(Settings(cors_origins=("https://app.example",)), store=store)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -88,7 +91,7 @@ async def test_cors_preflight_and_exposed_header(store):
             assert "access-control-allow-origin" not in other.headers
 
 
-def test_sigterm_lets_in_flight_requests_finish():
+def test_sigterm_lets_in_flight_requests_finish() -> None:
     process, base = start_server(output=subprocess.PIPE, **service_env())
     url = f"{base}/graphql"
     try:

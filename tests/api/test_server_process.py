@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,9 +23,9 @@ CREATE = {"query": 'mutation { createTag(input: {workspaceId: "w", name: "Kept"}
 TAGS = {"query": '{ tags(workspaceId: "w") { nodes { name } } }'}
 
 
-def post(url: str, body: dict[str, object], **headers: str) -> dict[str, object]:
+def post(url: str, body: dict[str, Any], **headers: str) -> dict[str, object]:
     response = httpx.post(f"{url}/graphql", json=body, headers=headers, timeout=10)
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
@@ -79,7 +80,9 @@ def admin(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_serves_on_the_embedded_store_then_exits_zero_on_signal(sig, tmp_path):
+def test_serves_on_the_embedded_store_then_exits_zero_on_signal(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
     process, url = start_server(output=subprocess.PIPE, TAGS_DATA_DIR=str(tmp_path))
     db_pid = store_pid(tmp_path)
     assert alive(db_pid)
@@ -92,7 +95,7 @@ def test_serves_on_the_embedded_store_then_exits_zero_on_signal(sig, tmp_path):
     assert not (tmp_path / "server.json").exists()
 
 
-def test_data_survives_a_restart(tmp_path):
+def test_data_survives_a_restart(tmp_path: Path) -> None:
     process, url = start_server(TAGS_DATA_DIR=str(tmp_path))
     try:
         assert post(url, CREATE)["data"]["createTag"]["tag"]["id"]  # type: ignore[index]
@@ -105,7 +108,9 @@ def test_data_survives_a_restart(tmp_path):
         stop(process)
 
 
-def test_tags_admin_reaches_the_same_data_with_and_without_a_running_service(tmp_path):
+def test_tags_admin_reaches_the_same_data_with_and_without_a_running_service(
+    tmp_path: Path,
+) -> None:
     # No service running: tags-admin starts the store for the command, then stops it.
     made = admin(
         tmp_path, "keys", "create", "--name", "ci", "--scopes", "tags:read", "--workspaces", "w"
@@ -139,7 +144,7 @@ def test_tags_admin_reaches_the_same_data_with_and_without_a_running_service(tmp
         stop(process)
 
 
-def test_a_killed_service_leaves_nothing_that_blocks_the_next_start(tmp_path):
+def test_a_killed_service_leaves_nothing_that_blocks_the_next_start(tmp_path: Path) -> None:
     process, url = start_server(TAGS_DATA_DIR=str(tmp_path))
     post(url, CREATE)
     db_pid = store_pid(tmp_path)
@@ -155,7 +160,7 @@ def test_a_killed_service_leaves_nothing_that_blocks_the_next_start(tmp_path):
         stop(process)
 
 
-def test_a_crashed_store_is_reported_and_restarted(tmp_path):
+def test_a_crashed_store_is_reported_and_restarted(tmp_path: Path) -> None:
     process, url = start_server(output=subprocess.PIPE, TAGS_DATA_DIR=str(tmp_path))
     try:
         post(url, CREATE)
@@ -183,7 +188,7 @@ def test_a_crashed_store_is_reported_and_restarted(tmp_path):
     assert process.returncode == 0
 
 
-def test_a_store_that_cannot_start_is_one_clear_line(tmp_path):
+def test_a_store_that_cannot_start_is_one_clear_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAGS_")}
@@ -196,7 +201,7 @@ def test_a_store_that_cannot_start_is_one_clear_line(tmp_path):
     assert "embedded store could not start" in done.stderr
 
 
-def test_a_service_waits_for_a_console_command_that_holds_the_store(tmp_path):
+def test_a_service_waits_for_a_console_command_that_holds_the_store(tmp_path: Path) -> None:
     held = start_or_attach(tmp_path, CONSOLE)
     release = threading.Timer(2.0, held.stop)
     release.start()

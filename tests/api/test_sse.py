@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -79,7 +80,8 @@ class Stream:
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        name, data = "message", []
+        name = "message"
+        data: list[str] = []
         try:
             async for line in self.response.aiter_lines():
                 if line == "":
@@ -135,7 +137,7 @@ async def post(
         )
     body = response.json()
     assert "errors" not in body, body
-    return body["data"]  # type: ignore[no-any-return]
+    return body["data"]
 
 
 async def until_live(
@@ -165,7 +167,7 @@ async def events_of(stream: Stream, tag_id: str, last_kind: str) -> list[dict[st
                 return seen
 
 
-async def test_created_updated_deleted_arrive_in_order(dev_url):
+async def test_created_updated_deleted_arrive_in_order(dev_url: str) -> None:
     async with sse(dev_url, SUBSCRIBE, ws="sse-order") as stream:
         assert stream.response.status_code == 200
         assert stream.response.headers["content-type"] == "text/event-stream; charset=utf-8"
@@ -183,7 +185,7 @@ async def test_created_updated_deleted_arrive_in_order(dev_url):
     assert events[1]["tag"]["name"] == "Renamed" and events[2]["tag"] is None
 
 
-async def test_only_the_subscribed_workspace(dev_url):
+async def test_only_the_subscribed_workspace(dev_url: str) -> None:
     async with (
         sse(dev_url, SUBSCRIBE, ws="sse-mine") as mine,
         sse(dev_url, SUBSCRIBE, ws="sse-theirs") as theirs,
@@ -207,7 +209,7 @@ async def test_only_the_subscribed_workspace(dev_url):
         assert hidden_events[0]["tag"]["name"] == "Hidden"
 
 
-async def test_query_gives_one_next_then_complete(dev_url):
+async def test_query_gives_one_next_then_complete(dev_url: str) -> None:
     await post(dev_url, CREATE, ws="sse-query", name="Listed")
     query = "query($ws: ID!) { tags(workspaceId: $ws) { totalCount nodes { name } } }"
     async with sse(dev_url, query, ws="sse-query") as stream:
@@ -220,14 +222,14 @@ async def test_query_gives_one_next_then_complete(dev_url):
     assert stream.events.empty()
 
 
-async def test_mutation_over_sse(dev_url):
+async def test_mutation_over_sse(dev_url: str) -> None:
     async with sse(dev_url, CREATE, ws="sse-mutation", name="Streamed") as stream:
         event, data = await stream.next()
         assert await stream.next() == ("complete", None)
     assert event == "next" and data["data"]["createTag"]["tag"]["id"]
 
 
-async def test_validation_errors_are_a_next_event(dev_url):
+async def test_validation_errors_are_a_next_event(dev_url: str) -> None:
     async with sse(dev_url, "subscription { tagEvents(workspaceId: 1) { nope } }") as stream:
         assert stream.response.status_code == 200
         event, data = await stream.next()
@@ -241,7 +243,7 @@ async def test_validation_errors_are_a_next_event(dev_url):
     assert data["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_unusable_requests_keep_their_http_status(dev_url):
+async def test_unusable_requests_keep_their_http_status(dev_url: str) -> None:
     async with httpx.AsyncClient(timeout=WAIT) as client:
         wrong_type = await client.post(
             dev_url, content=b"query", headers={**STREAM, "content-type": "text/plain"}
@@ -255,7 +257,7 @@ async def test_unusable_requests_keep_their_http_status(dev_url):
     assert too_large.status_code == 413
 
 
-async def test_required_mode_without_credentials_is_401(secured_url):
+async def test_required_mode_without_credentials_is_401(secured_url: str) -> None:
     async with sse(secured_url, SUBSCRIBE, ws="w1") as stream:
         await asyncio.wait_for(stream.ended.wait(), WAIT)
         status = stream.response.status_code
@@ -267,7 +269,7 @@ async def test_required_mode_without_credentials_is_401(secured_url):
     assert stream.response.status_code == 401
 
 
-async def test_required_mode_foreign_workspace_is_forbidden(secured_url):
+async def test_required_mode_foreign_workspace_is_forbidden(secured_url: str) -> None:
     async with sse(secured_url, SUBSCRIBE, bearer(["w1"]), ws="other") as stream:
         event, data = await stream.next()
         assert await stream.next() == ("complete", None)
@@ -276,7 +278,7 @@ async def test_required_mode_foreign_workspace_is_forbidden(secured_url):
     assert data["data"] is None
 
 
-async def test_required_mode_events_with_credentials(secured_url):
+async def test_required_mode_events_with_credentials(secured_url: str) -> None:
     headers = {**bearer(["sse-w1"]), "origin": "https://app.example"}
     async with sse(secured_url, SUBSCRIBE, headers, ws="sse-w1") as stream:
         # The CORS middleware still applies to the stream.
@@ -318,7 +320,7 @@ async def wait_for_count(bus: Any, workspace: str, expected: int) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_disconnect_frees_the_subscription():
+async def test_disconnect_frees_the_subscription() -> None:
     async with in_process_server() as (url, bus):
         async with sse(url, SUBSCRIBE, ws="sse-gone") as stream:
             await until_live(url, stream, "sse-gone")
@@ -332,7 +334,7 @@ async def test_disconnect_frees_the_subscription():
         await wait_for_count(bus, "sse-gone", 0)
 
 
-async def test_keep_alive_comment_while_nothing_happens():
+async def test_keep_alive_comment_while_nothing_happens() -> None:
     released = asyncio.Event()
 
     async def quiet() -> AsyncIterator[dict[str, Any]]:
@@ -350,7 +352,7 @@ async def test_keep_alive_comment_while_nothing_happens():
     assert all(f == COMMENT for f in frames[:-2])
 
 
-async def test_closing_the_frames_closes_the_operation():
+async def test_closing_the_frames_closes_the_operation() -> None:
     closed = asyncio.Event()
 
     async def endless() -> AsyncIterator[dict[str, Any]]:
@@ -383,12 +385,12 @@ async def test_closing_the_frames_closes_the_operation():
         ("text/event-stream;q=0", False),
     ],
 )
-def test_which_accept_headers_choose_the_event_stream(accept, expected):
+def test_which_accept_headers_choose_the_event_stream(accept: str, expected: bool) -> None:
     assert wants_event_stream(accept) is expected
 
 
 @pytest.mark.skipif(NODE_ABSENT, reason="node/npm absent")
-def test_graphql_sse_client(node_clients):
+def test_graphql_sse_client(node_clients: Path) -> None:
     with live_server() as url:
         done = subprocess.run(
             ["node", "sse_client.mjs", url, "sse-node"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import jwt
@@ -59,7 +60,9 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_events_arrive_in_commit_order_with_fresh_tags(dev_url, http):
+async def test_events_arrive_in_commit_order_with_fresh_tags(
+    dev_url: str, http: httpx.AsyncClient
+) -> None:
     ws = new_workspace()
     subscriber = await Subscriber.open(dev_url, ws)
     await until_live([subscriber], http, dev_url, ws)
@@ -87,7 +90,7 @@ async def test_events_arrive_in_commit_order_with_fresh_tags(dev_url, http):
     assert all(e["at"].endswith("Z") for e in events)
 
 
-async def test_only_the_subscribed_workspace(dev_url, http):
+async def test_only_the_subscribed_workspace(dev_url: str, http: httpx.AsyncClient) -> None:
     mine, theirs = new_workspace("mine"), new_workspace("theirs")
     subscriber = await Subscriber.open(dev_url, mine)
     await until_live([subscriber], http, dev_url, mine)
@@ -98,7 +101,9 @@ async def test_only_the_subscribed_workspace(dev_url, http):
     assert event["workspaceId"] == mine and event["tag"]["name"] == "Shown"
 
 
-async def test_every_subscriber_of_a_workspace_gets_every_event(dev_url, http):
+async def test_every_subscriber_of_a_workspace_gets_every_event(
+    dev_url: str, http: httpx.AsyncClient
+) -> None:
     ws = new_workspace()
     subscribers = [await Subscriber.open(dev_url, ws) for _ in range(3)]
     await until_live(subscribers, http, dev_url, ws)
@@ -108,7 +113,7 @@ async def test_every_subscriber_of_a_workspace_gets_every_event(dev_url, http):
         await subscriber.close()
 
 
-async def test_failed_mutation_publishes_nothing(dev_url, http):
+async def test_failed_mutation_publishes_nothing(dev_url: str, http: httpx.AsyncClient) -> None:
     ws = new_workspace()
     subscriber = await Subscriber.open(dev_url, ws)
     await until_live([subscriber], http, dev_url, ws)
@@ -121,7 +126,7 @@ async def test_failed_mutation_publishes_nothing(dev_url, http):
     assert [first["tag"]["name"], second["tag"]["name"]] == ["Dup", "After"]
 
 
-async def test_legacy_graphql_ws_protocol_is_refused(dev_url):
+async def test_legacy_graphql_ws_protocol_is_refused(dev_url: str) -> None:
     async with connect(
         ws_url(dev_url), subprotocols=[LEGACY_PROTOCOL], open_timeout=WAIT
     ) as socket:
@@ -130,7 +135,7 @@ async def test_legacy_graphql_ws_protocol_is_refused(dev_url):
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406
 
 
-async def test_credentials_in_connection_init(secured_url, http):
+async def test_credentials_in_connection_init(secured_url: str, http: httpx.AsyncClient) -> None:
     ws = new_workspace()
     allowed = token([ws])
     subscriber = await Subscriber.open(secured_url, ws, {"Authorization": f"Bearer {allowed}"})
@@ -140,7 +145,7 @@ async def test_credentials_in_connection_init(secured_url, http):
     await subscriber.close()
 
 
-async def test_credentials_in_upgrade_headers(secured_url, http):
+async def test_credentials_in_upgrade_headers(secured_url: str, http: httpx.AsyncClient) -> None:
     ws = new_workspace()
     allowed = token([ws])
     subscriber = await Subscriber.open(
@@ -161,7 +166,9 @@ async def test_credentials_in_upgrade_headers(secured_url, http):
         {"Authorization": 42},
     ],
 )
-async def test_refused_credentials_close_with_4403(secured_url, payload):
+async def test_refused_credentials_close_with_4403(
+    secured_url: str, payload: dict[str, Any]
+) -> None:
     async with connect(ws_url(secured_url), subprotocols=[PROTOCOL], open_timeout=WAIT) as socket:
         subscriber = Subscriber(socket)
         await subscriber.send({"type": "connection_init", "payload": payload})
@@ -170,7 +177,7 @@ async def test_refused_credentials_close_with_4403(secured_url, payload):
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
 
-async def test_refused_upgrade_header_closes_with_4403(secured_url):
+async def test_refused_upgrade_header_closes_with_4403(secured_url: str) -> None:
     # Signed with another secret.
     forged = jwt.encode(
         {"sub": "user-1", "exp": int(time.time()) + 600, "scope": "tags:read", "workspaces": ["*"]},
@@ -188,7 +195,7 @@ async def test_refused_upgrade_header_closes_with_4403(secured_url):
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
 
-async def test_workspace_without_access_is_forbidden(secured_url):
+async def test_workspace_without_access_is_forbidden(secured_url: str) -> None:
     ws = new_workspace()
     subscriber = await Subscriber.open(
         secured_url, new_workspace("other"), {"Authorization": f"Bearer {token([ws])}"}

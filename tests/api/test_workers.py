@@ -143,7 +143,7 @@ async def _mutation_on_a_fresh_connection(
         return created["tag"]["id"], workers.serving(_client_port(response))
 
 
-async def test_two_workers_share_every_event_and_stop_on_sigterm(tmp_path):
+async def test_two_workers_share_every_event_and_stop_on_sigterm(tmp_path: Path) -> None:
     log = (tmp_path / "service.log").open("w")
     data_dir = tmp_path / "data"
     process, base = start_server(
