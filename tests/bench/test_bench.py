@@ -9,7 +9,7 @@ import sys
 from tests.harness import ROOT
 
 
-def test_quick_benchmark_runs():
+def test_quick_benchmark_runs() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick"],
         cwd=ROOT,

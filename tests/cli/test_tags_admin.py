@@ -58,7 +58,9 @@ async def post(http: httpx.AsyncClient, token: str, query: str, **variables: Any
     return response
 
 
-async def test_the_printed_token_is_accepted_by_the_service(configured, capsys, secured):
+async def test_the_printed_token_is_accepted_by_the_service(
+    configured: None, capsys: pytest.CaptureFixture[str], secured: httpx.AsyncClient
+) -> None:
     code, out, err = mint(
         capsys, "--sub", "alice", "--scopes", "tags:write", "--workspaces", "demo,ws-2"
     )
@@ -76,7 +78,9 @@ async def test_the_printed_token_is_accepted_by_the_service(configured, capsys, 
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-async def test_a_token_signed_with_another_secret_is_refused(configured, capsys, secured):
+async def test_a_token_signed_with_another_secret_is_refused(
+    configured: None, capsys: pytest.CaptureFixture[str], secured: httpx.AsyncClient
+) -> None:
     code, out, _ = mint(capsys, "--sub", "bob", "--scopes", "tags:read", "--workspaces", "*")
     assert code == 0
     claims = jwt.decode(out.strip(), options={"verify_signature": False})
@@ -88,7 +92,9 @@ async def test_a_token_signed_with_another_secret_is_refused(configured, capsys,
 @pytest.mark.parametrize(
     ("given", "seconds"), [("1h", 3600), ("15m", 900), ("90", 90), ("7d", 604800)]
 )
-def test_expiry(configured, capsys, given, seconds):
+def test_expiry(
+    configured: None, capsys: pytest.CaptureFixture[str], given: str, seconds: int
+) -> None:
     code, out, _ = mint(
         capsys, "--sub", "c", "--scopes", "tags:read", "--workspaces", "*", "--expires", given
     )
@@ -109,20 +115,26 @@ def test_expiry(configured, capsys, given, seconds):
         (["--scopes", "tags:read", "--workspaces", "demo", "--expires", "400d"], "--expires"),
     ],
 )
-def test_bad_arguments_print_nothing_on_stdout(configured, capsys, args, says):
+def test_bad_arguments_print_nothing_on_stdout(
+    configured: None, capsys: pytest.CaptureFixture[str], args: list[str], says: str
+) -> None:
     code, out, err = mint(capsys, "--sub", "d", *args)
     assert code == 2 and out == ""
     assert says in err, err
 
 
-def test_without_a_secret_it_says_which_variable(monkeypatch, capsys):
+def test_without_a_secret_it_says_which_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("TAGS_JWT_SECRET", raising=False)
     code, out, err = mint(capsys, "--sub", "e", "--scopes", "tags:read", "--workspaces", "*")
     assert code == 2 and out == ""
     assert "TAGS_JWT_SECRET" in err
 
 
-async def test_keys_create_refuses_a_malformed_workspace(store, capsys):
+async def test_keys_create_refuses_a_malformed_workspace(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
     args = argparse.Namespace(name="ci", scopes="tags:read", workspaces="ws-a, demo ,x y")
     assert await tags_admin._keys_create(store, args) == 2
     assert "'x y'" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from config.settings import Settings, SettingsError
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_defaults_match_the_contract():
+def test_defaults_match_the_contract() -> None:
     s = Settings.from_env({})
     assert (s.host, s.port, s.workers) == ("127.0.0.1", 8000, 1)
     assert s.mongodb_uri is None and s.mongodb_db == "tags"
@@ -24,13 +24,13 @@ def test_defaults_match_the_contract():
     assert s.cors_origins == ()
 
 
-def test_data_dir_defaults_to_the_project_and_follows_the_variable(tmp_path):
+def test_data_dir_defaults_to_the_project_and_follows_the_variable(tmp_path: Path) -> None:
     assert Settings.from_env({}).data_dir == ROOT / ".data"
     assert Settings.from_env({"TAGS_DATA_DIR": str(tmp_path)}).data_dir == tmp_path
     assert Settings.from_env({"TAGS_WORKERS": "2"}).workers == 2
 
 
-def test_auth_mode_defaults_to_required_with_a_uri():
+def test_auth_mode_defaults_to_required_with_a_uri() -> None:
     s = Settings.from_env({"TAGS_MONGODB_URI": "mongodb://127.0.0.1:1"})
     assert s.auth_mode == "required"
 
@@ -48,24 +48,24 @@ def test_auth_mode_defaults_to_required_with_a_uri():
         ({"TAGS_JWT_PUBLIC_KEY": "/no/such/key.pem"}, "TAGS_JWT_PUBLIC_KEY"),
     ],
 )
-def test_bad_values_name_the_variable(env, variable):
+def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env(env)
     assert str(caught.value).startswith(variable)
 
 
-def test_dev_mode_allowed_on_loopback_only():
+def test_dev_mode_allowed_on_loopback_only() -> None:
     assert Settings.from_env({"TAGS_HOST": "::1"}).auth_mode == "dev"
     required = Settings.from_env({"TAGS_HOST": "0.0.0.0", "TAGS_AUTH_MODE": "required"})
     assert required.auth_mode == "required"
 
 
-def test_cors_origins_list():
+def test_cors_origins_list() -> None:
     s = Settings.from_env({"TAGS_CORS_ORIGINS": "https://a.example, https://b.example"})
     assert s.cors_origins == ("https://a.example", "https://b.example")
 
 
-def test_server_refuses_bad_setting_with_one_line():
+def test_server_refuses_bad_setting_with_one_line() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAGS_")}
     env["TAGS_PORT"] = "not-a-port"
     done = subprocess.run(

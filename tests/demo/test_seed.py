@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from demo.seed import TAGGED, TREE, WORKSPACE, seed_demo
+from storage import Store
+from tests.harness import Executor
 
 TREE_QUERY = """
 query { tags(workspaceId: "demo", filter: {isRoot: true}, first: 50) {
@@ -14,7 +16,7 @@ query { taggedResources(workspaceId: "demo", tagIds: [$ID], includeDescendants: 
 """
 
 
-async def test_seed_demo_builds_the_tree_and_is_idempotent(store, gql):
+async def test_seed_demo_builds_the_tree_and_is_idempotent(store: Store, gql: Executor) -> None:
     first = await seed_demo(store)
     assert first == {
         "tags_created": len(TREE),

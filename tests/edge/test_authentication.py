@@ -11,6 +11,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ from config.settings import Settings
 from edge.authentication import hash_key
 from resolvers.clock import now
 from server import create_app
-from storage import AuthorizedWorkspace
+from storage import AuthorizedWorkspace, Store
 
 SECRET = "hs256-test-secret-" + "0123456789abcdef" * 4
 KEY_RE = re.compile(r"tk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
@@ -104,7 +105,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def serve(store: Any, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def serve(store: Store, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     options: dict[str, Any] = {"auth_mode": "required", "jwt_secret": SECRET, **settings}
     app = create_app(Settings(**options), store=store)
     async with app.router.lifespan_context(app):
@@ -137,7 +138,7 @@ def viewer_of(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body = response.json()
     assert "errors" not in body, body
-    return body["data"]["viewer"]  # type: ignore[no-any-return]
+    return body["data"]["viewer"]
 
 
 def codes(response: httpx.Response) -> list[str]:
@@ -145,7 +146,7 @@ def codes(response: httpx.Response) -> list[str]:
 
 
 @pytest.fixture
-async def http(store: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def http(store: Store) -> AsyncIterator[httpx.AsyncClient]:
     async with serve(store) as client:
         yield client
 
@@ -153,14 +154,14 @@ async def http(store: Any) -> AsyncIterator[httpx.AsyncClient]:
 # Bearer JWTs (HS256) -----------------------------------------------------------
 
 
-async def test_valid_hs256_token_shows_the_viewer_as_granted(http):
+async def test_valid_hs256_token_shows_the_viewer_as_granted(http: httpx.AsyncClient) -> None:
     token = hs256(claims(scope="tags:write", workspaces=["ws-a", "ws-b"]))
     viewer = viewer_of(await post(http, headers=bearer(token)))
     # Scopes as granted, not expanded to the implied ones.
     assert viewer == {"id": "user-42", "scopes": ["tags:write"], "workspaceIds": ["ws-a", "ws-b"]}
 
 
-async def test_token_scopes_and_workspaces_authorize(http):
+async def test_token_scopes_and_workspaces_authorize(http: httpx.AsyncClient) -> None:
     token = hs256(claims(scope="tags:write", workspaces=["ws-a"]))
     created = await post(http, CREATE, {"ws": "ws-a", "name": "Alpha"}, bearer(token))
     assert created.json()["data"]["createTag"] == {"tag": {"name": "Alpha"}, "userErrors": []}
@@ -176,7 +177,7 @@ async def test_token_scopes_and_workspaces_authorize(http):
     assert anywhere.json()["data"]["tags"]["totalCount"] == 0
 
 
-async def test_expiry_has_sixty_seconds_of_leeway(http):
+async def test_expiry_has_sixty_seconds_of_leeway(http: httpx.AsyncClient) -> None:
     recent = hs256(claims(exp=int(time.time()) - 30))
     assert viewer_of(await post(http, headers=bearer(recent)))["id"] == "user-42"
 
@@ -195,17 +196,19 @@ async def test_expiry_has_sixty_seconds_of_leeway(http):
         pytest.param(claims(workspaces="ws-a"), id="workspaces-not-a-list"),
     ],
 )
-async def test_tokens_with_bad_claims_are_refused(http, payload):
+async def test_tokens_with_bad_claims_are_refused(
+    http: httpx.AsyncClient, payload: dict[str, Any]
+) -> None:
     token = jwt.encode(payload, SECRET, algorithm="HS256")
     assert_unauthenticated(await post(http, headers=bearer(token)))
 
 
-async def test_wrong_secret_is_refused(http):
+async def test_wrong_secret_is_refused(http: httpx.AsyncClient) -> None:
     token = hs256(claims(), secret="another-" + "9876543210fedcba" * 4)
     assert_unauthenticated(await post(http, headers=bearer(token)))
 
 
-async def test_tampered_payload_is_refused(http):
+async def test_tampered_payload_is_refused(http: httpx.AsyncClient) -> None:
     token = hs256(claims(scope="tags:read"))
     header, _, signature = token.split(".")
     forged = _b64(json.dumps(claims(scope="tags:admin", workspaces=["*"])).encode())
@@ -214,14 +217,14 @@ async def test_tampered_payload_is_refused(http):
     assert viewer_of(await post(http, headers=bearer(token)))["scopes"] == ["tags:read"]
 
 
-async def test_alg_none_is_refused(http):
+async def test_alg_none_is_refused(http: httpx.AsyncClient) -> None:
     unsigned = handmade({"alg": "none", "typ": "JWT"}, claims(scope="tags:admin"), None)
     assert_unauthenticated(await post(http, headers=bearer(unsigned)))
     unsigned_upper = handmade({"alg": "None", "typ": "JWT"}, claims(scope="tags:admin"), None)
     assert_unauthenticated(await post(http, headers=bearer(unsigned_upper)))
 
 
-async def test_other_hmac_algorithms_are_refused(http):
+async def test_other_hmac_algorithms_are_refused(http: httpx.AsyncClient) -> None:
     # Signed with the right secret, but only HS256 is accepted for the secret.
     token = handmade({"alg": "HS512", "typ": "JWT"}, claims(), SECRET.encode(), hashlib.sha512)
     assert_unauthenticated(await post(http, headers=bearer(token)))
@@ -232,14 +235,16 @@ async def test_other_hmac_algorithms_are_refused(http):
     ["not-a-jwt", "a.b.c", "", "eyJhbGciOiJIUzI1NiJ9..", "tk_"],
     ids=["garbage", "three-junk-parts", "empty", "empty-parts", "bare-prefix"],
 )
-async def test_malformed_bearer_values_are_refused(http, token):
+async def test_malformed_bearer_values_are_refused(http: httpx.AsyncClient, token: str) -> None:
     assert_unauthenticated(await post(http, headers={"authorization": f"Bearer {token}"}))
 
 
 # Public-key JWTs -----------------------------------------------------------------
 
 
-async def test_rs256_with_the_right_key(store, rsa_key, other_rsa_key):
+async def test_rs256_with_the_right_key(
+    store: Store, rsa_key: rsa.RSAPrivateKey, other_rsa_key: rsa.RSAPrivateKey
+) -> None:
     async with serve(store, jwt_public_key=_public_pem(rsa_key)) as http:
         good = jwt.encode(claims(sub="rsa-user"), rsa_key, algorithm="RS256")
         assert viewer_of(await post(http, headers=bearer(good)))["id"] == "rsa-user"
@@ -250,7 +255,12 @@ async def test_rs256_with_the_right_key(store, rsa_key, other_rsa_key):
         assert viewer_of(await post(http, headers=bearer(hs256(claims()))))["id"] == "user-42"
 
 
-async def test_es256_with_the_right_key(store, ec_key, other_ec_key, rsa_key):
+async def test_es256_with_the_right_key(
+    store: Store,
+    ec_key: ec.EllipticCurvePrivateKey,
+    other_ec_key: ec.EllipticCurvePrivateKey,
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
     async with serve(store, jwt_public_key=_public_pem(ec_key)) as http:
         good = jwt.encode(claims(sub="ec-user"), ec_key, algorithm="ES256")
         assert viewer_of(await post(http, headers=bearer(good)))["id"] == "ec-user"
@@ -262,14 +272,18 @@ async def test_es256_with_the_right_key(store, ec_key, other_ec_key, rsa_key):
         assert_unauthenticated(await post(http, headers=bearer(rs)))
 
 
-async def test_public_key_tokens_need_a_configured_key(store, rsa_key):
+async def test_public_key_tokens_need_a_configured_key(
+    store: Store, rsa_key: rsa.RSAPrivateKey
+) -> None:
     async with serve(store) as http:
         token = jwt.encode(claims(), rsa_key, algorithm="RS256")
         assert_unauthenticated(await post(http, headers=bearer(token)))
 
 
 @pytest.mark.parametrize("secret", [SECRET, None], ids=["with-secret", "without-secret"])
-async def test_algorithm_confusion_is_refused(store, rsa_key, secret):
+async def test_algorithm_confusion_is_refused(
+    store: Store, rsa_key: rsa.RSAPrivateKey, secret: str | None
+) -> None:
     pem = _public_pem(rsa_key)
     async with serve(store, jwt_secret=secret, jwt_public_key=pem) as http:
         for key_bytes in (pem.encode(), pem.strip().encode()):
@@ -284,7 +298,7 @@ async def test_algorithm_confusion_is_refused(store, rsa_key, secret):
             assert viewer_of(await post(http, headers=bearer(honest)))["id"] == "user-42"
 
 
-async def test_audience_and_issuer_are_checked_when_configured(store):
+async def test_audience_and_issuer_are_checked_when_configured(store: Store) -> None:
     aud, iss = "tags-api", "https://issuer.example"
     async with serve(store, jwt_audience=aud, jwt_issuer=iss) as http:
         right = hs256(claims(aud=aud, iss=iss))
@@ -301,7 +315,7 @@ async def test_audience_and_issuer_are_checked_when_configured(store):
             assert_unauthenticated(await post(http, headers=bearer(hs256(payload))))
 
 
-async def test_audience_and_issuer_are_ignored_when_not_configured(http):
+async def test_audience_and_issuer_are_ignored_when_not_configured(http: httpx.AsyncClient) -> None:
     token = hs256(claims(aud="whatever", iss="whoever"))
     assert viewer_of(await post(http, headers=bearer(token)))["id"] == "user-42"
 
@@ -309,7 +323,7 @@ async def test_audience_and_issuer_are_ignored_when_not_configured(http):
 # No or odd credentials ------------------------------------------------------------
 
 
-async def test_required_mode_needs_credentials(http, store):
+async def test_required_mode_needs_credentials(http: httpx.AsyncClient, store: Store) -> None:
     assert_unauthenticated(await post(http))
     assert_unauthenticated(await post(http, CREATE, {"ws": "ws-a", "name": "Sneaky"}))
     # Nothing executed: the mutation above created nothing.
@@ -321,18 +335,18 @@ async def test_required_mode_needs_credentials(http, store):
     ["Basic dXNlcjpwYXNz", "Token abc", "Bearer", "Bearer    ", "bearer"],
     ids=["basic", "token", "bare-bearer", "blank-bearer", "lowercase-bare"],
 )
-async def test_non_bearer_authorization_is_refused(http, value):
+async def test_non_bearer_authorization_is_refused(http: httpx.AsyncClient, value: str) -> None:
     assert_unauthenticated(await post(http, headers={"authorization": value}))
 
 
-async def test_401_over_get_and_with_graphql_response_media_type(http):
+async def test_401_over_get_and_with_graphql_response_media_type(http: httpx.AsyncClient) -> None:
     got = await http.get("/graphql", params={"query": VIEWER})
     assert_unauthenticated(got)
     accepted = await post(http, headers={"accept": "application/graphql-response+json"})
     assert_unauthenticated(accepted)
 
 
-async def test_dev_mode_without_credentials_is_the_dev_principal(store):
+async def test_dev_mode_without_credentials_is_the_dev_principal(store: Store) -> None:
     async with serve(store, auth_mode="dev", jwt_secret=None) as http:
         viewer = viewer_of(await post(http))
     assert viewer == {
@@ -342,7 +356,7 @@ async def test_dev_mode_without_credentials_is_the_dev_principal(store):
     }
 
 
-async def test_dev_mode_still_checks_credentials_when_sent(store):
+async def test_dev_mode_still_checks_credentials_when_sent(store: Store) -> None:
     async with serve(store, auth_mode="dev") as http:
         assert_unauthenticated(await post(http, headers=bearer("garbage")))
         assert_unauthenticated(await post(http, headers=bearer(hs256(claims(), secret="x" * 64))))
@@ -363,7 +377,7 @@ def key_id_of(key: str) -> str:
     return key.split("_")[1]
 
 
-async def test_api_key_via_bearer_and_x_api_key(http, store):
+async def test_api_key_via_bearer_and_x_api_key(http: httpx.AsyncClient, store: Store) -> None:
     key = await tags_admin.create_key(store, "ci", ["tags:write"], ["ws-a"])
     assert KEY_RE.fullmatch(key)
     expected = {"id": key_id_of(key), "scopes": ["tags:write"], "workspaceIds": ["ws-a"]}
@@ -371,7 +385,7 @@ async def test_api_key_via_bearer_and_x_api_key(http, store):
     assert viewer_of(await post(http, headers={"x-api-key": key})) == expected
 
 
-async def test_revoked_key_is_refused(http, store):
+async def test_revoked_key_is_refused(http: httpx.AsyncClient, store: Store) -> None:
     key = await tags_admin.create_key(store, "ci", ["tags:read"], ["ws-a"])
     assert viewer_of(await post(http, headers={"x-api-key": key}))["id"] == key_id_of(key)
     assert await store.api_keys.revoke(key_id_of(key), now())
@@ -379,7 +393,9 @@ async def test_revoked_key_is_refused(http, store):
     assert_unauthenticated(await post(http, headers=bearer(key)))
 
 
-async def test_malformed_and_unknown_keys_are_refused(http, store):
+async def test_malformed_and_unknown_keys_are_refused(
+    http: httpx.AsyncClient, store: Store
+) -> None:
     key = await tags_admin.create_key(store, "ci", ["tags:read"], ["ws-a"])
     key_id, secret_part = key_id_of(key), key.split("_", 2)[2]
     flipped = ("A" if secret_part[0] != "A" else "B") + secret_part[1:]
@@ -400,7 +416,7 @@ async def test_malformed_and_unknown_keys_are_refused(http, store):
     assert viewer_of(await post(http, headers={"x-api-key": key}))["id"] == key_id
 
 
-async def test_key_is_limited_to_its_workspaces(http, store):
+async def test_key_is_limited_to_its_workspaces(http: httpx.AsyncClient, store: Store) -> None:
     key = await tags_admin.create_key(store, "ci", ["tags:write"], ["ws-a"])
     headers = {"x-api-key": key}
 
@@ -421,7 +437,7 @@ async def test_key_is_limited_to_its_workspaces(http, store):
     assert write_own.json()["data"]["createTag"]["userErrors"] == []
 
 
-async def test_key_scope_too_low_is_forbidden(http, store):
+async def test_key_scope_too_low_is_forbidden(http: httpx.AsyncClient, store: Store) -> None:
     key = await tags_admin.create_key(store, "reader", ["tags:read"], ["ws-a"])
     response = await post(http, CREATE, {"ws": "ws-a", "name": "Nope"}, {"x-api-key": key})
     assert response.status_code == 200
@@ -432,7 +448,7 @@ async def test_key_scope_too_low_is_forbidden(http, store):
     assert "errors" not in read.json()
 
 
-async def test_only_the_hash_of_a_key_is_stored(store):
+async def test_only_the_hash_of_a_key_is_stored(store: Store) -> None:
     key = await tags_admin.create_key(store, "ci", ["tags:read"], ["ws-a"])
     doc = await store.api_keys.get(key_id_of(key))
     assert doc is not None
@@ -450,7 +466,9 @@ def _create_args(scopes: str = "tags:read,tags:write", workspaces: str = "ws-a,w
     return argparse.Namespace(name="ci-bot", scopes=scopes, workspaces=workspaces)
 
 
-async def test_cli_create_prints_only_the_key(store, capsys, http):
+async def test_cli_create_prints_only_the_key(
+    store: Store, capsys: pytest.CaptureFixture[str], http: httpx.AsyncClient
+) -> None:
     assert await tags_admin._keys_create(store, _create_args()) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -470,7 +488,9 @@ async def test_cli_create_prints_only_the_key(store, capsys, http):
     }
 
 
-async def test_cli_list_and_revoke(store, capsys, http):
+async def test_cli_list_and_revoke(
+    store: Store, capsys: pytest.CaptureFixture[str], http: httpx.AsyncClient
+) -> None:
     assert await tags_admin._keys_create(store, _create_args()) == 0
     key = capsys.readouterr().out.strip()
     key_id = key_id_of(key)
@@ -498,7 +518,9 @@ async def test_cli_list_and_revoke(store, capsys, http):
     [("tags:read,tags:superuser", "ws-a"), ("", "ws-a"), ("tags:read", " , ")],
     ids=["unknown-scope", "no-scope", "no-workspace"],
 )
-async def test_cli_create_refuses_bad_arguments(store, capsys, scopes, workspaces):
+async def test_cli_create_refuses_bad_arguments(
+    store: Store, capsys: pytest.CaptureFixture[str], scopes: str, workspaces: str
+) -> None:
     assert await tags_admin._keys_create(store, _create_args(scopes, workspaces)) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -506,7 +528,7 @@ async def test_cli_create_refuses_bad_arguments(store, capsys, scopes, workspace
     assert await store.api_keys.all() == []
 
 
-def test_cli_export_schema(tmp_path, capsys):
+def test_cli_export_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "s.graphql"
     assert tags_admin.main(["export-schema", str(target)]) == 0
     text = target.read_text(encoding="utf-8")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_the_page_loads_every_asset_locally_with_its_hash():
+def test_the_page_loads_every_asset_locally_with_its_hash() -> None:
     page = graphiql_page(get_graphql_ide_html("graphiql"))
     sources = re.findall(r'(?:src|href)="(https?://[^"]+|/[^"]+)"', page)
     assert sources and all(s.startswith(URL_PREFIX) for s in sources), sources
@@ -24,7 +24,7 @@ def test_the_page_loads_every_asset_locally_with_its_hash():
         assert f'integrity="{asset.integrity}"' in page
 
 
-def test_subscriptions_go_through_the_graphql_ws_client_in_graphiqls_bundle():
+def test_subscriptions_go_through_the_graphql_ws_client_in_graphiqls_bundle() -> None:
     page = graphiql_page(get_graphql_ide_html("graphiql"))
     # The page hands GraphiQL's fetcher the WebSocket URL of this endpoint...
     assert re.search(r"createFetcher\(\{[^}]*subscriptionUrl", page), "no subscriptionUrl"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import orjson
+from typing import Any
 
-from storage import StoreError
+import httpx
+import orjson
+import pytest
+
+from storage import Store, StoreError
 from tests.helpers import WS
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -14,13 +18,18 @@ CREATE = """mutation($name: String!) {
 }"""
 
 
-async def post(client, query, variables=None, headers=None):
+async def post(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     return await client.post(
         "/graphql", json={"query": query, "variables": variables}, headers=headers or {}
     )
 
 
-async def test_post_query_and_mutation_with_cost(client):
+async def test_post_query_and_mutation_with_cost(client: httpx.AsyncClient) -> None:
     created = await post(client, CREATE, {"name": "Alpha"})
     assert created.status_code == 200
     body = created.json()
@@ -32,7 +41,7 @@ async def test_post_query_and_mutation_with_cost(client):
     assert listed.headers["content-type"].startswith("application/json")
 
 
-async def test_same_query_same_cost(client):
+async def test_same_query_same_cost(client: httpx.AsyncClient) -> None:
     await post(client, CREATE, {"name": "Alpha"})
     costs = [
         (await post(client, QUERY_TAGS, {"ws": WS})).json()["extensions"]["cost"]["dbRoundTrips"]
@@ -41,7 +50,7 @@ async def test_same_query_same_cost(client):
     assert len(set(costs)) == 1 and costs[0] >= 1
 
 
-async def test_get_runs_queries_and_refuses_mutations(client):
+async def test_get_runs_queries_and_refuses_mutations(client: httpx.AsyncClient) -> None:
     ok = await client.get("/graphql", params={"query": QUERY_TAGS, "variables": '{"ws": "w"}'})
     assert ok.status_code == 200
     assert ok.json()["data"]["tags"]["totalCount"] == 0
@@ -54,7 +63,9 @@ async def test_get_runs_queries_and_refuses_mutations(client):
     assert listed.json()["data"]["tags"]["totalCount"] == 0
 
 
-async def test_a_subscription_by_plain_post_is_told_where_subscriptions_are_served(client):
+async def test_a_subscription_by_plain_post_is_told_where_subscriptions_are_served(
+    client: httpx.AsyncClient,
+) -> None:
     subscription = "subscription($ws: ID!) { tagEvents(workspaceId: $ws) { kind } }"
     refused = await post(client, subscription, {"ws": WS})
     assert refused.status_code == 400
@@ -63,13 +74,13 @@ async def test_a_subscription_by_plain_post_is_told_where_subscriptions_are_serv
     assert "GET" not in message
 
 
-async def test_graphiql_for_browsers(client):
+async def test_graphiql_for_browsers(client: httpx.AsyncClient) -> None:
     page = await client.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
 
 
-async def test_graphql_response_media_type(client):
+async def test_graphql_response_media_type(client: httpx.AsyncClient) -> None:
     accept = {"accept": GRAPHQL_RESPONSE}
     good = await post(client, QUERY_TAGS, {"ws": WS}, headers=accept)
     assert good.status_code == 200
@@ -87,7 +98,7 @@ async def test_graphql_response_media_type(client):
     assert "extensions" not in legacy.json() or "cost" not in legacy.json()["extensions"]
 
 
-async def test_unacceptable_accept_and_content_type(client):
+async def test_unacceptable_accept_and_content_type(client: httpx.AsyncClient) -> None:
     assert (
         await post(client, QUERY_TAGS, {"ws": WS}, headers={"accept": "text/csv"})
     ).status_code == 406
@@ -103,7 +114,7 @@ async def test_unacceptable_accept_and_content_type(client):
     assert no_query.status_code == 400
 
 
-async def test_body_over_one_mebibyte_is_413(client):
+async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient) -> None:
     big = orjson.dumps({"query": "{ viewer { id } }", "variables": {"pad": "x" * (1024 * 1024)}})
     response = await client.post(
         "/graphql", content=big, headers={"content-type": "application/json"}
@@ -111,7 +122,7 @@ async def test_body_over_one_mebibyte_is_413(client):
     assert response.status_code == 413
 
 
-async def test_errors_carry_codes_and_no_internals(client):
+async def test_errors_carry_codes_and_no_internals(client: httpx.AsyncClient) -> None:
     response = await post(client, '{ tags(workspaceId: "w", first: 500) { totalCount } }')
     body = response.json()
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
@@ -119,8 +130,10 @@ async def test_errors_carry_codes_and_no_internals(client):
     assert "cost" in body["extensions"]
 
 
-async def test_internal_faults_are_masked(client, store, monkeypatch):
-    async def broken(*args, **kwargs):
+async def test_internal_faults_are_masked(
+    client: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("secret driver detail at /internal/path.py")
 
     monkeypatch.setattr(type(store.tags), "page", broken)
@@ -132,16 +145,18 @@ async def test_internal_faults_are_masked(client, store, monkeypatch):
     assert response.headers["x-request-id"] == "req-123"
 
 
-async def test_request_id_generated(client):
+async def test_request_id_generated(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert len(response.headers["x-request-id"]) >= 16
 
 
-async def test_health_and_readiness(client, store, monkeypatch):
+async def test_health_and_readiness(
+    client: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/readyz")).status_code == 200
 
-    async def down(self) -> None:
+    async def down(self: Store) -> None:
         raise StoreError("ServerSelectionTimeoutError")
 
     monkeypatch.setattr(type(store), "ping", down)

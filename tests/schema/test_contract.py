@@ -49,13 +49,13 @@ KNOWN_GAPS: set[str] = set(
 )
 
 
-def test_exported_schema_is_current():
+def test_exported_schema_is_current() -> None:
     committed = (ROOT / "schema.graphql").read_text(encoding="utf-8")
     assert committed == exported_sdl(), "schema.graphql is stale: run `make schema`"
 
 
 @needs_contract
-def test_contract_check_shows_only_known_gaps():
+def test_contract_check_shows_only_known_gaps() -> None:
     done = subprocess.run(
         [sys.executable, str(CHECKER), "--descriptions", "schema.graphql"],
         cwd=ROOT,

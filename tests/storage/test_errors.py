@@ -71,7 +71,7 @@ BY_SLUG = "query($ws: ID!, $s: String!) { tagBySlug(workspaceId: $ws, slug: $s) 
     ],
     ids=lambda e: f"{type(e).__name__}-{getattr(e, 'code', None)}",
 )
-def test_connection_failures_and_timeouts_are_unavailable(exc: Exception):
+def test_connection_failures_and_timeouts_are_unavailable(exc: Exception) -> None:
     assert type(translate(exc)) is StoreUnavailable
 
 
@@ -103,14 +103,14 @@ def test_connection_failures_and_timeouts_are_unavailable(exc: Exception):
 )
 def test_refusals_are_internal_errors_carrying_the_servers_cause(
     exc: Exception, code: int | None, cause: str
-):
+) -> None:
     translated = translate(exc)
     assert type(translated) is StoreRefused
     assert translated.code == code
     assert cause in str(translated) and f"code {code}" in str(translated)
 
 
-def test_duplicate_keys_stay_duplicate_keys_and_other_errors_pass_through():
+def test_duplicate_keys_stay_duplicate_keys_and_other_errors_pass_through() -> None:
     dup = translate(DuplicateKeyError("E11000", 11000, {"keyPattern": {"ws": 1, "slug": 1}}))
     assert isinstance(dup, DuplicateKey) and dup.fields == ("ws", "slug")
     bulk = BulkWriteError(
@@ -134,7 +134,7 @@ async def app_client(store: Store) -> AsyncIterator[tuple[Any, httpx.AsyncClient
             yield app, http
 
 
-async def test_a_refused_regex_is_refused_not_unavailable(store: Store, gql: Any):
+async def test_a_refused_regex_is_refused_not_unavailable(store: Store, gql: Executor) -> None:
     # A server may check a pattern only when it has a document to match it against.
     await create_tag(gql, "Some tag")
     ws = AuthorizedWorkspace(WS)
@@ -145,8 +145,11 @@ async def test_a_refused_regex_is_refused_not_unavailable(store: Store, gql: Any
 
 
 async def test_a_refused_command_is_an_internal_error_and_readiness_stays_up(
-    app_client: tuple[Any, httpx.AsyncClient], gql: Any, monkeypatch: Any, caplog: Any
-):
+    app_client: tuple[Any, httpx.AsyncClient],
+    gql: Executor,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     _, http = app_client
     await create_tag(gql, "Bug")
 
@@ -179,7 +182,7 @@ async def test_a_refused_command_is_an_internal_error_and_readiness_stays_up(
 
 async def test_an_outage_is_unavailable_and_readiness_follows_it(
     app_client: tuple[Any, httpx.AsyncClient], store: Store
-):
+) -> None:
     _, http = app_client
     store.database.outage.timeout = 0.05
     store.database.outage.begin()
@@ -196,7 +199,7 @@ async def test_an_outage_is_unavailable_and_readiness_follows_it(
 
 async def test_a_closed_port_is_unavailable_and_readiness_503(
     app_client: tuple[Any, httpx.AsyncClient], schema: TagsSchema
-):
+) -> None:
     app, http = app_client
     # Nothing listens there: the driver finds no server within the timeout.
     closed = open_store(f"mongodb://127.0.0.1:{free_port()}", "nowhere", timeout_ms=200)
@@ -217,7 +220,7 @@ async def test_a_closed_port_is_unavailable_and_readiness_503(
         closed.close()
 
 
-async def test_duplicates_still_reach_callers_as_user_errors(gql: Any):
+async def test_duplicates_still_reach_callers_as_user_errors(gql: Executor) -> None:
     await create_tag(gql, "Twice")
     result = await gql(
         "mutation($i: CreateTagInput!) { createTag(input: $i) { userErrors { code } } }",
@@ -229,7 +232,9 @@ async def test_duplicates_still_reach_callers_as_user_errors(gql: Any):
 # --- The recovery journal ------------------------------------------------------------------
 
 
-async def test_the_journal_waits_out_an_outage_but_drops_a_refused_fix_up(caplog: Any):
+async def test_the_journal_waits_out_an_outage_but_drops_a_refused_fix_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     journal = Recovery()
     ran: list[str] = []
     down = True

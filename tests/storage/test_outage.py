@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from devtools.outage import scenario
-from tests.harness import store_uri
+from storage import Store
+from tests.harness import Executor, store_uri
 
 UNAVAILABLE = "The data store is unavailable; try again shortly."
 
 
-async def test_outage_mid_load_fails_clearly_and_recovers_without_losing_anything():
+async def test_outage_mid_load_fails_clearly_and_recovers_without_losing_anything() -> None:
     out = await scenario(store_uri(), clients=8, seconds=4.5, timeout_ms=200)
     assert out.requests > 50
     # Readiness follows the store: ready, then 503 while it is away, then ready again by itself.
@@ -27,10 +30,8 @@ async def test_outage_mid_load_fails_clearly_and_recovers_without_losing_anythin
 
 import asyncio  # noqa: E402
 import functools  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Awaitable, Callable  # noqa: E402
 from typing import Any  # noqa: E402
-
-import pytest  # noqa: E402
 
 from storage.repair import repair  # noqa: E402
 from storage.taggings import TaggingStore  # noqa: E402
@@ -44,7 +45,12 @@ MERGE = """mutation($input: MergeTagsInput!) {
 USAGE = "query($id: ID!) { tag(id: $id) { usageCount } }"
 
 
-def outage_at(monkeypatch: Any, store: Any, cls: type, method: str) -> None:
+# What a scenario leaves to verify once the store is back.
+Check = Callable[[], Awaitable[None]]
+Scenario = Callable[[Executor, pytest.MonkeyPatch, Store], Awaitable[Check]]
+
+
+def outage_at(monkeypatch: pytest.MonkeyPatch, store: Store, cls: type, method: str) -> None:
     """The store becomes unreachable just as `cls.method` is about to run."""
     original = getattr(cls, method)
 
@@ -56,13 +62,13 @@ def outage_at(monkeypatch: Any, store: Any, cls: type, method: str) -> None:
     monkeypatch.setattr(cls, method, cut)
 
 
-async def back_and_recovered(store: Any) -> None:
+async def back_and_recovered(store: Store) -> None:
     store.database.outage.end()
     assert store.recovery.pending > 0, "nothing was registered for completion"
     assert await store.recovery.run_pending() == 0
 
 
-async def scenario_add(gql: Any, monkeypatch: Any, store: Any) -> Callable[[], Any]:
+async def scenario_add(gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store) -> Check:
     tag = await create_tag(gql, "Cut")
     outage_at(monkeypatch, store, TagStore, "add_usage")
     result = await gql(
@@ -87,7 +93,7 @@ async def scenario_add(gql: Any, monkeypatch: Any, store: Any) -> Callable[[], A
     return check
 
 
-async def scenario_remove(gql: Any, monkeypatch: Any, store: Any) -> Callable[[], Any]:
+async def scenario_remove(gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store) -> Check:
     tag = await create_tag(gql, "Cut")
     await tag_resources(gql, [tag["id"]], [("task", "1"), ("task", "2")])
     outage_at(monkeypatch, store, TagStore, "add_usage")
@@ -110,7 +116,7 @@ async def scenario_remove(gql: Any, monkeypatch: Any, store: Any) -> Callable[[]
     return check
 
 
-async def scenario_delete(gql: Any, monkeypatch: Any, store: Any) -> Callable[[], Any]:
+async def scenario_delete(gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store) -> Check:
     parent = await create_tag(gql, "Parent")
     doomed = await create_tag(gql, "Doomed", parentId=parent["id"])
     child = await create_tag(gql, "Child", parentId=doomed["id"])
@@ -134,7 +140,7 @@ async def scenario_delete(gql: Any, monkeypatch: Any, store: Any) -> Callable[[]
     return check
 
 
-async def scenario_merge(gql: Any, monkeypatch: Any, store: Any) -> Callable[[], Any]:
+async def scenario_merge(gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store) -> Check:
     target = await create_tag(gql, "Target")
     source = await create_tag(gql, "Source")
     await tag_resources(gql, [source["id"]], [("task", "1"), ("task", "2")])
@@ -150,7 +156,7 @@ async def scenario_merge(gql: Any, monkeypatch: Any, store: Any) -> Callable[[],
     return check
 
 
-async def scenario_move(gql: Any, monkeypatch: Any, store: Any) -> Callable[[], Any]:
+async def scenario_move(gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store) -> Check:
     a = await create_tag(gql, "A")
     b = await create_tag(gql, "B")
     leaf = await create_tag(gql, "Leaf", parentId=b["id"])
@@ -180,8 +186,8 @@ def store_visibility() -> Any:
     "scenario", [scenario_add, scenario_remove, scenario_delete, scenario_merge, scenario_move]
 )
 async def test_an_interrupted_mutation_is_completed_once_the_store_is_back(
-    gql, store, monkeypatch, scenario
-):
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch, scenario: Scenario
+) -> None:
     store.database.outage.timeout = 0.05
     check = await scenario(gql, monkeypatch, store)
     await back_and_recovered(store)
@@ -204,7 +210,7 @@ from tests.helpers import CREATE_TAG  # noqa: E402
 
 
 @contextlib.asynccontextmanager
-async def service(store: Any) -> Any:
+async def service(store: Store) -> Any:
     """The app on the test's store, with the event bus it builds for itself."""
     app = create_app(Settings(store_timeout_ms=100), store=store)
     async with app.router.lifespan_context(app):
@@ -213,20 +219,20 @@ async def service(store: Any) -> Any:
             yield app, http
 
 
-async def create_over_http(http: Any, name: str) -> dict[str, Any]:
+async def create_over_http(http: httpx.AsyncClient, name: str) -> dict[str, Any]:
     response = await http.post(
         "/graphql",
         json={"query": CREATE_TAG, "variables": {"input": {"workspaceId": WS, "name": name}}},
     )
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
-async def recorded(store: Any, tag_id: str) -> list[str]:
+async def recorded(store: Store, tag_id: str) -> list[str]:
     events = store.database.db["events"]
     return [e["kind"] async for e in events.find({"tagId": tag_id}).sort("_id", 1)]
 
 
-async def test_the_event_write_is_a_metered_store_call(gql, store):
+async def test_the_event_write_is_a_metered_store_call(gql: Executor, store: Store) -> None:
     async with service(store) as (app, http):
         assert type(app.state.bus._log) is MongoEventLog, "the suite's server has change streams"
         with_bus = await create_over_http(http, "Counted")
@@ -237,7 +243,9 @@ async def test_the_event_write_is_a_metered_store_call(gql, store):
     assert with_bus["extensions"]["cost"]["dbRoundTrips"] == without.round_trips + 1
 
 
-async def test_a_failed_event_write_never_fails_a_committed_mutation(store, monkeypatch):
+async def test_a_failed_event_write_never_fails_a_committed_mutation(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     original = MongoEventLog.append
     calls = 0
 
@@ -278,8 +286,8 @@ async def test_a_failed_event_write_never_fails_a_committed_mutation(store, monk
 
 
 async def test_a_refused_event_write_is_logged_and_the_mutation_still_succeeds(
-    store, monkeypatch, caplog
-):
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     async def refused(self: Any, docs: Any) -> None:
         raise StoreRefused("OperationFailure", 2, "unknown operator: $nope")
 
@@ -291,7 +299,7 @@ async def test_a_refused_event_write_is_logged_and_the_mutation_still_succeeds(
     assert any("tag event" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
 
 
-async def test_appending_the_same_events_again_records_each_once(store):
+async def test_appending_the_same_events_again_records_each_once(store: Store) -> None:
     log = MongoEventLog(store.database)
     await log.ensure_indexes()
     docs = [{"ws": WS, "kind": "UPDATED", "tagId": f"tag_{n:024x}", "at": n} for n in range(3)]

@@ -22,6 +22,7 @@ from storage.collection import Collection
 from storage.repair import RepairReport, repair
 from storage.taggings import TaggingStore, resource_key
 from storage.tags import TagStore, type_key
+from tests.harness import Executor
 from tests.helpers import DELETE_TAG, UPDATE_TAG, WS, create_tag, tag_resources
 
 MERGE_TAGS = """
@@ -100,7 +101,7 @@ def crashing(
         yield calls
 
 
-async def run_crashing(gql: Any, query: str, variables: dict[str, Any]) -> None:
+async def run_crashing(gql: Executor, query: str, variables: dict[str, Any]) -> None:
     result = await gql(query, variables)
     assert result.error_codes == ["INTERNAL_SERVER_ERROR"], (result.errors, result.data)
 
@@ -142,7 +143,9 @@ async def assert_consistent(store: Store) -> None:
         assert stored == dict(by_type[tag_id]), (tag_id, stored, by_type[tag_id])
 
 
-async def assert_reads_sensibly(gql: Any, resources: list[tuple[str, str]] = RESOURCES) -> None:
+async def assert_reads_sensibly(
+    gql: Executor, resources: list[tuple[str, str]] = RESOURCES
+) -> None:
     """What clients read right after a crash: no tag listed that cannot be fetched,
     no parent or ancestor that does not exist."""
     carried: set[str] = set()
@@ -165,7 +168,7 @@ async def assert_reads_sensibly(gql: Any, resources: list[tuple[str, str]] = RES
         assert all(fetched.get(a) is not None for a in ancestors), node
 
 
-async def assert_tag_gone(gql: Any, tag_id: str) -> None:
+async def assert_tag_gone(gql: Executor, tag_id: str) -> None:
     assert (await gql(TAG, {"id": tag_id})).ok()["tag"] is None
     for rtype, rid in RESOURCES:
         result = await gql(RESOURCE_TAGS, {"ws": WS, "type": rtype, "id": rid})
@@ -187,7 +190,7 @@ def nonzero(report: RepairReport) -> dict[str, int]:
     return {k: v for k, v in asdict(report).items() if v}
 
 
-async def tag_info(gql: Any, tag_id: str) -> dict[str, Any]:
+async def tag_info(gql: Executor, tag_id: str) -> dict[str, Any]:
     tag = (await gql(TAG, {"id": tag_id})).ok()["tag"]
     assert tag is not None, tag_id
     return {
@@ -199,7 +202,7 @@ async def tag_info(gql: Any, tag_id: str) -> dict[str, Any]:
     }
 
 
-async def carried_by(gql: Any, rtype: str, rid: str) -> set[str]:
+async def carried_by(gql: Executor, rtype: str, rid: str) -> set[str]:
     result = await gql(RESOURCE_TAGS, {"ws": WS, "type": rtype, "id": rid})
     return {t["id"] for t in result.ok()["resourceTags"]}
 
@@ -207,7 +210,7 @@ async def carried_by(gql: Any, rtype: str, rid: str) -> set[str]:
 # Data -------------------------------------------------------------------------
 
 
-async def build(gql: Any) -> dict[str, str]:
+async def build(gql: Executor) -> dict[str, str]:
     """root > mid > leaf > tip, other > sub; taggings on tasks and files."""
     ids: dict[str, str] = {}
     ids["root"] = (await create_tag(gql, "Root"))["id"]
@@ -227,7 +230,7 @@ async def build(gql: Any) -> dict[str, str]:
 # Tests --------------------------------------------------------------------------
 
 
-async def test_repair_on_consistent_data_is_clean(gql, store):
+async def test_repair_on_consistent_data_is_clean(gql: Executor, store: Store) -> None:
     ids = await build(gql)
     assert (await repair(store)).clean
     # Completed mutations of every multi-step kind leave nothing to repair either.
@@ -254,7 +257,7 @@ async def test_repair_on_consistent_data_is_clean(gql, store):
     await assert_consistent(store)
 
 
-async def test_repair_finds_counters_drifted_by_hand(gql, store):
+async def test_repair_finds_counters_drifted_by_hand(gql: Executor, store: Store) -> None:
     """Repair is not a no-op: it notices and fixes what it is for."""
     ids = await build(gql)
     await store.tags.set_fields(ids["mid"], {"usage": 99, "usageByType": {"task": 99}})
@@ -265,7 +268,9 @@ async def test_repair_finds_counters_drifted_by_hand(gql, store):
     assert (await tag_info(gql, ids["tip"]))["ancestors"] == [ids["root"], ids["mid"], ids["leaf"]]
 
 
-async def test_delete_interrupted_before_untagging(gql, store, monkeypatch):
+async def test_delete_interrupted_before_untagging(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = await build(gql)
     with crashing(monkeypatch, TaggingStore, "remove_tags") as calls:
         await run_crashing(gql, DELETE_TAG, {"input": {"id": ids["mid"]}})
@@ -289,7 +294,9 @@ async def test_delete_interrupted_before_untagging(gql, store, monkeypatch):
     assert (await tag_info(gql, ids["root"]))["children"] == 1
 
 
-async def test_delete_interrupted_before_children_were_lifted(gql, store, monkeypatch):
+async def test_delete_interrupted_before_children_were_lifted(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = await build(gql)
     with crashing(monkeypatch, TagStore, "lift_children"):
         await run_crashing(gql, DELETE_TAG, {"input": {"id": ids["mid"]}})
@@ -307,7 +314,9 @@ async def test_delete_interrupted_before_children_were_lifted(gql, store, monkey
     )  # fmt: skip
 
 
-async def test_delete_with_descendants_interrupted_before_removing_tags(gql, store, monkeypatch):
+async def test_delete_with_descendants_interrupted_before_removing_tags(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = await build(gql)
     with crashing(monkeypatch, TagStore, "delete_ids"):
         await run_crashing(
@@ -323,7 +332,9 @@ async def test_delete_with_descendants_interrupted_before_removing_tags(gql, sto
     assert await carried_by(gql, "file", "f2") == {ids["other"], ids["sub"]}
 
 
-async def test_merge_interrupted_after_taggings_moved(gql, store, monkeypatch):
+async def test_merge_interrupted_after_taggings_moved(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = await build(gql)
     before = {rk: await carried_by(gql, *rk) for rk in RESOURCES}
     with crashing(monkeypatch, TagStore, "delete_ids") as calls:
@@ -351,7 +362,9 @@ async def test_merge_interrupted_after_taggings_moved(gql, store, monkeypatch):
     assert tip["ancestors"] == [ids["other"], ids["leaf"]]
 
 
-async def test_merge_interrupted_while_moving_taggings(gql, store, monkeypatch):
+async def test_merge_interrupted_while_moving_taggings(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The crash comes after the target's new associations were written but
     before its counter and the tree were updated, and before the source lost
     its own associations."""
@@ -383,8 +396,8 @@ async def test_merge_interrupted_while_moving_taggings(gql, store, monkeypatch):
     ids=["child-before-moves", "grandchild-before-moves", "grandchild-between-moves"],
 )
 async def test_merge_into_a_descendant_interrupted_while_the_tree_moves(
-    gql, store, monkeypatch, target, crash_call
-):
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch, target: str, crash_call: int
+) -> None:
     """The target lies below the source (root > mid > leaf > tip, mid merged
     into leaf or tip): the child of mid on the way down to the target moves up
     to root, the target keeps its parent. Interrupted before or between those
@@ -423,7 +436,7 @@ async def test_merge_into_a_descendant_interrupted_while_the_tree_moves(
     assert (await tag_info(gql, target_id))["usage"] == expected
 
 
-async def test_repair_breaks_parent_cycles(gql, store):
+async def test_repair_breaks_parent_cycles(gql: Executor, store: Store) -> None:
     """A tag that is its own parent, and two tags that are each other's parent."""
     ids = await build(gql)
     await store.tags.set_place(ids["mid"], ids["mid"], [ids["mid"]])
@@ -439,7 +452,9 @@ async def test_repair_breaks_parent_cycles(gql, store):
     assert sorted(p["depth"] for p in pair) == [0, 1], pair
 
 
-async def test_tagging_interrupted_before_counting(gql, store, monkeypatch):
+async def test_tagging_interrupted_before_counting(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = await build(gql)
     resources = [
         {"type": "task", "id": "t4"},
@@ -469,7 +484,9 @@ async def test_tagging_interrupted_before_counting(gql, store, monkeypatch):
     assert await carried_by(gql, "task", "t4") == {ids["tip"], ids["mid"]}
 
 
-async def test_reparenting_interrupted_before_the_subtree_moved(gql, store, monkeypatch):
+async def test_reparenting_interrupted_before_the_subtree_moved(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = await build(gql)
     with crashing(monkeypatch, TagStore, "move_subtree") as calls:
         await run_crashing(gql, UPDATE_TAG, {"input": {"id": ids["mid"], "parentId": ids["sub"]}})
@@ -492,7 +509,9 @@ async def test_reparenting_interrupted_before_the_subtree_moved(gql, store, monk
     )
 
 
-async def test_reparenting_interrupted_inside_the_subtree_move(gql, store, monkeypatch):
+async def test_reparenting_interrupted_inside_the_subtree_move(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The crash comes between the two rewrites of the descendants' paths."""
     ids = await build(gql)
     original = Collection.update_many
@@ -520,7 +539,7 @@ async def test_reparenting_interrupted_inside_the_subtree_move(gql, store, monke
     )  # fmt: skip
 
 
-async def test_dangling_associations_are_removed(gql, store):
+async def test_dangling_associations_are_removed(gql: Executor, store: Store) -> None:
     """Associations left behind by a tag that is gone outright."""
     ids = await build(gql)
     await store.database.tags.delete_many({"_id": ids["sub"]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -16,6 +16,8 @@ from resolvers.authorization import DEV_PRINCIPAL
 from resolvers.context import make_context
 from schema import build_schema
 from server import create_app
+from storage import Store
+from tests.harness import Executor
 from tests.helpers import WS, create_tag
 
 MISSING_TAG = "tag_" + "0" * 24
@@ -58,7 +60,7 @@ def assert_too_complex(result: Any) -> None:
 
 
 @contextlib.asynccontextmanager
-async def serve(store: Any, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def serve(store: Store, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(**settings), store=store)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -75,7 +77,9 @@ async def post(http: httpx.AsyncClient, query: str, variables: dict[str, Any] | 
 
 
 @pytest.mark.parametrize("build", [nested_parents, fragment_chain, inline_chain])
-async def test_depth_twelve_passes_thirteen_does_not(gql, build):
+async def test_depth_twelve_passes_thirteen_does_not(
+    gql: Executor, build: Callable[[int], str]
+) -> None:
     ok = await gql(build(12))
     assert ok.errors == []
     assert ok.data == {"tag": None}
@@ -84,7 +88,7 @@ async def test_depth_twelve_passes_thirteen_does_not(gql, build):
     assert_too_complex(refused)
 
 
-async def test_depth_limit_over_http_has_no_data(client):
+async def test_depth_limit_over_http_has_no_data(client: httpx.AsyncClient) -> None:
     response = await post(client, nested_parents(13))
     assert response.status_code == 200
     body = response.json()
@@ -97,14 +101,14 @@ async def test_depth_limit_over_http_has_no_data(client):
     assert "cost" in fine["extensions"]
 
 
-async def test_depth_counts_the_deepest_branch(gql):
+async def test_depth_counts_the_deepest_branch(gql: Executor) -> None:
     # A shallow sibling does not hide a deep branch, whatever the order.
     deep = nested_parents(13)[1:-1]
     assert_too_complex(await gql(f"{{ viewer {{ id }} {deep} }}"))
     assert_too_complex(await gql(f"{{ {deep} viewer {{ id }} }}"))
 
 
-async def test_depth_with_real_data(gql):
+async def test_depth_with_real_data(gql: Executor) -> None:
     # The limit is about the document: a real hierarchy answers at depth 12.
     root = await create_tag(gql, "Root")
     child = await create_tag(gql, "Child", parentId=root["id"])
@@ -120,14 +124,14 @@ async def test_depth_with_real_data(gql):
     assert tag["parent"]["parent"] is None
 
 
-async def test_standard_introspection_query_passes(gql):
+async def test_standard_introspection_query_passes(gql: Executor) -> None:
     result = await gql(get_introspection_query(descriptions=True))
     assert result.errors == []
     names = {t["name"] for t in result.data["__schema"]["types"]}
     assert {"Tag", "Viewer", "ErrorCode"} <= names
 
 
-async def test_type_introspection_is_not_counted(gql):
+async def test_type_introspection_is_not_counted(gql: Executor) -> None:
     nested = "name"
     for _ in range(12):
         nested = f"ofType {{ {nested} }}"
@@ -143,7 +147,7 @@ def aliased(count: int) -> str:
     return "{ " + " ".join(f"a{i}: viewer {{ id }}" for i in range(count)) + " }"
 
 
-async def test_thirty_aliases_pass_thirty_one_do_not(gql):
+async def test_thirty_aliases_pass_thirty_one_do_not(gql: Executor) -> None:
     ok = await gql(aliased(30))
     assert ok.errors == []
     assert len(ok.data) == 30
@@ -151,7 +155,7 @@ async def test_thirty_aliases_pass_thirty_one_do_not(gql):
     assert_too_complex(await gql(aliased(31)))
 
 
-async def test_nested_aliases_count_too(gql):
+async def test_nested_aliases_count_too(gql: Executor) -> None:
     fourteen = " ".join(f"i{i}: id" for i in range(14))
     # 2 aliased viewers + 2 x 14 aliased ids = 30.
     ok = await gql(f"{{ a: viewer {{ {fourteen} }} b: viewer {{ {fourteen} }} }}")
@@ -165,7 +169,7 @@ def spreads(count: int) -> str:
     return f"{{ viewer {{ {'...V ' * count}}} }}\nfragment V on Viewer {{ {ten} }}"
 
 
-async def test_aliases_in_fragments_count_per_spread(gql):
+async def test_aliases_in_fragments_count_per_spread(gql: Executor) -> None:
     ok = await gql(spreads(3))  # 30 aliases
     assert ok.errors == [], ok.errors
     assert ok.data["viewer"]["v9"] == DEV_PRINCIPAL.id
@@ -178,7 +182,7 @@ async def test_aliases_in_fragments_count_per_spread(gql):
     assert_too_complex(await gql(three_fields))  # 3 + 3 x 10
 
 
-async def test_alias_limit_is_per_operation(gql):
+async def test_alias_limit_is_per_operation(gql: Executor) -> None:
     # Two operations of 20 aliases each in one document: each one is within the limit.
     twenty = " ".join(f"a{i}: viewer {{ id }}" for i in range(20))
     document = f"query One {{ {twenty} }} query Two {{ {twenty} }}"
@@ -198,7 +202,7 @@ def nodes_query(id_count: int) -> str:
     return f"{{ nodes(ids: [{ids}]) {{ id }} }}"
 
 
-async def test_token_limit(gql):
+async def test_token_limit(gql: Executor) -> None:
     # Exactly 5000 tokens parse (then the resolver refuses the 4988 ids)...
     at_limit = await gql(nodes_query(4988))
     assert codes(at_limit) == [BAD_INPUT], at_limit.errors
@@ -208,14 +212,14 @@ async def test_token_limit(gql):
     assert "cost" not in over.extensions
 
 
-async def test_token_limit_over_http(client):
+async def test_token_limit_over_http(client: httpx.AsyncClient) -> None:
     response = await post(client, nodes_query(6000))
     body = response.json()
     assert "data" not in body
     assert [e["extensions"]["code"] for e in body["errors"]] == [TOO_COMPLEX]
 
 
-async def test_comments_do_not_smuggle_tokens_past_the_limit(gql):
+async def test_comments_do_not_smuggle_tokens_past_the_limit(gql: Executor) -> None:
     padded = "{ viewer { id } }\n" + "# padding\n" * 6000
     result = await gql(padded)
     assert_too_complex(result)
@@ -230,7 +234,7 @@ def fragment_bomb(levels: int, leaf: str) -> str:
     return "{ ...F0 }\n" + "\n".join(fragments)
 
 
-async def test_exponential_fragment_spreads_are_answered_quickly(gql):
+async def test_exponential_fragment_spreads_are_answered_quickly(gql: Executor) -> None:
     started = time.perf_counter()
     result = await gql(fragment_bomb(20, "viewer { id }"))
     elapsed = time.perf_counter() - started
@@ -239,7 +243,7 @@ async def test_exponential_fragment_spreads_are_answered_quickly(gql):
     assert result.data == {"viewer": {"id": DEV_PRINCIPAL.id}}
 
 
-async def test_exponential_fragment_spreads_with_aliases_are_refused_quickly(gql):
+async def test_exponential_fragment_spreads_with_aliases_are_refused_quickly(gql: Executor) -> None:
     started = time.perf_counter()
     result = await gql(fragment_bomb(20, "me: viewer { id }"))
     elapsed = time.perf_counter() - started
@@ -248,7 +252,7 @@ async def test_exponential_fragment_spreads_with_aliases_are_refused_quickly(gql
     assert_too_complex(result)
 
 
-async def test_deep_fragment_bomb_over_http(client):
+async def test_deep_fragment_bomb_over_http(client: httpx.AsyncClient) -> None:
     fragments = [
         f"fragment F{i} on Tag {{ parent {{ ...F{i + 1} ...F{i + 1} }} }}" for i in range(20)
     ]
@@ -262,7 +266,7 @@ async def test_deep_fragment_bomb_over_http(client):
     assert [e["extensions"]["code"] for e in body["errors"]] == [TOO_COMPLEX]
 
 
-async def test_fragment_cycles_are_refused_not_looped(gql):
+async def test_fragment_cycles_are_refused_not_looped(gql: Executor) -> None:
     document = (
         '{ tag(id: "x") { ...A } } '
         "fragment A on Tag { parent { ...B } } fragment B on Tag { parent { ...A } }"
@@ -277,7 +281,7 @@ async def test_fragment_cycles_are_refused_not_looped(gql):
 SCHEMA_QUERY = "{ __schema { types { name } } }"
 
 
-async def test_introspection_can_be_disabled(store):
+async def test_introspection_can_be_disabled(store: Store) -> None:
     closed = build_schema(introspection=False)
     context = make_context(None, DEV_PRINCIPAL, store)
     refused = await closed.execute(SCHEMA_QUERY, context_value=context)
@@ -292,7 +296,7 @@ async def test_introspection_can_be_disabled(store):
     assert not fine.errors
 
 
-async def test_introspection_setting_over_http(store):
+async def test_introspection_setting_over_http(store: Store) -> None:
     async with serve(store, introspection=False) as http:
         body = (await post(http, SCHEMA_QUERY)).json()
         assert "data" not in body
@@ -305,7 +309,7 @@ async def test_introspection_setting_over_http(store):
         assert "Tag" in {t["name"] for t in body["data"]["__schema"]["types"]}
 
 
-async def test_graphiql_can_be_disabled(store):
+async def test_graphiql_can_be_disabled(store: Store) -> None:
     browser = {"accept": "text/html,application/xhtml+xml"}
     async with serve(store, graphiql=False) as http:
         page = await http.get("/graphql", headers=browser)
@@ -324,7 +328,7 @@ async def test_graphiql_can_be_disabled(store):
     "args",
     ["first: 101", "last: 101", "first: -1", "last: -1", "first: 1, last: 1", "first: 1000000"],
 )
-async def test_page_size_limits(gql, args):
+async def test_page_size_limits(gql: Executor, args: str) -> None:
     result = await gql(f'{{ tags(workspaceId: "{WS}", {args}) {{ totalCount }} }}')
     assert codes(result) == [BAD_INPUT], result.errors
     assert result.data is None
@@ -332,13 +336,13 @@ async def test_page_size_limits(gql, args):
 
 
 @pytest.mark.parametrize("args", ["first: 0", "first: 100", "last: 100", "last: 0", ""])
-async def test_page_sizes_within_limits(gql, args):
+async def test_page_sizes_within_limits(gql: Executor, args: str) -> None:
     arguments = f'workspaceId: "{WS}"' + (f", {args}" if args else "")
     result = await gql(f"{{ tags({arguments}) {{ totalCount }} }}")
     assert result.errors == [], result.errors
 
 
-async def test_connection_limits_elsewhere(gql):
+async def test_connection_limits_elsewhere(gql: Executor) -> None:
     tag = await create_tag(gql, "Parent")
     children = await gql(
         "query($id: ID!) { tag(id: $id) { children(first: 101) { id } } }", {"id": tag["id"]}
@@ -357,7 +361,7 @@ async def test_connection_limits_elsewhere(gql):
     assert codes(tagged) == [BAD_INPUT]
 
 
-async def test_nodes_takes_at_most_100_ids(gql):
+async def test_nodes_takes_at_most_100_ids(gql: Executor) -> None:
     ids = [f"tag_{i:024x}" for i in range(101)]
     refused = await gql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})
     assert codes(refused) == [BAD_INPUT]
@@ -369,7 +373,7 @@ async def test_nodes_takes_at_most_100_ids(gql):
     assert ok.data == {"nodes": [None] * 100}
 
 
-async def test_filter_ids_takes_at_most_100(gql):
+async def test_filter_ids_takes_at_most_100(gql: Executor) -> None:
     ids = [f"tag_{i:024x}" for i in range(101)]
     query = (
         "query($ws: ID!, $ids: [ID!]) "
@@ -401,7 +405,9 @@ WORKSPACE_QUERIES = [
 @pytest.mark.parametrize(
     "query", WORKSPACE_QUERIES, ids=["tags", "tagBySlug", "resourceTags", "taggedResources"]
 )
-async def test_malformed_workspace_id_never_reaches_the_store(gql, workspace, query):
+async def test_malformed_workspace_id_never_reaches_the_store(
+    gql: Executor, workspace: str, query: str
+) -> None:
     result = await gql(query, {"ws": workspace})
     assert codes(result) == [BAD_INPUT], result.errors
     # Nullable fields resolve to null, non-null ones null the whole data.
@@ -409,7 +415,7 @@ async def test_malformed_workspace_id_never_reaches_the_store(gql, workspace, qu
     assert result.round_trips == 0
 
 
-async def test_malformed_workspace_id_in_a_mutation(gql, store):
+async def test_malformed_workspace_id_in_a_mutation(gql: Executor, store: Store) -> None:
     mutation = """mutation($ws: ID!) {
       createTag(input: {workspaceId: $ws, name: "Nope"}) { tag { id } userErrors { code } }
     }"""
@@ -418,7 +424,7 @@ async def test_malformed_workspace_id_in_a_mutation(gql, store):
     assert result.round_trips == 0
 
 
-async def test_longest_workspace_id_is_fine(gql):
+async def test_longest_workspace_id_is_fine(gql: Executor) -> None:
     longest = "w" * 128
     await create_tag(gql, "Alpha", workspace=longest)
     result = await gql("query($ws: ID!) { tags(workspaceId: $ws) { totalCount } }", {"ws": longest})
@@ -426,7 +432,7 @@ async def test_longest_workspace_id_is_fine(gql):
     assert result.data["tags"]["totalCount"] == 1
 
 
-async def test_malformed_workspace_id_over_http(client):
+async def test_malformed_workspace_id_over_http(client: httpx.AsyncClient) -> None:
     query = "query($ws: ID!) { tags(workspaceId: $ws) { totalCount } }"
     response = await post(client, query, {"ws": "a\nb"})
     body = response.json()
