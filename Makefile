@@ -23,7 +23,7 @@ test: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy server.py cli config demo edge i18n observability resolvers schema storage
+	$(BIN)/mypy server.py cli config demo edge i18n observability resolvers schema storage devtools tests
 	$(BIN)/lint-imports --no-cache
 
 format: $(DEV_STAMP)
