@@ -101,6 +101,16 @@ class Settings:
     seed_demo: bool = False
     # Not in the contract: how long a store call may wait for an unreachable store.
     store_timeout_ms: int = 5000
+    # (1.1) Requests per minute per principal in `required` mode; 0 turns it off.
+    rate_limit: int = 1200
+    # Not in the contract: how often an open subscription's API key is looked up
+    # again, so a revoked key ends it within this many seconds.
+    credential_recheck_s: int = 30
+
+    @property
+    def rate_limited(self) -> bool:
+        """`dev` mode has no rate limit, and `TAGS_RATE_LIMIT=0` turns it off."""
+        return self.auth_mode == "required" and self.rate_limit > 0
 
     @property
     def embedded(self) -> bool:
@@ -152,6 +162,8 @@ class Settings:
             log_format=_choice(env, "TAGS_LOG_FORMAT", "text", {"text", "json"}),
             seed_demo=_bool(env, "TAGS_SEED_DEMO", False),
             store_timeout_ms=_int(env, "TAGS_STORE_TIMEOUT_MS", 5000, 100, 120_000),
+            rate_limit=_int(env, "TAGS_RATE_LIMIT", 1200, 0, 1_000_000),
+            credential_recheck_s=_int(env, "TAGS_CREDENTIAL_RECHECK_S", 30, 1, 30),
             log_level=_choice(
                 env, "TAGS_LOG_LEVEL", "info", {"debug", "info", "warning", "error", "critical"}
             ),
