@@ -78,7 +78,9 @@ class GraphQLEndpoint:
         trips = context.meter.round_trips if context else 0
         store_seconds = context.meter.store_seconds if context else 0.0
         principal = context.principal.id if context else ""
-        request.app.state.metrics.observe(operation, outcome, seconds, trips, store_seconds)
+        request.app.state.metrics.observe(
+            operation, outcome, seconds, trips, store_seconds, principal
+        )
         log_request(request.state.request_id, operation, principal, outcome, seconds, trips)
 
     async def handle(self, request: Request) -> Response:

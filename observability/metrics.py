@@ -10,6 +10,12 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 # Operation names come from clients: past this many distinct ones, the rest are
 # counted as "other" so a hostile client cannot grow the metrics without bound.
 MAX_OPERATION_LABELS = 200
+# ...and one principal may name at most this many of them, so a single client
+# (or leaked key) cannot fill the set with junk and push the real names out.
+MAX_LABELS_PER_PRINCIPAL = 20
+# Only a document that ran (it passed parsing, validation and the limits) may
+# claim a new label: anything refused earlier is not an operation of the app.
+ADMITTING_OUTCOMES = frozenset({"ok", "error"})
 
 
 class Metrics:
@@ -42,22 +48,36 @@ class Metrics:
             "tags_store_seconds_total", "Time spent awaiting the store.", registry=self.registry
         )
         self._labels: set[str] = set()
+        # How many labels each principal has claimed; at most MAX_OPERATION_LABELS keys.
+        self._claimed: dict[str, int] = {}
 
-    def label(self, operation: str | None) -> str:
+    def label(self, operation: str | None, principal: str = "", outcome: str = "ok") -> str:
+        """The first names seen in this process, within each principal's share; else "other"."""
         if not operation:
             return "anonymous"
-        if not _NAME.fullmatch(operation):
+        if operation in self._labels:
+            return operation
+        if (
+            not _NAME.fullmatch(operation)
+            or outcome not in ADMITTING_OUTCOMES
+            or len(self._labels) >= MAX_OPERATION_LABELS
+            or self._claimed.get(principal, 0) >= MAX_LABELS_PER_PRINCIPAL
+        ):
             return "other"
-        if operation not in self._labels:
-            if len(self._labels) >= MAX_OPERATION_LABELS:
-                return "other"
-            self._labels.add(operation)
+        self._labels.add(operation)
+        self._claimed[principal] = self._claimed.get(principal, 0) + 1
         return operation
 
     def observe(
-        self, operation: str | None, outcome: str, seconds: float, trips: int, store_seconds: float
+        self,
+        operation: str | None,
+        outcome: str,
+        seconds: float,
+        trips: int,
+        store_seconds: float,
+        principal: str = "",
     ) -> None:
-        label = self.label(operation)
+        label = self.label(operation, principal, outcome)
         self.requests.labels(label, outcome).inc()
         self.latency.labels(label).observe(seconds)
         self.round_trips.labels(label).observe(trips)
