@@ -20,6 +20,7 @@ from edge.graphql_ws import GraphQLWebSocket
 from edge.lifespan import lifespan
 from edge.middleware.body_limit import BodyLimit
 from edge.middleware.languages import Languages
+from edge.middleware.loopback_host import LoopbackHostOnly
 from edge.middleware.request_ids import RequestIds
 from edge.probes import healthz, metrics, readyz
 from observability.logs import configure_logging
@@ -52,6 +53,9 @@ def create_app(
     http = GraphQLEndpoint(schema, settings)
 
     middleware = [Middleware(RequestIds), Middleware(Languages), Middleware(BodyLimit)]
+    if settings.auth_mode == "dev":
+        # Before CORS, so that even a preflight from a rebinding page gets its 400.
+        middleware.insert(1, Middleware(LoopbackHostOnly))
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -23,6 +23,8 @@ async def call(
         "query_string": b"",
         "root_path": "",
         "headers": [
+            # As every HTTP/1.1 client sends it; dev mode answers loopback Hosts only.
+            (b"host", b"127.0.0.1:8000"),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             *(headers or []),

@@ -46,7 +46,7 @@ async def client(store: Store) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(), store=store)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             yield http
 
 

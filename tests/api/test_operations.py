@@ -66,7 +66,7 @@ async def test_cors_preflight_and_exposed_header(store: Store) -> None:
     app = create_app(Settings(cors_origins=("https://app.example",)), store=store)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             preflight = await http.options(
                 "/graphql",
                 headers={

@@ -110,7 +110,7 @@ async def serve(store: Store, **settings: Any) -> AsyncIterator[httpx.AsyncClien
     app = create_app(Settings(**options), store=store)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             yield http
 
 
