@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from config.settings import Settings
 from edge.graphiql import URL_PREFIX, VENDOR
 from edge.graphql_http import GraphQLEndpoint
-from edge.graphql_ws import GraphQLWebSocket
+from edge.graphql_ws import MAX_MESSAGE, GraphQLWebSocket
 from edge.lifespan import lifespan
 from edge.middleware.body_limit import BodyLimit
 from edge.middleware.languages import Languages
@@ -69,7 +69,9 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", http, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", GraphQLWebSocket(schema, http.authenticator)),
+            WebSocketRoute(
+                "/graphql", GraphQLWebSocket(schema, http.authenticator, http.rate_limit)
+            ),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
@@ -145,6 +147,8 @@ def main() -> None:
         # Requests are logged by the service itself, with operation and request id.
         "access_log": False,
         "timeout_graceful_shutdown": 8,
+        # WebSocket frames over 1 MiB are refused (1009) before they are buffered.
+        "ws_max_size": MAX_MESSAGE,
     }
     # Started before uvicorn so that a failure is one clear line, and so that
     # every worker attaches to this one server.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from resolvers.authorization import ALL_WORKSPACES, DEV_PRINCIPAL, SCOPE_ORDER, Principal
-from storage import Store
+from storage import Store, StoreError
 
 API_KEY_PREFIX = "tk_"
 _API_KEY = re.compile(r"tk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 LEEWAY_SECONDS = 60
+# How often an open subscription's API key is looked up again (TAGS_CREDENTIAL_RECHECK_S).
+RECHECK_SECONDS = 30
 
 
 class Unauthenticated(Exception):
@@ -29,6 +33,28 @@ class Unauthenticated(Exception):
         super().__init__(message)
         # English, as raised; translated where the 401 is written.
         self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A principal and how long the credentials that made it stay good."""
+
+    principal: Principal
+    # When a request with the same JWT starts being refused: `exp` plus the
+    # leeway, in epoch seconds. None: no end in time (an API key, dev mode).
+    expires_at: float | None = None
+    # An API key can be revoked at any moment; None for JWTs and dev mode.
+    api_key_id: str | None = None
+
+    @property
+    def rate_key(self) -> str:
+        """Whom a request counts against: a JWT's `sub`, or an API key's id."""
+        kind = "key" if self.api_key_id is not None else "sub"
+        return f"{kind}:{self.principal.id}"
+
+    @property
+    def can_end(self) -> bool:
+        return self.expires_at is not None or self.api_key_id is not None
 
 
 def hash_key(key: str) -> str:
@@ -65,6 +91,7 @@ class Authenticator:
     public_algorithm: str | None
     audience: str | None
     issuer: str | None
+    recheck_seconds: float = RECHECK_SECONDS
 
     @classmethod
     def configure(
@@ -75,8 +102,9 @@ class Authenticator:
         jwt_public_key: str | None,
         jwt_audience: str | None,
         jwt_issuer: str | None,
+        recheck_seconds: float = RECHECK_SECONDS,
     ) -> Authenticator:
-        """From the TAGS_AUTH_MODE and TAGS_JWT_* settings, passed by the caller."""
+        """From the TAGS_AUTH_MODE, TAGS_JWT_* and TAGS_CREDENTIAL_RECHECK_S settings."""
         key: Any | None = None
         algorithm = None
         if jwt_public_key:
@@ -94,20 +122,55 @@ class Authenticator:
             public_algorithm=algorithm,
             audience=jwt_audience,
             issuer=jwt_issuer,
+            recheck_seconds=recheck_seconds,
         )
 
     async def authenticate(self, headers: Mapping[str, str], store: Store) -> Principal:
         """The caller's principal; raises Unauthenticated for missing or bad credentials."""
+        return (await self.identify(headers, store)).principal
+
+    async def identify(self, headers: Mapping[str, str], store: Store) -> Credentials:
+        """The caller's principal and when its credentials end; raises Unauthenticated."""
         credential = _credential(headers)
         if credential is None:
             if self.dev_mode:
-                return DEV_PRINCIPAL
+                return Credentials(DEV_PRINCIPAL)
             raise Unauthenticated("Credentials are required.")
         if credential.startswith(API_KEY_PREFIX):
             return await self._api_key(credential, store)
         return self._jwt(credential)
 
-    def _jwt(self, token: str) -> Principal:
+    async def ended(self, credentials: Credentials, store: Store) -> str:
+        """Returns, with the reason, once `credentials` would no longer be accepted.
+
+        A JWT ends at `exp` plus the leeway, the moment a new request with it
+        is refused; an API key is looked up again every `recheck_seconds`, so a
+        revoked or deleted key ends within that bound. A key lookup the store
+        does not answer keeps the credentials alive until the next one.
+        Never returns for credentials that cannot end (dev mode without any).
+        """
+        if not credentials.can_end:
+            await asyncio.Future()
+        while True:
+            wait = self.recheck_seconds if credentials.api_key_id is not None else None
+            if credentials.expires_at is not None:
+                left = credentials.expires_at - time.time()
+                if left <= 0:
+                    return "The token has expired."
+                wait = left if wait is None else min(wait, left)
+            assert wait is not None
+            await asyncio.sleep(wait)
+            if credentials.expires_at is not None and time.time() >= credentials.expires_at:
+                return "The token has expired."
+            if credentials.api_key_id is not None:
+                try:
+                    doc = await store.api_keys.get(credentials.api_key_id)
+                except StoreError:
+                    continue
+                if doc is None or doc.get("revokedAt") is not None:
+                    return "The API key has been revoked."
+
+    def _jwt(self, token: str) -> Credentials:
         try:
             algorithm = jwt.get_unverified_header(token).get("alg")
         except jwt.InvalidTokenError:
@@ -136,13 +199,15 @@ class Authenticator:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated("The token has no subject.")
-        return Principal(
+        principal = Principal(
             id=subject,
             scopes=_scopes(claims.get("scope")),
             workspace_ids=_workspaces(claims.get("workspaces")),
         )
+        # `require` above makes `exp` present and PyJWT has checked it is a number.
+        return Credentials(principal, expires_at=float(claims["exp"]) + LEEWAY_SECONDS)
 
-    async def _api_key(self, key: str, store: Store) -> Principal:
+    async def _api_key(self, key: str, store: Store) -> Credentials:
         match = _API_KEY.fullmatch(key)
         if match is None:
             raise Unauthenticated("The API key is malformed.")
@@ -153,11 +218,12 @@ class Authenticator:
             raise Unauthenticated("The API key is not valid.")
         if doc.get("revokedAt") is not None:
             raise Unauthenticated("The API key has been revoked.")
-        return Principal(
+        principal = Principal(
             id=doc["_id"],
             scopes=tuple(doc.get("scopes") or ()),
             workspace_ids=tuple(doc.get("workspaces") or ()),
         )
+        return Credentials(principal, api_key_id=doc["_id"])
 
 
 def _credential(headers: Mapping[str, str]) -> str | None:
@@ -171,4 +237,11 @@ def _credential(headers: Mapping[str, str]) -> str | None:
     return api_key.strip() if api_key else None
 
 
-__all__ = ["ALL_WORKSPACES", "Authenticator", "Unauthenticated", "hash_key", "new_api_key"]
+__all__ = [
+    "ALL_WORKSPACES",
+    "Authenticator",
+    "Credentials",
+    "Unauthenticated",
+    "hash_key",
+    "new_api_key",
+]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -27,6 +30,7 @@ from edge.http_protocol import (
     status_for,
 )
 from edge.middleware.languages import language_of
+from edge.rate_limiting import RateLimit
 from edge.sse_protocol import (
     EventStreamResponse,
     event_stream,
@@ -57,6 +61,10 @@ class GraphQLEndpoint:
             jwt_public_key=settings.jwt_public_key,
             jwt_audience=settings.jwt_audience,
             jwt_issuer=settings.jwt_issuer,
+            recheck_seconds=settings.credential_recheck_s,
+        )
+        self.rate_limit = RateLimit.configure(
+            auth_mode=settings.auth_mode, rate_limit=settings.rate_limit
         )
         self.graphiql_html = (
             graphiql_page(get_graphql_ide_html("graphiql")) if settings.graphiql else None
@@ -109,7 +117,7 @@ class GraphQLEndpoint:
         store: Store = request.app.state.store
         meter = start_meter()
         try:
-            principal = await self.authenticator.authenticate(request.headers, store)
+            credentials = await self.authenticator.identify(request.headers, store)
         except Unauthenticated as exc:
             return _plain_error(
                 401,
@@ -119,9 +127,18 @@ class GraphQLEndpoint:
                 ErrorCode.UNAUTHENTICATED,
                 language=language,
             )
+        retry_after = await self.rate_limit.retry_after(credentials, store)
+        if retry_after is not None:
+            request.state.outcome = "rate_limited"
+            return Response(
+                dumps({"errors": [self.rate_limit.error(retry_after)]}),
+                status_code=429,
+                media_type=media_type if media_type == GRAPHQL_RESPONSE else JSON,
+                headers={"Retry-After": str(retry_after)},
+            )
         context = make_context(
             request,
-            principal,
+            credentials.principal,
             store,
             request.state.request_id,
             meter,
@@ -130,9 +147,12 @@ class GraphQLEndpoint:
         )
         request.state.context = context
         if streaming:
+            bodies: AsyncIterator[Mapping[str, Any]] = operation_results(self.schema, gql, context)
+            if credentials.can_end:
+                bodies = until_ended(bodies, self.authenticator.ended(credentials, store))
             return EventStreamResponse(
                 event_stream(
-                    operation_results(self.schema, gql, context),
+                    bodies,
                     on_outcome=lambda outcome: setattr(request.state, "outcome", outcome),
                     request_id=context.request_id,
                     language=language,
@@ -169,9 +189,47 @@ class GraphQLEndpoint:
         )
 
 
+async def until_ended(
+    bodies: AsyncIterator[Mapping[str, Any]], ended: Coroutine[Any, Any, str]
+) -> AsyncIterator[Mapping[str, Any]]:
+    """`bodies` until `ended` returns; then one last body, an UNAUTHENTICATED error.
+
+    An SSE stream whose credentials expire or are revoked thus ends with a
+    `next` event carrying that error, then `complete`.
+    """
+    watcher: asyncio.Future[str] = asyncio.ensure_future(ended)
+    step: asyncio.Future[Mapping[str, Any]] | None = None
+    try:
+        while True:
+            step = asyncio.ensure_future(anext(bodies))
+            racing: set[asyncio.Future[Any]] = {step, watcher}
+            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                step.cancel()
+                await asyncio.wait({step})
+                yield error_body(watcher.result(), ErrorCode.UNAUTHENTICATED.value)
+                return
+            try:
+                body = step.result()
+            except StopAsyncIteration:
+                return
+            yield body
+    finally:
+        watcher.cancel()
+        if step is not None and not step.done():
+            step.cancel()
+        pending: set[asyncio.Future[Any]] = {watcher} if step is None else {watcher, step}
+        await asyncio.wait(pending)
+        close = getattr(bodies, "aclose", None)
+        if close is not None:
+            await close()
+
+
 def _outcome_of_status(status: int) -> str:
     if status == 401:
         return "unauthenticated"
+    if status == 429:
+        return "rate_limited"
     return "ok" if status < 400 else "bad_request"
 
 

@@ -10,6 +10,7 @@ from storage.client import Database, open_database
 from storage.collection import Doc
 from storage.errors import DuplicateKey, PartialInsert, StoreError, StoreRefused, StoreUnavailable
 from storage.metering import Meter, current_meter, start_meter
+from storage.rate_limits import RateLimits
 from storage.recovery import Recovery
 from storage.taggings import TaggingStore
 from storage.tags import Conflict, TagQuery, TagStore, is_live
@@ -22,6 +23,7 @@ __all__ = [
     "DuplicateKey",
     "Meter",
     "PartialInsert",
+    "RateLimits",
     "Store",
     "StoreError",
     "StoreRefused",
@@ -42,6 +44,7 @@ class Store:
     taggings: TaggingStore
     api_keys: ApiKeyStore
     recovery: Recovery
+    rate_limits: RateLimits
 
     @property
     def embedded(self) -> bool:
@@ -56,6 +59,7 @@ class Store:
         await self.database.ping()
 
     def close(self) -> None:
+        self.rate_limits.close()
         self.database.close()
 
 
@@ -67,4 +71,5 @@ def open_store(uri: str, db_name: str, *, timeout_ms: int = 5000, embedded: bool
         taggings=TaggingStore(database.taggings),
         api_keys=ApiKeyStore(database.api_keys),
         recovery=Recovery(),
+        rate_limits=RateLimits(uri, db_name, timeout_ms=timeout_ms),
     )
