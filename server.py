@@ -52,10 +52,11 @@ def create_app(
     schema = build_schema(introspection=settings.introspection)
     http = GraphQLEndpoint(schema, settings)
 
-    middleware = [Middleware(RequestIds), Middleware(Languages), Middleware(BodyLimit)]
+    middleware = [Middleware(RequestIds), Middleware(Languages)]
     if settings.auth_mode == "dev":
         # Before CORS, so that even a preflight from a rebinding page gets its 400.
-        middleware.insert(1, Middleware(LoopbackHostOnly))
+        middleware.append(Middleware(LoopbackHostOnly))
+    middleware.append(Middleware(BodyLimit))
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -16,6 +16,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from i18n import N_
 from resolvers.authorization import ALL_WORKSPACES, DEV_PRINCIPAL, SCOPE_ORDER, Principal
 from storage import Store, StoreError
 
@@ -24,6 +25,9 @@ _API_KEY = re.compile(r"tk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 LEEWAY_SECONDS = 60
 # How often an open subscription's API key is looked up again (TAGS_CREDENTIAL_RECHECK_S).
 RECHECK_SECONDS = 30
+# Why an open subscription ended (English msgids; translated where they are written).
+EXPIRED = N_("The token has expired.")
+REVOKED = N_("The API key has been revoked.")
 
 
 class Unauthenticated(Exception):
@@ -156,19 +160,19 @@ class Authenticator:
             if credentials.expires_at is not None:
                 left = credentials.expires_at - time.time()
                 if left <= 0:
-                    return "The token has expired."
+                    return EXPIRED
                 wait = left if wait is None else min(wait, left)
             assert wait is not None
             await asyncio.sleep(wait)
             if credentials.expires_at is not None and time.time() >= credentials.expires_at:
-                return "The token has expired."
+                return EXPIRED
             if credentials.api_key_id is not None:
                 try:
                     doc = await store.api_keys.get(credentials.api_key_id)
                 except StoreError:
                     continue
                 if doc is None or doc.get("revokedAt") is not None:
-                    return "The API key has been revoked."
+                    return REVOKED
 
     def _jwt(self, token: str) -> Credentials:
         try:

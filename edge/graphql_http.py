@@ -131,7 +131,7 @@ class GraphQLEndpoint:
         if retry_after is not None:
             request.state.outcome = "rate_limited"
             return Response(
-                dumps({"errors": [self.rate_limit.error(retry_after)]}),
+                dumps({"errors": [self.rate_limit.error(retry_after, language)]}),
                 status_code=429,
                 media_type=media_type if media_type == GRAPHQL_RESPONSE else JSON,
                 headers={"Retry-After": str(retry_after)},
@@ -149,7 +149,8 @@ class GraphQLEndpoint:
         if streaming:
             bodies: AsyncIterator[Mapping[str, Any]] = operation_results(self.schema, gql, context)
             if credentials.can_end:
-                bodies = until_ended(bodies, self.authenticator.ended(credentials, store))
+                ended = self.authenticator.ended(credentials, store)
+                bodies = until_ended(bodies, ended, language)
             return EventStreamResponse(
                 event_stream(
                     bodies,
@@ -190,7 +191,7 @@ class GraphQLEndpoint:
 
 
 async def until_ended(
-    bodies: AsyncIterator[Mapping[str, Any]], ended: Coroutine[Any, Any, str]
+    bodies: AsyncIterator[Mapping[str, Any]], ended: Coroutine[Any, Any, str], language: str
 ) -> AsyncIterator[Mapping[str, Any]]:
     """`bodies` until `ended` returns; then one last body, an UNAUTHENTICATED error.
 
@@ -207,7 +208,8 @@ async def until_ended(
             if not step.done():
                 step.cancel()
                 await asyncio.wait({step})
-                yield error_body(watcher.result(), ErrorCode.UNAUTHENTICATED.value)
+                reason = translate(watcher.result(), language)
+                yield error_body(reason, ErrorCode.UNAUTHENTICATED.value)
                 return
             try:
                 body = step.result()

@@ -114,7 +114,7 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                     "id": message["id"],
                     "type": "error",
                     # graphql-core's formatted-error type has no room for extensions' values.
-                    "payload": [self._gate.rate_limit.error(retry_after)],  # type: ignore[list-item]
+                    "payload": [self._gate.rate_limit.error(retry_after, self.context.language)],  # type: ignore[list-item]
                 }
                 await self.send_message(refusal)
                 return

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.authentication import Credentials
+from i18n import msg, translate
 from resolvers.errors import ErrorCode
 from storage import Store
 
@@ -34,12 +35,14 @@ class RateLimit:
             return None
         return await store.rate_limits.hit(credentials.rate_key, self.per_minute)
 
-    def error(self, retry_after: int) -> dict[str, Any]:
+    def error(self, retry_after: int, language: str) -> dict[str, Any]:
         """The one error of a refused request (HTTP body, or a WebSocket `error` payload item)."""
+        message = msg(
+            "Rate limit exceeded: {limit} requests per minute; retry in {seconds} s.",
+            limit=self.per_minute,
+            seconds=retry_after,
+        )
         return {
-            "message": (
-                f"Rate limit exceeded: {self.per_minute} requests per minute; "
-                f"retry in {retry_after} s."
-            ),
+            "message": translate(message, language),
             "extensions": {"code": ErrorCode.RATE_LIMITED.value, "retryAfter": retry_after},
         }

@@ -16,11 +16,13 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from edge.http_protocol import dumps, error_body
+from edge.middleware.languages import language_of
+from i18n import N_, translate
 from resolvers.errors import ErrorCode
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 _HOST = re.compile(r"(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?", re.IGNORECASE)
-MESSAGE = "In dev mode only localhost, 127.0.0.1 and [::1] are answered as Host."
+MESSAGE = N_("In dev mode only localhost, 127.0.0.1 and [::1] are answered as Host.")
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -43,7 +45,9 @@ class LoopbackHostOnly:
             await self.app(scope, receive, send)
             return
         response = Response(
-            dumps(error_body(MESSAGE, ErrorCode.BAD_USER_INPUT.value)),
+            dumps(
+                error_body(translate(MESSAGE, language_of(scope)), ErrorCode.BAD_USER_INPUT.value)
+            ),
             status_code=400,
             media_type="application/json",
         )

@@ -93,3 +93,17 @@ async def test_dev_mode_has_no_rate_limit(store: Store) -> None:
             )
             assert answer.status_code == 200, answer.text
             assert answer.json()["data"]["createTag"]["userErrors"] == []
+
+
+async def test_the_refusal_speaks_the_request_language(store: Store) -> None:
+    async with serve(store, rate_limit=1) as http:
+        assert (await create(http, "erika", "Eins")).status_code == 200
+        refused = await http.post(
+            "/graphql",
+            json={"query": CREATE, "variables": {"name": "Zwei"}},
+            headers={**bearer("erika"), "accept-language": "de"},
+        )
+    assert refused.status_code == 429 and refused.headers["content-language"] == "de"
+    error = refused.json()["errors"][0]
+    assert error["message"].startswith("Anfragelimit überschritten: 1 Anfragen pro Minute")
+    assert error["extensions"]["code"] == "RATE_LIMITED"

@@ -100,3 +100,12 @@ async def test_required_mode_answers_any_host(store: Store) -> None:
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["data"]["createTag"]["tag"]["id"]
+
+
+async def test_the_refusal_speaks_the_request_language(store: Store) -> None:
+    async with serve(store) as http:
+        refused = await http.get(
+            "/healthz", headers={"host": "rebind.example", "accept-language": "fr"}
+        )
+    assert refused.status_code == 400 and refused.headers["content-language"] == "fr"
+    assert refused.json()["errors"][0]["message"].startswith("En mode dev")
