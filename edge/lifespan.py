@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from starlette.applications import Starlette
 
 from config.settings import Settings
@@ -78,6 +80,31 @@ async def _event_bus(store: Store, settings: Settings) -> EventBus:
     return LocalBus()
 
 
+class EventMetrics(Collector):
+    """The bus's delivery counters on /metrics, read when scraped."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        stats = self.bus.stats
+        yield CounterMetricFamily(
+            "tags_event_deliveries",
+            "Tag events handed to subscriptions (one per event and subscriber).",
+            value=stats.deliveries,
+        )
+        yield CounterMetricFamily(
+            "tags_event_store_round_trips",
+            "Store round trips made to deliver tag events, shared loads and per-subscriber fields.",
+            value=stats.round_trips,
+        )
+        yield CounterMetricFamily(
+            "tags_event_subscriptions_dropped",
+            "Subscriptions closed because they fell too far behind.",
+            value=stats.dropped,
+        )
+
+
 def lifespan(
     settings: Settings,
     *,
@@ -123,6 +150,7 @@ def lifespan(
         app.state.store = active
         app.state.bus = bus or await _event_bus(active, settings)
         app.state.metrics = Metrics()
+        app.state.metrics.registry.register(EventMetrics(app.state.bus))
         background = [asyncio.create_task(_complete_interrupted_work(active))]
         if server is not None and server.owned and settings.mongodb_uri is None:
             background.append(asyncio.create_task(_watch_embedded(server)))

@@ -9,6 +9,13 @@ MongoDB change streams).
 Publishing happens after the mutation's own writes committed, so it never
 fails the mutation: events the store could not take are recorded later by the
 recovery journal.
+
+Fan-out shares the work: every subscriber of a workspace receives the same
+`Delivery` of an event, so what one subscriber loads for it (the tag as it is
+now) is loaded once and serves them all. Each subscription has a bounded queue
+(`QUEUE_LIMIT` events); publishing never waits for a subscriber, and one whose
+queue is full is dropped (`SubscriberTooSlow`): it missed events and must
+resubscribe and refetch.
 """
 
 from __future__ import annotations
@@ -17,11 +24,12 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from storage.collection import Doc
 from storage.errors import StoreError, StoreUnavailable
 from storage.events import EventLog
 from storage.recovery import Recovery
@@ -45,57 +53,105 @@ class TagEventRecord:
     at: datetime
 
 
+@dataclass(slots=True)
+class EventStats:
+    """What delivering events cost this process, for /metrics and tests."""
+
+    # Events handed to subscriptions (one per event and subscriber).
+    deliveries: int = 0
+    # Store round trips made to load event payloads, shared or per subscriber.
+    round_trips: int = 0
+    # Subscriptions dropped because their queue was full.
+    dropped: int = 0
+
+
+class Delivery:
+    """One event as every subscriber of its workspace receives it: the same object for all.
+
+    `tag` loads the event's tag once, whoever asks first; the others wait for
+    that load. A subscriber that leaves while waiting does not cancel it.
+    """
+
+    __slots__ = ("_tag", "record")
+
+    def __init__(self, record: TagEventRecord) -> None:
+        self.record = record
+        self._tag: asyncio.Task[Doc | None] | None = None
+
+    def tag(self, load: Callable[[], Awaitable[Doc | None]]) -> Awaitable[Doc | None]:
+        if self._tag is None:
+            self._tag = asyncio.ensure_future(load())
+        return asyncio.shield(self._tag)
+
+
 class EventBus(Protocol):
+    stats: EventStats
+
     async def publish(self, events: Sequence[TagEventRecord]) -> None: ...
 
     def subscribe(self, workspace_id: str) -> AsyncIterator[TagEventRecord]: ...
 
+    def deliveries(self, workspace_id: str) -> AsyncIterator[Delivery]: ...
+
     async def close(self) -> None: ...
 
 
-# A subscriber that cannot keep up loses its subscription rather than
-# growing memory without bound.
-QUEUE_LIMIT = 10_000
+# Per subscription. Large enough for the biggest burst one mutation makes (a
+# createTags of 100, a deleteTags of a subtree) several times over; small
+# enough that a subscriber that never reads holds little memory. Events are
+# shared objects, so a full queue costs a pointer per event.
+QUEUE_LIMIT = 1_000
 
 
 class SubscriberTooSlow(Exception):
-    pass
+    """The subscription's queue overflowed: it missed events and was dropped."""
 
 
 class LocalBus:
     """Fan-out to the subscriptions of this process."""
 
-    def __init__(self) -> None:
-        self._queues: dict[str, set[asyncio.Queue[TagEventRecord | None]]] = {}
+    def __init__(self, stats: EventStats | None = None) -> None:
+        self._queues: dict[str, set[asyncio.Queue[Delivery | None]]] = {}
+        self.stats = stats if stats is not None else EventStats()
 
     async def publish(self, events: Sequence[TagEventRecord]) -> None:
         for event in events:
-            for queue in list(self._queues.get(event.workspace_id, ())):
+            subscribers = self._queues.get(event.workspace_id)
+            if not subscribers:
+                continue
+            delivery = Delivery(event)
+            for queue in list(subscribers):
                 if queue.qsize() >= QUEUE_LIMIT:
                     # None tells the subscriber it fell behind and was dropped.
                     self._drop(event.workspace_id, queue)
                     queue.put_nowait(None)
+                    self.stats.dropped += 1
                 else:
-                    queue.put_nowait(event)
+                    queue.put_nowait(delivery)
+                    self.stats.deliveries += 1
 
-    def _drop(self, workspace_id: str, queue: asyncio.Queue[TagEventRecord | None]) -> None:
+    def _drop(self, workspace_id: str, queue: asyncio.Queue[Delivery | None]) -> None:
         subscribers = self._queues.get(workspace_id)
         if subscribers is not None:
             subscribers.discard(queue)
             if not subscribers:
                 del self._queues[workspace_id]
 
-    async def subscribe(self, workspace_id: str) -> AsyncIterator[TagEventRecord]:
-        queue: asyncio.Queue[TagEventRecord | None] = asyncio.Queue()
+    async def deliveries(self, workspace_id: str) -> AsyncGenerator[Delivery, None]:
+        queue: asyncio.Queue[Delivery | None] = asyncio.Queue()
         self._queues.setdefault(workspace_id, set()).add(queue)
         try:
             while True:
-                event = await queue.get()
-                if event is None:
+                delivery = await queue.get()
+                if delivery is None:
                     raise SubscriberTooSlow
-                yield event
+                yield delivery
         finally:
             self._drop(workspace_id, queue)
+
+    async def subscribe(self, workspace_id: str) -> AsyncIterator[TagEventRecord]:
+        async for delivery in self.deliveries(workspace_id):
+            yield delivery.record
 
     async def close(self) -> None:
         self._queues.clear()
@@ -117,6 +173,7 @@ class SharedBus:
         # The service passes the store's journal, which it runs once the store is back.
         self.recovery = recovery if recovery is not None else Recovery()
         self._local = LocalBus()
+        self.stats = self._local.stats
         self._follower: asyncio.Task[None] | None = None
 
     async def publish(self, events: Sequence[TagEventRecord]) -> None:
@@ -149,11 +206,15 @@ class SharedBus:
                 continue
             await self._local.publish([event])
 
-    async def subscribe(self, workspace_id: str) -> AsyncIterator[TagEventRecord]:
+    async def deliveries(self, workspace_id: str) -> AsyncGenerator[Delivery, None]:
         if self._follower is None or self._follower.done():
             self._follower = asyncio.create_task(self._follow())
-        async for event in self._local.subscribe(workspace_id):
-            yield event
+        async for delivery in self._local.deliveries(workspace_id):
+            yield delivery
+
+    async def subscribe(self, workspace_id: str) -> AsyncIterator[TagEventRecord]:
+        async for delivery in self.deliveries(workspace_id):
+            yield delivery.record
 
     async def close(self) -> None:
         if self._follower is not None:
