@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from edge.middleware.body_limit import BodyLimit
 from edge.middleware.languages import Languages
 from edge.middleware.loopback_host import LoopbackHostOnly
 from edge.middleware.request_ids import RequestIds
+from edge.middleware.shutdown import REQUEST_GRACE_S, CancelOnShutdown
 from edge.probes import healthz, metrics, readyz
 from observability.logs import configure_logging
 from resolvers.events.bus import EventBus
@@ -34,6 +36,14 @@ from storage.embedded import EmbeddedServer, EmbeddedStoreError, start_or_attach
 # libraries, which takes more than uvicorn's default 5 s on a busy machine: the
 # workers were then killed and restarted over and over.
 WORKER_HEALTHCHECK_S = 60
+# The contract: SIGTERM/SIGINT to exit 0 within 10 s. Event streams end at
+# once; other requests get REQUEST_GRACE_S to finish, then are cancelled
+# (edge/middleware/shutdown.py); the store then stops (about a second).
+# uvicorn's own timeout is a backstop for a request that ignores cancellation.
+# Should anything still run at HARD_EXIT_S (a request holding the event loop,
+# a store that does not stop), the process stops the store child and exits.
+GRACE_S = REQUEST_GRACE_S + 1.5
+HARD_EXIT_S = 9.5
 
 
 def create_app(
@@ -52,7 +62,7 @@ def create_app(
     schema = build_schema(introspection=settings.introspection)
     http = GraphQLEndpoint(schema, settings)
 
-    middleware = [Middleware(RequestIds), Middleware(Languages)]
+    middleware = [Middleware(CancelOnShutdown), Middleware(RequestIds), Middleware(Languages)]
     if settings.auth_mode == "dev":
         # Before CORS, so that even a preflight from a rebinding page gets its 400.
         middleware.append(Middleware(LoopbackHostOnly))
@@ -92,11 +102,15 @@ def worker_app() -> Starlette:
     return create_app(settings)
 
 
-def _graceful_server(config: Any) -> Any:
-    """A uvicorn server that stops on SIGINT/SIGTERM and then exits 0.
+def _graceful_server(
+    config: Any, app: Starlette | None = None, embedded: EmbeddedServer | None = None
+) -> Any:
+    """A uvicorn server that stops on SIGINT/SIGTERM and then exits 0, within HARD_EXIT_S.
 
     Stock uvicorn re-raises the captured signal once shut down, so the process
-    would die by that signal; the contract wants a clean exit instead.
+    would die by that signal; the contract wants a clean exit instead. `app`
+    hears that shutdown began (its event streams end at once); `embedded` is
+    the store child the hard exit stops.
     """
     import signal
     import threading
@@ -104,6 +118,8 @@ def _graceful_server(config: Any) -> Any:
     import uvicorn
 
     class Server(uvicorn.Server):
+        deadline: threading.Timer | None = None
+
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             if threading.current_thread() is not threading.main_thread():
@@ -114,6 +130,8 @@ def _graceful_server(config: Any) -> Any:
             try:
                 yield
             finally:
+                # The deadline stays armed: after serving, the exit may still wait
+                # for the store client's threads to finish what cancelled requests began.
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
@@ -122,8 +140,39 @@ def _graceful_server(config: Any) -> Any:
             if self.should_exit and sig == signal.SIGINT:
                 self.force_exit = True
             self.should_exit = True
+            if self.deadline is None:
+                # A thread, not the event loop: a request that holds the loop must
+                # not hold the exit too.
+                # Taken now: a stop under way forgets the process before it is gone.
+                child = embedded.process if embedded is not None else None
+                self.deadline = threading.Timer(HARD_EXIT_S, _hard_exit, (child,))
+                self.deadline.daemon = True
+                self.deadline.start()
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            if app is not None:
+                draining = getattr(app.state, "draining", None)
+                if draining is not None:
+                    draining.set()
+            await super().shutdown(sockets)
 
     return Server(config)
+
+
+def _hard_exit(child: subprocess.Popen[bytes] | None) -> None:
+    import os
+
+    logging.getLogger("tags").error(
+        "Shutdown took longer than %.1f s: stopping the store and exiting now.", HARD_EXIT_S
+    )
+    if child is not None and child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    logging.shutdown()
+    os._exit(0)
 
 
 def main() -> None:
@@ -147,7 +196,7 @@ def main() -> None:
         "log_config": None,
         # Requests are logged by the service itself, with operation and request id.
         "access_log": False,
-        "timeout_graceful_shutdown": 8,
+        "timeout_graceful_shutdown": GRACE_S,
         # WebSocket frames over 1 MiB are refused (1009) before they are buffered.
         "ws_max_size": MAX_MESSAGE,
     }
@@ -170,8 +219,9 @@ def main() -> None:
                 **options,
             )
         else:
-            config = uvicorn.Config(create_app(settings, embedded=embedded), **options)
-            _graceful_server(config).run()
+            app = create_app(settings, embedded=embedded)
+            config = uvicorn.Config(app, **options)
+            _graceful_server(config, app, embedded).run()
     finally:
         if embedded is not None:
             embedded.stop()

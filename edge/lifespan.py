@@ -14,6 +14,7 @@ from prometheus_client.registry import Collector
 from starlette.applications import Starlette
 
 from config.settings import Settings
+from edge.middleware.shutdown import Draining
 from observability.metrics import Metrics
 from resolvers.events.bus import EventBus, LocalBus, SharedBus
 from storage import Store, open_store
@@ -148,6 +149,8 @@ def lifespan(
 
             log.info("Demo workspace: %s", await seed_demo(active))
         app.state.store = active
+        # Set when the server begins to shut down: open event streams end at once.
+        app.state.draining = Draining()
         app.state.bus = bus or await _event_bus(active, settings)
         app.state.metrics = Metrics()
         app.state.metrics.registry.register(EventMetrics(app.state.bus))

@@ -166,7 +166,10 @@ class EventStreamResponse(Response):
     """Streams `frames`, and stops them as soon as the client disconnects.
 
     Watching for the disconnect (rather than waiting for a write to fail) frees
-    a subscription at once, even when its workspace is quiet.
+    a subscription at once, even when its workspace is quiet. When the server
+    shuts down (the app's `state.draining` is set) the stream ends at once with
+    `complete`: a subscription would otherwise hold the shutdown for its whole
+    grace period.
     """
 
     def __init__(self, frames: AsyncGenerator[bytes, None]) -> None:
@@ -174,23 +177,34 @@ class EventStreamResponse(Response):
         self.status_code = 200
         self.background = None
         self.init_headers(HEADERS)
+        self._started = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         streaming = asyncio.ensure_future(self._stream(send))
         watching = asyncio.ensure_future(_disconnected(receive))
+        waiters: set[asyncio.Future[Any]] = {streaming, watching}
+        draining: asyncio.Event | None = getattr(
+            getattr(scope.get("app"), "state", None), "draining", None
+        )
+        if draining is not None:
+            waiters.add(asyncio.ensure_future(draining.wait()))
         try:
-            await asyncio.wait({streaming, watching}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            watching.cancel()
-            streaming.cancel()
-            await asyncio.wait({streaming, watching})
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.wait(waiters)
+        shutting_down = not (done & {streaming, watching})
         failure = None if streaming.cancelled() else streaming.exception()
         # An OSError is a server that reports the disconnect on write (ASGI 2.4).
         if failure is not None and not isinstance(failure, OSError):
             raise failure
+        if shutting_down and self._started:
+            await send({"type": "http.response.body", "body": COMPLETE, "more_body": False})
 
     async def _stream(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        self._started = True
         async with contextlib.aclosing(self.frames) as frames:
             async for frame in frames:
                 await send({"type": "http.response.body", "body": frame, "more_body": True})

@@ -91,7 +91,7 @@ async def test_cors_preflight_and_exposed_header(store: Store) -> None:
             assert "access-control-allow-origin" not in other.headers
 
 
-def test_sigterm_lets_in_flight_requests_finish() -> None:
+def test_sigterm_lets_in_flight_requests_finish_or_answers_503_after_the_grace() -> None:
     process, base = start_server(output=subprocess.PIPE, **service_env())
     url = f"{base}/graphql"
     try:
@@ -121,5 +121,11 @@ def test_sigterm_lets_in_flight_requests_finish() -> None:
             process.kill()
     assert process.returncode == 0
     assert "Traceback" not in errors
-    assert [r.status_code for r in responses] == [200] * 12
-    assert all(len(r.json()["data"]["createTags"]["tags"]) == 100 for r in responses)
+    # Requests get a grace period, then are cancelled with 503 so that the process
+    # exits within the contract's 10 s (tests/api/test_shutdown.py); none is lost.
+    assert {r.status_code for r in responses} <= {200, 503}
+    for r in responses:
+        if r.status_code == 200:
+            assert len(r.json()["data"]["createTags"]["tags"]) == 100
+        else:
+            assert "shutting down" in r.json()["errors"][0]["message"]
