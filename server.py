@@ -43,7 +43,7 @@ WORKER_HEALTHCHECK_S = 60
 # Should anything still run at HARD_EXIT_S (a request holding the event loop,
 # a store that does not stop), the process stops the store child and exits.
 GRACE_S = REQUEST_GRACE_S + 1.5
-HARD_EXIT_S = 9.5
+HARD_EXIT_S = 8.5
 
 
 def create_app(

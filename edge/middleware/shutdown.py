@@ -23,7 +23,7 @@ from resolvers.errors import ErrorCode
 log = logging.getLogger("tags")
 
 # Leaves room for closing the store (1-3 s on a busy machine) and exiting within 10 s.
-REQUEST_GRACE_S = 5.0
+REQUEST_GRACE_S = 4.0
 SHUTTING_DOWN = "The server is shutting down; retry the request."
 
 
