@@ -24,6 +24,8 @@ CURSOR_SHAPES: dict[str, tuple[type, ...]] = {
     "CREATED_AT": (datetime, str),
     "UPDATED_AT": (datetime, str),
     "USAGE_COUNT": (int, str, str),
+    # Rank, negated usage, name key, id (resolvers/tags/relevance.py).
+    "RELEVANCE": (int, int, str, str),
     "RESOURCES": (datetime, str),
 }
 

@@ -9,6 +9,7 @@ import strawberry
 from resolvers.context import Info
 from resolvers.taggings import queries as tagging_queries
 from resolvers.tags import queries as tag_queries
+from resolvers.tags import similar
 from schema.common import Node
 from schema.tag import (
     OrderDirection,
@@ -71,6 +72,27 @@ class Query:
     async def tag_by_slug(self, info: Info, workspace_id: strawberry.ID, slug: str) -> Tag | None:
         doc = await tag_queries.tag_by_slug(info.context, workspace_id, slug)
         return Tag.from_doc(doc) if doc else None
+
+    @strawberry.field(
+        description=cleandoc(
+            """
+            (1.1) Tags whose name or an alias is close to `name`, for "did you mean…?"
+            before a tag is created. Close means: equal when case, accents, spaces and
+            punctuation are ignored (`T-SQL`, `tsql`); or one trailing `s` apart
+            (`bird`, `birds`); or within 1 edit for names of up to 5 characters, 2
+            edits for longer ones (an edit inserts, deletes or replaces one character,
+            or swaps two neighbouring ones; case and accents ignored). A tag whose name
+            or alias equals `name` (without regard to case) comes first, then the
+            others by fewest edits, then usage count (highest first), then name.
+            `first`: 0-20.
+            """
+        )
+    )
+    async def similar_tags(
+        self, info: Info, workspace_id: strawberry.ID, name: str, first: int | None = 5
+    ) -> list[Tag]:
+        docs = await similar.similar_tags(info.context, workspace_id, name, first)
+        return [Tag.from_doc(d) for d in docs]
 
     @strawberry.field(
         description="Tags of a workspace, filtered, ordered and paginated. Default order: NAME ASC."

@@ -32,6 +32,19 @@ class TagOrderField(enum.Enum):
         "USAGE_COUNT",
         description="Total usage count; ties broken by name ascending, whatever the direction.",
     )
+    RELEVANCE = strawberry.enum_value(
+        "RELEVANCE",
+        description=cleandoc(
+            """
+            (1.1) How well the tag matches `filter.search` (with no or an empty search:
+            BAD_USER_INPUT). Best first with ASC: the name or an alias equal to the
+            search, then one starting with it, then one with a word starting with it
+            (words are split at spaces and punctuation), then any other match; ties by
+            usage count (highest first), then name. Accents and case are ignored as in
+            the search itself. Keyset pagination holds as for every order.
+            """
+        ),
+    )
 
 
 @strawberry.enum

@@ -110,6 +110,9 @@ TAG_BY_ANCESTOR = _ix(TAGS, "ws", "ancestors", "nameKey", "_id")
 TAG_BY_DEPTH = _ix(TAGS, "ws", "depth", "nameKey", "_id")
 TAG_BY_CATEGORY = _ix(TAGS, "ws", "categoryKey", "nameKey", "_id")
 TAG_BY_CREATOR = _ix(TAGS, "ws", "createdBy", "nameKey", "_id")
+# similarTags' prefilter is a regex on the folded name: mongod tests it on these
+# index keys and fetches only the tags that pass.
+TAG_BY_SEARCH_KEY = _ix(TAGS, "ws", "searchKey")
 
 TAGGING_UNIQUE = _ix(TAGGINGS, "ws", "rk", "tagId", unique=True)
 TAGGING_BY_TAG = _ix(TAGGINGS, "ws", "tagId", ("at", -1), "rk")
@@ -131,6 +134,7 @@ INDEXES: tuple[Index, ...] = (
     TAG_BY_DEPTH,
     TAG_BY_CATEGORY,
     TAG_BY_CREATOR,
+    TAG_BY_SEARCH_KEY,
     TAGGING_UNIQUE,
     TAGGING_BY_TAG,
     TAGGING_BY_TAG_TYPE,
@@ -245,7 +249,38 @@ def _tag_counts() -> Iterator[Shape]:
         )
 
 
+def _tag_rankings() -> Iterator[Shape]:
+    """RELEVANCE reads the key fields of every match, unsorted: the service ranks them."""
+    yield Shape(
+        "tags.ranking_candidates",
+        TAGS,
+        "find",
+        TAG_BY_NAME,
+        equality=("ws",),
+        residual=TAG_FILTER_FIELDS,
+        note="RELEVANCE order; the search is checked on the fetched tags",
+    )
+    for filter_name, (fld, filter_index) in TAG_FILTERS.items():
+        yield Shape(
+            f"tags.ranking_candidates.{filter_name}",
+            TAGS,
+            "find",
+            filter_index,
+            equality=("ws", fld),
+            residual=TAG_FILTER_FIELDS - {fld},
+        )
+
+
 _OTHER_SHAPES: tuple[Shape, ...] = (
+    Shape(
+        "tags.similar_candidates",
+        TAGS,
+        "find",
+        TAG_BY_SEARCH_KEY,
+        equality=("ws",),
+        ranges=("searchKey",),
+        note="similarTags: an anchored regex (length window or compact form) on the index keys",
+    ),
     # Tags ---------------------------------------------------------------------
     Shape(
         "tags.by_ids",
@@ -493,7 +528,14 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
     ),
 )
 
-SHAPES: tuple[Shape, ...] = (*_tag_pages(), *_tag_counts(), *_OTHER_SHAPES)
+# Rankings last: a ranking always carries a search, so where a plainer shape also
+# fits a command (the same fields bound, no search), that shape is the one it is.
+SHAPES: tuple[Shape, ...] = (
+    *_tag_pages(),
+    *_tag_counts(),
+    *_OTHER_SHAPES,
+    *_tag_rankings(),
+)
 
 
 # The rules ----------------------------------------------------------------------

@@ -57,6 +57,27 @@ def is_live(doc: Mapping[str, Any]) -> bool:
     return not doc.get("deleting")
 
 
+# The names a tag answers to ---------------------------------------------------
+# Relevance order and similarTags rank a tag by the best of its names, and list
+# it once. Today a tag has one name; aliases join it here and nowhere else: in
+# the fields a ranking reads (`NAME_FIELDS`), the stored key a similarity
+# prefilter tests (`SIMILAR_KEY`, any element of an array matches) and `names_of`.
+NAME_FIELDS: Mapping[str, int] = {
+    "_id": 1,
+    "ws": 1,
+    "name": 1,
+    "nameKey": 1,
+    "searchKey": 1,
+    "usage": 1,
+}
+SIMILAR_KEY = "searchKey"
+
+
+def names_of(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(name key, search key) of every name the tag answers to, its own name first."""
+    return [(doc["nameKey"], doc["searchKey"])]
+
+
 class Conflict(Exception):
     """A unique name or slug is taken in the workspace."""
 
@@ -165,6 +186,22 @@ class TagStore:
 
     async def by_name_keys(self, ws: AuthorizedWorkspace, keys: Iterable[str]) -> list[Doc]:
         return await self._tags.find({"ws": ws.id, "nameKey": {"$in": list(keys)}})
+
+    async def ranking_candidates(self, ws: AuthorizedWorkspace, query: TagQuery) -> list[Doc]:
+        """Every tag the filter matches, with only what ranking reads (`NAME_FIELDS`).
+
+        A rank that depends on the search cannot be kept in an index: the
+        matches are ranked by the service, which then loads only one page of
+        full documents.
+        """
+        return await self._tags.find(query.mongo(ws), projection=NAME_FIELDS)
+
+    async def similar_candidates(self, ws: AuthorizedWorkspace, pattern: str | None) -> list[Doc]:
+        """Tags whose name key matches the prefilter `pattern` (None: every tag)."""
+        query: dict[str, Any] = {"ws": ws.id}
+        if pattern is not None:
+            query[SIMILAR_KEY] = {"$regex": pattern}
+        return await self._tags.find(query, projection=NAME_FIELDS)
 
     async def page(
         self,

@@ -21,10 +21,12 @@ from resolvers.normalization import (
     search_key,
 )
 from resolvers.pagination import Page, PageArgs, encode_cursor, page_args, read_page
+from resolvers.tags.relevance import relevance_page
 from storage import Doc, TagQuery
 from storage.tags import order_sort, sort_values
 
 MAX_IDS = 100
+RELEVANCE = "RELEVANCE"
 MAX_PRINCIPAL_ID = 1024
 # A filter value longer than any stored value can match nothing.
 NOTHING: tuple[str, ...] = ()
@@ -130,8 +132,14 @@ async def list_tags(
     ws = ctx.principal.workspace(workspace_id, READ)
     query = tag_query(**filters)
     args = page_args(order, first, after, last, before)
+    if order == RELEVANCE and not (filters.get("search") or "").strip():
+        raise BadUserInput("orderBy RELEVANCE needs a non-empty filter.search.")
     if query.matches_nothing:
         return _empty_page(args)
+    if order == RELEVANCE:
+        assert query.search_key is not None  # a non-empty search always has a key
+        page = await relevance_page(ctx, ws, query, query.search_key, descending, args)
+        return page
     sort = order_sort(order, descending)
     store = ctx.store.tags
 

@@ -195,6 +195,10 @@ query Tagged($ws: ID!, $ids: [ID!]!, $match: TagMatch, $type: String, $desc: Boo
 }
 """
 
+SIMILAR = """
+query Similar($ws: ID!, $name: String!) { similarTags(workspaceId: $ws, name: $name) { id } }
+"""
+
 MUTATIONS = {
     "update": """mutation($input: UpdateTagInput!) { updateTag(input: $input) {
         tag { id } userErrors { code } } }""",
@@ -250,6 +254,9 @@ async def _run_operations(gql: Executor, store: Store) -> None:
     cases += [({name: filters[name]}, "NAME") for name in TAG_FILTERS]
     cases += [({"isRoot": False, "search": "x", "ids": [root["id"], extra[0]["id"]]}, "NAME")]
     cases += [({"parentId": root["id"], "search": "extra"}, "CREATED_AT")]
+    # RELEVANCE needs a search; it goes with every filter.
+    cases += [({"search": "o"}, "RELEVANCE")]
+    cases += [({name: filters[name], "search": "o"}, "RELEVANCE") for name in TAG_FILTERS]
     for tag_filter, order in cases:
         for direction in ("ASC", "DESC"):
             base = {
@@ -288,6 +295,8 @@ async def _run_operations(gql: Executor, store: Store) -> None:
         "rid": "1",
     }
     (await gql(OTHER_QUERIES, others)).ok()
+    for name in ("Rot", "x" * 100):  # the prefilter, and a name too long to send one
+        (await gql(SIMILAR, {"ws": WS, "name": name})).ok()
 
     for match_mode, rtype, desc in (("ANY", None, True), ("ALL", "task", False)):
         variables = {
