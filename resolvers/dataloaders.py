@@ -14,11 +14,13 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from storage import Doc, Store, Visibility
+from storage import AuthorizedWorkspace, Doc, Store, Visibility
 from storage.taggings import resource_key
 
 # A resource in a workspace: (workspace id, resource key).
 ResourceKey = tuple[str, str]
+# A tag's related tags: (workspace id, tag id, how many).
+RelatedKey = tuple[str, str, int]
 K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R")
@@ -87,6 +89,7 @@ class Loaders:
     child_count: DataLoader[tuple[str, str], int]
     usage: DataLoader[str, Doc | None]
     resource_taggings: DataLoader[ResourceKey, list[Doc]]
+    related_by_tag_id: DataLoader[RelatedKey, list[Doc]]
 
     def prime_tags(self, docs: Iterable[Doc]) -> None:
         """Documents a request already holds answer later loads without a store call."""
@@ -130,12 +133,25 @@ def build_loaders(store: Store, visible: Visibility) -> Loaders:
             grouped[(row["ws"], row["rk"])].append(row)
         return [grouped.get(k, []) for k in keys]
 
+    async def load_related(keys: Sequence[RelatedKey]) -> list[list[Doc]]:
+        # One aggregation per workspace (a page of tags is one), for the most asked.
+        by_ws: defaultdict[str, set[str]] = defaultdict(set)
+        for ws, tag_id, _ in keys:
+            by_ws[ws].add(tag_id)
+        most = max(first for _, _, first in keys)
+        found: dict[tuple[str, str], list[Doc]] = {}
+        for ws, tag_ids in by_ws.items():
+            rows = await store.taggings.related(AuthorizedWorkspace(ws), sorted(tag_ids), most)
+            found.update({(ws, tag_id): top for tag_id, top in rows.items()})
+        return [found.get((ws, tag_id), [])[:first] for ws, tag_id, first in keys]
+
     loaders = Loaders(
         tag=DataLoader(load_fn=load_tags),
         children=DataLoader(load_fn=load_children),
         child_count=DataLoader(load_fn=load_child_counts),
         usage=DataLoader(load_fn=load_usage),
         resource_taggings=DataLoader(load_fn=load_resource_taggings),
+        related_by_tag_id=DataLoader(load_fn=load_related),
     )
     return loaders
 

@@ -120,7 +120,7 @@ class Page:
     computed only when a client selects them.
     """
 
-    __slots__ = ("_args", "_beyond_fn", "_count", "_more", "docs", "keys")
+    __slots__ = ("_args", "_beyond_fn", "_count", "_more", "docs", "keys", "source")
 
     def __init__(
         self,
@@ -137,6 +137,9 @@ class Page:
         self._more = more
         self._beyond_fn = beyond
         self._count = count
+        # What the whole list is drawn from, for fields computed over every page
+        # (a resource connection's tagCounts); None when the list is empty by rule.
+        self.source: Any = None
 
     async def has_next(self) -> bool:
         if not self._args.from_end:

@@ -15,6 +15,7 @@ from resolvers.context import Info
 from resolvers.dataloaders import then
 from resolvers.normalization import text_color
 from resolvers.pagination import Page
+from resolvers.taggings import facets
 from resolvers.taggings import queries as tagging_queries
 from resolvers.tags import fields as tag_fields
 from schema.common import Node, PageInfo, page_info
@@ -262,6 +263,30 @@ class Tag(Node):
         )
         return TaggedResourceConnection.from_page(page, self._doc["ws"])
 
+    @strawberry.field(
+        description=cleandoc(
+            """
+            (1.1) The tags most often applied together with this one: for each other
+            tag, the number of resources carrying both. Most frequent first, ties by
+            name (case-insensitive). Counted over the resources carrying this tag, at
+            most the 10000 most recently tagged of them. `first`: 0-100.
+            """
+        )
+    )
+    async def related(self, info: Info, first: int | None = 10) -> list[TagCount]:
+        counted = await facets.related(info.context, self._doc, first)
+        return [TagCount(tag=Tag.from_doc(doc), count=n) for doc, n in counted]
+
+
+@strawberry.type(
+    description=(
+        "(1.1) A tag with a number of resources; the field returning it says which resources."
+    )
+)
+class TagCount:
+    tag: Tag
+    count: int
+
 
 def _tags(docs: list[Doc]) -> list[Tag]:
     return [Tag.from_doc(d) for d in docs]
@@ -381,3 +406,18 @@ class TaggedResourceConnection:
     @strawberry.field
     async def total_count(self) -> int:
         return await self._page.total()
+
+    @strawberry.field(
+        description=cleandoc(
+            """
+            (1.1) Facets: the tags carried by the resources of this connection (all
+            pages, not only this one), each with the number of those resources that
+            carry it. Most frequent first, ties by name (case-insensitive). Counted
+            over at most the 10000 most recently tagged of those resources.
+            `first`: 0-100.
+            """
+        )
+    )
+    async def tag_counts(self, info: Info, first: int | None = 20) -> list[TagCount]:
+        counted = await facets.tag_counts(info.context, self._page.source, first)
+        return [TagCount(tag=Tag.from_doc(doc), count=n) for doc, n in counted]

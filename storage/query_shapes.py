@@ -87,6 +87,8 @@ def order_sort(order: str, descending: bool) -> list[Key]:
 
 # Tag.resources: most recently tagged first, ties by resource type then id.
 BY_TAG_SORT: tuple[Key, ...] = (("at", -1), ("rk", 1))
+# Tag.related: many tags' taggings, each tag's newest first (TAGGING_BY_TAG order).
+RELATED_SORT: tuple[Key, ...] = (("tagId", 1), ("at", -1), ("rk", 1))
 # taggedResources: the aggregate's group key is the rk, its latest time `at`.
 RESOURCES_SORT: tuple[Key, ...] = (("at", -1), ("_id", 1))
 
@@ -467,7 +469,10 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "aggregate",
         TAGGING_BY_TAG,
         equality=("ws", "tagId"),
-        note="taggedResources: grouped by resource, then sorted by the group's latest time",
+        note=(
+            "taggedResources (and its tagCounts: the resources' other tags by a $lookup"
+            " on (ws, rk), the unique index): grouped by resource, then sorted"
+        ),
     ),
     Shape(
         "taggings.resources_of_type",
@@ -476,6 +481,19 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         TAGGING_BY_TAG_TYPE,
         equality=("ws", "tagId", "rtype"),
         note="taggedResources(resourceType:): grouped, then sorted by the latest time",
+    ),
+    Shape(
+        "taggings.related",
+        TAGGINGS,
+        "aggregate",
+        TAGGING_BY_TAG,
+        equality=("ws",),
+        sort=RELATED_SORT,
+        residual=frozenset({"tagId"}),
+        note=(
+            "Tag.related for many tags: an $in on tagId read in index order; the"
+            " resources' other tags come by a $lookup on (ws, rk), the unique index"
+        ),
     ),
     Shape(
         "taggings.by_tag_ids",

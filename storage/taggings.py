@@ -215,6 +215,65 @@ class TaggingStore:
         rows = await self._t.aggregate(stages)
         return int(rows[0]["n"]) if rows else 0
 
+    # Facets and related tags -------------------------------------------------
+
+    async def tag_counts(
+        self,
+        ws: AuthorizedWorkspace,
+        groups: Sequence[Sequence[str]],
+        match_all: bool,
+        rtype: str | None,
+        first: int,
+    ) -> list[Doc]:
+        """`{_id: tag id, count}` over the most recent `COUNTED_RESOURCES` matched resources.
+
+        One aggregation: the resources as taggedResources finds them, newest
+        first and cut, then every tag they carry, counted and ranked.
+        """
+        stages = self._grouped(ws, groups, match_all, rtype)
+        stages += [
+            {"$sort": dict(RESOURCES_SORT)},
+            {"$limit": COUNTED_RESOURCES},
+            _carried_tags(ws, "_id"),
+            {"$unwind": "$carried"},
+            {"$group": {"_id": "$carried.tagId", "count": {"$sum": 1}}},
+            *_live_tags_ranked(["count"], first),
+        ]
+        return await self._t.aggregate(stages)
+
+    async def related(
+        self, ws: AuthorizedWorkspace, tag_ids: Sequence[str], first: int
+    ) -> dict[str, list[Doc]]:
+        """For each tag, `{tag, count}` of the tags most often on the same resources.
+
+        One aggregation for many tags: each tag's most recent `COUNTED_RESOURCES`
+        resources (read in index order, cut per tag), the tags those carry,
+        counted per (tag, other tag), ranked, and cut to `first` per tag.
+        """
+        rows = await self._t.aggregate(
+            [
+                {"$match": {"ws": ws.id, "tagId": {"$in": list(tag_ids)}}},
+                {"$sort": dict(RELATED_SORT)},
+                {"$group": {"_id": "$tagId", "rks": {"$push": "$rk"}}},
+                {"$project": {"rks": {"$slice": ["$rks", COUNTED_RESOURCES]}}},
+                {"$unwind": "$rks"},
+                _carried_tags(ws, "rks"),
+                {"$unwind": "$carried"},
+                {"$match": {"$expr": {"$ne": ["$carried.tagId", "$_id"]}}},
+                {
+                    "$group": {
+                        "_id": {"of": "$_id", "tag": "$carried.tagId"},
+                        "count": {"$sum": 1},
+                    }
+                },
+                {"$project": {"_id": "$_id.tag", "of": "$_id.of", "count": 1}},
+                *_live_tags_ranked(["of", "count"], None),
+                {"$group": {"_id": "$of", "top": {"$push": {"_id": "$_id", "count": "$count"}}}},
+                {"$project": {"top": {"$slice": ["$top", first]}}},
+            ]
+        )
+        return {row["_id"]: row["top"] for row in rows}
+
     # Repair -----------------------------------------------------------------
 
     async def usage_counts(self, tag_ids: Sequence[str] | None = None) -> list[Doc]:
@@ -233,6 +292,51 @@ class TaggingStore:
 
     async def remove_for_missing_tags(self, tag_ids: Sequence[str]) -> int:
         return await self._t.delete_many({"tagId": {"$in": list(tag_ids)}})
+
+
+# Tag counts and related tags count over at most this many resources (the contract).
+COUNTED_RESOURCES = 10_000
+# Each tag's taggings in TAGGING_BY_TAG order, so a tag's most recent come first.
+RELATED_SORT: Sort = query_shapes.RELATED_SORT
+
+
+def _carried_tags(ws: AuthorizedWorkspace, rk_field: str) -> dict[str, Any]:
+    """The tag ids the resource in `rk_field` carries, as `carried` (served by the unique index)."""
+    return {
+        "$lookup": {
+            "from": query_shapes.TAGGINGS,
+            "localField": rk_field,
+            "foreignField": "rk",
+            "pipeline": [{"$match": {"ws": ws.id}}, {"$project": {"_id": 0, "tagId": 1}}],
+            "as": "carried",
+        }
+    }
+
+
+def _live_tags_ranked(first_keys: Sequence[str], limit: int | None) -> list[dict[str, Any]]:
+    """Rows keyed by tag id, without tags on their way out, by count (most first) then name."""
+    sort: dict[str, int] = {}
+    for key in first_keys:
+        sort[key] = -1 if key == "count" else 1
+    sort |= {"tag.nameKey": 1, "_id": 1}
+    stages: list[dict[str, Any]] = [
+        {
+            "$lookup": {
+                "from": query_shapes.TAGS,
+                "localField": "_id",
+                "foreignField": "_id",
+                "pipeline": [{"$project": {"nameKey": 1, "deleting": 1}}],
+                "as": "tag",
+            }
+        },
+        {"$unwind": "$tag"},
+        {"$match": {"tag.deleting": {"$exists": False}}},
+        {"$sort": sort},
+    ]
+    if limit is not None:
+        stages.append({"$limit": limit})
+    stages.append({"$project": {"tag": 0}})
+    return stages
 
 
 def tagging_doc(ws: AuthorizedWorkspace, rk: str, tag_id: str, at: datetime) -> Doc:

@@ -12,6 +12,7 @@ from resolvers.dataloaders import resource_loader_key
 from resolvers.errors import BadUserInput, UserFailure
 from resolvers.normalization import RESOURCE_TYPE_RE, is_tag_id, normalize_resource_ref
 from resolvers.pagination import Page, encode_cursor, page_args, read_page
+from resolvers.taggings.facets import ResourceSet
 from storage import AuthorizedWorkspace, Doc
 
 MAX_TAG_IDS = 20
@@ -96,13 +97,15 @@ async def tag_resources(
             from_end=args.from_end,
         )
 
-    return await read_page(
+    page = await read_page(
         args,
         fetch,
         _row_key,
         lambda values, forward: store.exists_by_tag(ws, tag_id, rtype, values, forward=forward),
         lambda: store.count_by_tag(ws, tag_id, rtype),
     )
+    page.source = ResourceSet(ws, [[tag_id]], False, rtype)
+    return page
 
 
 async def _match_groups(
@@ -163,7 +166,7 @@ async def tagged_resources(
         )
         return [{"rk": r["_id"], "at": r["at"]} for r in rows]
 
-    return await read_page(
+    page = await read_page(
         args,
         fetch,
         _row_key,
@@ -172,3 +175,5 @@ async def tagged_resources(
         ),
         lambda: store.count_resources(ws, groups, match_all, rtype),
     )
+    page.source = ResourceSet(ws, groups, match_all, rtype)
+    return page

@@ -295,6 +295,13 @@ async def _run_operations(gql: Executor, store: Store) -> None:
         "rid": "1",
     }
     (await gql(OTHER_QUERIES, others)).ok()
+    facets = """
+    query Facets($ws: ID!, $id: ID!) {
+      tag(id: $id) { related { count } resources { tagCounts { count } } }
+      taggedResources(workspaceId: $ws, tagIds: [$id]) { tagCounts { count } }
+    }
+    """
+    (await gql(facets, {"ws": WS, "id": root["id"]})).ok()
     for name in ("Rot", "x" * 100):  # the prefilter, and a name too long to send one
         (await gql(SIMILAR, {"ws": WS, "name": name})).ok()
 
