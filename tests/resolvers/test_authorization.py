@@ -245,6 +245,36 @@ OPS: list[Op] = [
         _check_tagged,
     ),
     Op(
+        "similarTags",
+        READ,
+        'query($ws: ID!) { similarTags(workspaceId: $ws, name: "alpah") { id name } }',
+        lambda s: {"ws": WS_A},
+        lambda v, s: _eq([{"id": s.alpha["id"], "name": "Alpha"}])(v, s),
+    ),
+    Op(
+        "tags(RELEVANCE)",
+        READ,
+        'query($ws: ID!) { tags(workspaceId: $ws, filter: {search: "a"}, '
+        "orderBy: {field: RELEVANCE}) { totalCount nodes { name } } }",
+        lambda s: {"ws": WS_A},
+        lambda v, s: _eq({"totalCount": 2, "nodes": [{"name": "Alpha"}, {"name": "Beta"}]})(v, s),
+    ),
+    Op(
+        "tag(related)",
+        READ,
+        "query($id: ID!) { tag(id: $id) { name related { count tag { name } } } }",
+        lambda s: {"id": s.alpha["id"]},
+        lambda v, s: _eq({"name": "Alpha", "related": []})(v, s),
+    ),
+    Op(
+        "taggedResources(tagCounts)",
+        READ,
+        "query($ws: ID!, $ids: [ID!]!) { taggedResources(workspaceId: $ws, tagIds: $ids) "
+        "{ tagCounts { count tag { name } } } }",
+        lambda s: {"ws": WS_A, "ids": [s.alpha["id"]]},
+        lambda v, s: _eq({"tagCounts": [{"count": 1, "tag": {"name": "Alpha"}}]})(v, s),
+    ),
+    Op(
         "createTag",
         WRITE,
         f"mutation($input: CreateTagInput!) {{ createTag(input: $input) "
