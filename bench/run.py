@@ -424,12 +424,16 @@ def machine() -> str:
 
 
 async def main(quick: bool) -> int:
-    from bench import faults, load
+    from bench import faults, load, sprawl
 
     began = time.perf_counter()
     times, warmup = (5, 2) if quick else (150, 15)
     flow_lines, figures = await flows_section(times, warmup, 30 if quick else 500)
     scale_lines = await scale_section(*((300, 50, 6) if quick else (10_000, 50, 200)))
+    sprawl_lines, sprawl_figures = await sprawl.sprawl_section(
+        *((300, 3) if quick else (10_000, 30))
+    )
+    figures |= sprawl_figures
     # The quick run drives a small load through a real server process too, so the
     # suite checks that harness as well.
     load_lines = await asyncio.to_thread(load.run_report, quick)
@@ -457,6 +461,10 @@ async def main(quick: bool) -> int:
             "## Scale: pagination depth",
             "",
             *scale_lines,
+            "",
+            "## Tag sprawl: similarTags and RELEVANCE on 10 000 tags",
+            "",
+            *sprawl_lines,
             "",
             "## Load",
             "",
