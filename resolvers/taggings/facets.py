@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from i18n import msg
 from resolvers.authorization import READ
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
@@ -33,7 +34,9 @@ class ResourceSet:
 def checked_first(first: int | None, default: int) -> int:
     limit = default if first is None else first
     if not 0 <= limit <= MAX_COUNTS:
-        raise BadUserInput(f"first must be between 0 and {MAX_COUNTS}.")
+        raise BadUserInput(
+            msg("{argument} must be between 0 and {max}.", argument="first", max=MAX_COUNTS)
+        )
     return limit
 
 

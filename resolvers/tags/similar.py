@@ -23,6 +23,7 @@ from typing import Any
 
 from rapidfuzz.distance import OSA
 
+from i18n import msg
 from resolvers.authorization import READ
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
@@ -91,7 +92,9 @@ async def similar_tags(ctx: Context, workspace_id: str, name: str, first: int | 
     ws = ctx.principal.workspace(workspace_id, READ)
     limit = 5 if first is None else first
     if not 0 <= limit <= MAX_SIMILAR:
-        raise BadUserInput(f"first must be between 0 and {MAX_SIMILAR}.")
+        raise BadUserInput(
+            msg("{argument} must be between 0 and {max}.", argument="first", max=MAX_SIMILAR)
+        )
     if has_forbidden_chars(name):
         raise BadUserInput("name must not contain control characters.")
     # Normalized as a name is before it is stored; one that could never be stored
