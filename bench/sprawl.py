@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 import orjson
+from pymongo.errors import PyMongoError
 
 from bench.asgi import call
 from bench.process import store_label, store_uri
@@ -172,7 +173,12 @@ async def sprawl_section(tags: int, times: int) -> tuple[list[str], dict[str, fl
                     )
                 )
     finally:
-        await store.database.client.drop_database(db_name)
+        try:
+            await store.database.client.drop_database(db_name)
+        except PyMongoError as error:
+            # A loaded machine can make the embedded store's drop outlast the driver's
+            # timeout; its temporary directory goes anyway, and the figures stand.
+            print(f"bench.sprawl: could not drop {db_name}: {error}", file=sys.stderr)
         store.close()
     similar_cpu = max(r["cpu"] for label, r in rows if label.startswith("similarTags"))
     lines = [
