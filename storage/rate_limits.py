@@ -20,6 +20,10 @@ COUNTERS = "rate_limits"
 WINDOWS = "rate_limit_windows"
 
 
+# A lost upsert race is retried this often before the request is let through.
+UPSERT_ATTEMPTS = 3
+
+
 class RateLimits:
     """Per-key counts in fixed one-minute windows, each starting at its key's first hit.
 
@@ -74,14 +78,23 @@ class RateLimits:
 
         limiter = self._open()
         item = self._item(per_minute)
-        try:
-            if await limiter.hit(item, key):
+        for _ in range(UPSERT_ATTEMPTS):
+            try:
+                if await limiter.hit(item, key):
+                    return None
+                stats = await limiter.get_window_stats(item, key)
+            except StorageError as exc:
+                log.warning("Rate limit not checked, the store did not answer: %s", exc)
                 return None
-            stats = await limiter.get_window_stats(item, key)
-        except StorageError as exc:
-            log.warning("Rate limit not checked, the store did not answer: %s", exc)
-            return None
-        return max(1, math.ceil(stats.reset_time - time.time()))
+            except TypeError:
+                # Two first hits of one window race on the counter's upsert: the
+                # loser's find-and-modify may return no document (seen on
+                # SecantusDB), which `limits` then subscripts. The counter exists
+                # by now, so counting again is right.
+                continue
+            return max(1, math.ceil(stats.reset_time - time.time()))
+        log.warning("Rate limit not checked: the counter's upsert kept racing")
+        return None
 
     def close(self) -> None:
         if self._storage is not None:

@@ -7,6 +7,7 @@ store's.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -54,3 +55,14 @@ async def test_counters_live_in_the_service_database() -> None:
         await store.rate_limits.hit("sub:carol", 10)
         names = await store.database.db.list_collection_names()
         assert "rate_limits" in names
+
+
+async def test_concurrent_first_hits_of_a_window_are_all_counted(
+    two_workers: tuple[RateLimits, RateLimits],
+) -> None:
+    # The first hits of a window race on the counter's upsert; a lost race must
+    # neither fail the request nor go uncounted.
+    first, second = two_workers
+    hits = [(first if i % 2 else second).hit("sub:dave", 40) for i in range(40)]
+    assert await asyncio.gather(*hits) == [None] * 40
+    assert await first.hit("sub:dave", 40) is not None
