@@ -1,17 +1,15 @@
-"""Schema extension: every error carries `extensions.code`; unexpected faults are masked.
+"""Every error carries `extensions.code`; unexpected faults are masked and logged.
 
-Passed to the schema as a class: Strawberry makes a fresh instance per
-operation, so nothing leaks between concurrent requests.
+Applied by the request pipeline (pipeline.py) and by the transports that
+stream results.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from i18n import DEFAULT_LANGUAGE, N_, translate
 from resolvers.errors import ErrorCode
@@ -27,17 +25,6 @@ STORE_UNAVAILABLE = N_("The data store is unavailable; try again shortly.")
 
 def _request_id(context: Any) -> str:
     return getattr(context, "request_id", "") or ""
-
-
-class ErrorCodes(SchemaExtension):
-    """Every top-level error carries `extensions.code`; unexpected ones are masked."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if not result or not result.errors:
-            return
-        result.errors = with_codes(result.errors, self.execution_context.context)
 
 
 def with_codes(errors: list[GraphQLError], context: Any) -> list[GraphQLError]:
