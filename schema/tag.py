@@ -10,9 +10,10 @@ from inspect import cleandoc, isawaitable
 from typing import Optional, cast
 
 import strawberry
+from graphql import FieldNode
 
-from resolvers.context import Info
-from resolvers.dataloaders import then
+from resolvers.context import Context, Info
+from resolvers.dataloaders import held, then
 from resolvers.normalization import text_color
 from resolvers.pagination import Page
 from resolvers.taggings import facets
@@ -228,6 +229,11 @@ class Tag(Node):
     )
     def children(self, info: Info, first: int | None = 100) -> list[Tag] | Awaitable[list[Tag]]:
         docs = tag_fields.children(info.context, self._doc, first)
+        if _selects(info, "childCount"):
+            # Load the children's counts in this one awaitable: each child's
+            # childCount then answers synchronously, instead of an awaitable
+            # (and graphql-core tasks) per child. Same batch, same round trips.
+            return _with_child_counts(info.context, docs)
         if isawaitable(docs):
             return then(docs, _tags)
         return _tags(docs)
@@ -290,6 +296,28 @@ class TagCount:
 
 def _tags(docs: list[Doc]) -> list[Tag]:
     return [Tag.from_doc(d) for d in docs]
+
+
+def _selects(info: Info, name: str) -> bool:
+    """Whether the field's own selection names `name` directly (fragments not looked into)."""
+    # graphql-core's info (build_schema resolves this field directly) or Strawberry's.
+    nodes = getattr(info, "field_nodes", None) or info._raw_info.field_nodes
+    for node in nodes:
+        if node.selection_set is not None:
+            for selection in node.selection_set.selections:
+                if isinstance(selection, FieldNode) and selection.name.value == name:
+                    return True
+    return False
+
+
+async def _with_child_counts(context: Context, docs: list[Doc] | Awaitable[list[Doc]]) -> list[Tag]:
+    found = await docs if isawaitable(docs) else docs
+    keys = [(d["ws"], d["_id"]) for d in found]
+    # A child whose own children are loaded counts them without the count loader.
+    wanted = [k for k in keys if held(context.loaders.children, k) is None]
+    if wanted:
+        await context.loaders.child_count.load_many(wanted)
+    return _tags(found)
 
 
 async def _tag_later(found: Awaitable[Doc | None]) -> Tag | None:
