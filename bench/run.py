@@ -2,6 +2,7 @@
 
     python -m bench.run            # everything; writes bench/REPORT.md
     python -m bench.run --quick    # a few iterations of each, writes nothing (the suite runs this)
+    python -m bench.run --flows 60 # only the flows and their CPU ratios, 60 requests each
 
 Everything runs on a real store: `TAGS_MONGODB_URI` when set, else the embedded
 store (a SecantusDB server in a child process) in a temporary directory.
@@ -481,6 +482,14 @@ async def main(quick: bool) -> int:
     return 0
 
 
+async def flows_only(times: int) -> int:
+    """The flows table and ratios alone: what to run while working on service overhead."""
+    lines, figures = await flows_section(times, max(2, times // 10))
+    print("\n".join(lines))
+    print(" ".join(f"{name} {value:.2f}" for name, value in figures.items()))
+    return 0
+
+
 def _plans_section() -> str:
     """bench/PLANS.md (`make bench` writes it first with bench.plans), as the report's last part."""
     from bench.plans import OUT
@@ -496,5 +505,13 @@ if __name__ == "__main__":
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: few iterations, no report"
     )
+    parser.add_argument(
+        "--flows",
+        type=int,
+        metavar="N",
+        help="only the single-page-app flows, N measured requests each; writes nothing",
+    )
     args = parser.parse_args()
+    if args.flows:
+        sys.exit(asyncio.run(flows_only(args.flows)))
     sys.exit(asyncio.run(main(args.quick)))
