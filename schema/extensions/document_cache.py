@@ -4,7 +4,7 @@ Single-page apps send the same few documents over and over, so each distinct
 text is parsed and validated (graphql-core's rules, the depth and alias limits)
 once, and the result kept. The cache is bounded by entries and by the total
 characters of the texts it holds, since a parsed document takes memory in
-proportion to its text (about 50 bytes per character of a dense one); a
+proportion to its text (about 85 bytes per character of a dense one); a
 document longer than MAX_DOCUMENT_CHARS is refused before it is parsed, so
 comments and whitespace cannot carry one past the limits.
 """
@@ -25,13 +25,14 @@ from graphql import (
     visit,
 )
 
+from i18n import msg
 from resolvers.errors import ErrorCode
 from schema.extensions.cost import MAX_INT_DIGITS
 from schema.extensions.query_limits import MAX_TOKENS, too_complex
 
 MAX_DOCUMENT_CHARS = 100_000
 CACHE_ENTRIES = 512
-CACHE_CHARS = 2_000_000
+CACHE_CHARS = 1_000_000
 
 
 @dataclass(slots=True)
@@ -92,15 +93,17 @@ def check(schema: GraphQLSchema, text: str, rules: tuple[type[ASTValidationRule]
     """Parse and validate `text`; a syntax error (or the token limit) raises GraphQLError."""
     if len(text) > MAX_DOCUMENT_CHARS:
         raise too_complex(
-            f"The document is longer than {MAX_DOCUMENT_CHARS} characters; "
-            "send large values as variables."
+            msg(
+                "The document is longer than {max} characters; send large values as variables.",
+                max=MAX_DOCUMENT_CHARS,
+            )
         )
     document = parse(text, max_tokens=MAX_TOKENS)
     screen = _LongIntegers()
     visit(document, screen)
     if screen.found is not None:
         error = GraphQLError(
-            f"Int cannot represent a number of more than {MAX_INT_DIGITS} digits.",
+            msg("Int cannot represent a number of more than {max} digits.", max=MAX_INT_DIGITS),
             screen.found,
             extensions={"code": ErrorCode.BAD_USER_INPUT.value},
         )
@@ -111,5 +114,5 @@ def check(schema: GraphQLSchema, text: str, rules: tuple[type[ASTValidationRule]
     try:
         errors = validate_document(schema, document, rules)
     except RecursionError:
-        errors = [too_complex("The document nests fragments too deeply.")]
+        errors = [too_complex(msg("The document nests fragments too deeply."))]
     return Checked(document, errors)

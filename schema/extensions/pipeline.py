@@ -18,6 +18,7 @@ from typing import Any
 from graphql import ASTValidationRule, GraphQLError, get_operation_ast
 from strawberry.extensions import SchemaExtension
 
+from i18n import msg
 from schema.extensions.cost import MAX_OBJECTS, max_objects
 from schema.extensions.document_cache import Checked, DocumentCache, check
 from schema.extensions.error_codes import with_codes
@@ -79,8 +80,12 @@ class RequestPipeline(SchemaExtension):
         if count <= MAX_OBJECTS:
             return []
         error = too_complex(
-            f"The operation could return up to {count} objects; the limit is {MAX_OBJECTS}. "
-            "Ask for smaller pages (`first`) or fewer nested lists."
+            msg(
+                "The operation could return up to {count} objects; the limit is {max}. "
+                "Ask for smaller pages (`first`) or fewer nested lists.",
+                count=count,
+                max=MAX_OBJECTS,
+            )
         )
         error.extensions = {**(error.extensions or {}), "maxObjects": count, "limit": MAX_OBJECTS}
         return [error]
