@@ -11,11 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from config.settings import Settings
 from schema import TagsSchema, build_schema
-from server import create_app
 from storage import Store
-from tests.harness import ROOT, Executor, open_test_store, stop_store_server
+from tests.harness import ROOT, Executor, app_client, open_test_store, stop_store_server
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -43,11 +41,8 @@ def gql(schema: TagsSchema, store: Store) -> Executor:
 
 @pytest.fixture
 async def client(store: Store) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(), store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-            yield http
+    async with app_client(store) as (_, http):
+        yield http
 
 
 @pytest.fixture(scope="session")

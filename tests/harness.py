@@ -16,13 +16,17 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import httpx
 from pymongo import MongoClient
+from starlette.applications import Starlette
 
+from config.settings import Settings
 from devtools.process import ROOT, free_port, start_server
 from devtools.store import stop_store_server, store_uri
 from resolvers.authorization import DEV_PRINCIPAL, Principal
 from resolvers.context import make_context
 from schema import TagsSchema
+from server import create_app
 from storage import Store, open_store
 
 __all__ = [
@@ -30,6 +34,7 @@ __all__ = [
     "ROOT",
     "Executor",
     "GraphQLResult",
+    "app_client",
     "drop_database",
     "free_port",
     "fresh_db_name",
@@ -146,3 +151,19 @@ def live_server(**env_overrides: str) -> Iterator[str]:
             process.kill()
         if "TAGS_MONGODB_URI" in env:
             drop_database(env["TAGS_MONGODB_DB"])
+
+
+@asynccontextmanager
+async def app_client(
+    store: Store, settings: Settings | None = None, base_url: str = "http://localhost"
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    """The app on `store` in this process, its lifespan running, and an HTTP client to it.
+
+    The default base URL is a loopback host, as a real client of a dev-mode
+    service sends it.
+    """
+    app = create_app(settings or Settings(), store=store)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
+            yield app, http

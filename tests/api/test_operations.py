@@ -13,9 +13,8 @@ import pytest
 
 from config.settings import Settings
 from observability.logs import JsonFormatter, log_request
-from server import create_app
 from storage import Store
-from tests.harness import service_env, start_server
+from tests.harness import app_client, service_env, start_server
 
 NAMED = 'query PickerSearch { tags(workspaceId: "w", first: 5) { nodes { name } } }'
 
@@ -63,32 +62,30 @@ async def test_access_log_written_per_request(
 
 
 async def test_cors_preflight_and_exposed_header(store: Store) -> None:
-    app = create_app(Settings(cors_origins=("https://app.example",)), store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-            preflight = await http.options(
-                "/graphql",
-                headers={
-                    "origin": "https://app.example",
-                    "access-control-request-method": "POST",
-                    "access-control-request-headers": "content-type, authorization, x-api-key",
-                },
-            )
-            assert preflight.status_code == 200
-            assert preflight.headers["access-control-allow-origin"] == "https://app.example"
-            allowed = preflight.headers["access-control-allow-headers"].lower()
-            assert {"content-type", "authorization", "x-api-key", "x-request-id"} <= {
-                h.strip() for h in allowed.split(",")
-            }
-            actual = await http.post(
-                "/graphql", json={"query": NAMED}, headers={"origin": "https://app.example"}
-            )
-            assert actual.headers["access-control-expose-headers"].lower() == "x-request-id"
-            other = await http.post(
-                "/graphql", json={"query": NAMED}, headers={"origin": "https://evil.example"}
-            )
-            assert "access-control-allow-origin" not in other.headers
+    settings = Settings(cors_origins=("https://app.example",))
+    async with app_client(store, settings) as (_, http):
+        preflight = await http.options(
+            "/graphql",
+            headers={
+                "origin": "https://app.example",
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "content-type, authorization, x-api-key",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+        allowed = preflight.headers["access-control-allow-headers"].lower()
+        assert {"content-type", "authorization", "x-api-key", "x-request-id"} <= {
+            h.strip() for h in allowed.split(",")
+        }
+        actual = await http.post(
+            "/graphql", json={"query": NAMED}, headers={"origin": "https://app.example"}
+        )
+        assert actual.headers["access-control-expose-headers"].lower() == "x-request-id"
+        other = await http.post(
+            "/graphql", json={"query": NAMED}, headers={"origin": "https://evil.example"}
+        )
+        assert "access-control-allow-origin" not in other.headers
 
 
 def test_sigterm_lets_in_flight_requests_finish_or_answers_503_after_the_grace() -> None:

@@ -12,8 +12,8 @@ import pytest
 
 from cli import tags_admin
 from config.settings import Settings
-from server import create_app
 from storage import Store
+from tests.harness import app_client
 
 SECRET = "token-create-test-secret-of-32-bytes-or-more"
 ISSUER, AUDIENCE = "https://issuer.example", "tags-api"
@@ -36,11 +36,8 @@ async def secured(store: Store) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(
         auth_mode="required", jwt_secret=SECRET, jwt_issuer=ISSUER, jwt_audience=AUDIENCE
     )
-    app = create_app(settings, store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-            yield http
+    async with app_client(store, settings) as (_, http):
+        yield http
 
 
 def mint(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -24,8 +24,8 @@ from cli import tags_admin
 from config.settings import Settings
 from edge.authentication import hash_key
 from resolvers.clock import now
-from server import create_app
 from storage import AuthorizedWorkspace, Store
+from tests.harness import app_client
 
 SECRET = "hs256-test-secret-" + "0123456789abcdef" * 4
 KEY_RE = re.compile(r"tk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
@@ -107,11 +107,8 @@ def bearer(token: str) -> dict[str, str]:
 @contextlib.asynccontextmanager
 async def serve(store: Store, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     options: dict[str, Any] = {"auth_mode": "required", "jwt_secret": SECRET, **settings}
-    app = create_app(Settings(**options), store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-            yield http
+    async with app_client(store, Settings(**options)) as (_, http):
+        yield http
 
 
 async def post(

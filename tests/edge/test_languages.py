@@ -11,9 +11,8 @@ import httpx
 import pytest
 
 from config.settings import Settings
-from server import create_app
 from storage import Store
-from tests.harness import hs256_token
+from tests.harness import app_client, hs256_token
 
 SECRET = "languages-test-secret-of-at-least-32-bytes"
 WS = "ws-lang"
@@ -77,11 +76,8 @@ def accept(header: str | None) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def serve(store: Store, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(**settings), store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
+    async with app_client(store, Settings(**settings), "http://testserver") as (_, http):
+        yield http
 
 
 async def post(

@@ -9,9 +9,8 @@ from typing import Any
 import httpx
 
 from config.settings import Settings
-from server import create_app
 from storage import Store
-from tests.harness import hs256_token
+from tests.harness import app_client, hs256_token
 
 SECRET = "rate-limit-test-secret-" + "0123456789abcdef" * 4
 CREATE = """mutation($name: String!) {
@@ -28,11 +27,8 @@ def bearer(sub: str) -> dict[str, str]:
 @contextlib.asynccontextmanager
 async def serve(store: Store, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     options: dict[str, Any] = {"auth_mode": "required", "jwt_secret": SECRET, **settings}
-    app = create_app(Settings(**options), store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-            yield http
+    async with app_client(store, Settings(**options)) as (_, http):
+        yield http
 
 
 async def create(http: httpx.AsyncClient, sub: str, name: str) -> httpx.Response:

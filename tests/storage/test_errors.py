@@ -25,10 +25,8 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
-from config.settings import Settings
 from resolvers.authorization import DEV_PRINCIPAL
 from schema import TagsSchema
-from server import create_app
 from storage import (
     AuthorizedWorkspace,
     DuplicateKey,
@@ -43,6 +41,7 @@ from storage.collection import translate
 from storage.recovery import Recovery
 from storage.tags import TagStore
 from tests.harness import Executor, free_port
+from tests.harness import app_client as running_app
 from tests.helpers import WS, create_tag
 
 UNAVAILABLE = "The data store is unavailable; try again shortly."
@@ -127,11 +126,8 @@ def test_duplicate_keys_stay_duplicate_keys_and_other_errors_pass_through() -> N
 
 @pytest.fixture
 async def app_client(store: Store) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    app = create_app(Settings(), store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-            yield app, http
+    async with running_app(store) as (app, http):
+        yield app, http
 
 
 async def test_a_refused_regex_is_refused_not_unavailable(store: Store, gql: Executor) -> None:

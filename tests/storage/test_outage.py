@@ -6,7 +6,7 @@ import pytest
 
 from devtools.outage import scenario
 from storage import Store
-from tests.harness import Executor, store_uri
+from tests.harness import Executor, app_client, store_uri
 
 UNAVAILABLE = "The data store is unavailable; try again shortly."
 
@@ -203,7 +203,6 @@ import contextlib  # noqa: E402
 import httpx  # noqa: E402
 
 from config.settings import Settings  # noqa: E402
-from server import create_app  # noqa: E402
 from storage.errors import StoreRefused  # noqa: E402
 from storage.events import MongoEventLog  # noqa: E402
 from tests.helpers import CREATE_TAG  # noqa: E402
@@ -212,11 +211,8 @@ from tests.helpers import CREATE_TAG  # noqa: E402
 @contextlib.asynccontextmanager
 async def service(store: Store) -> Any:
     """The app on the test's store, with the event bus it builds for itself."""
-    app = create_app(Settings(store_timeout_ms=100), store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-            yield app, http
+    async with app_client(store, Settings(store_timeout_ms=100)) as (app, http):
+        yield app, http
 
 
 async def create_over_http(http: httpx.AsyncClient, name: str) -> dict[str, Any]:

@@ -11,9 +11,8 @@ import pytest
 
 from config.settings import Settings
 from edge.middleware.loopback_host import is_loopback_host
-from server import create_app
 from storage import Store
-from tests.harness import hs256_token
+from tests.harness import app_client, hs256_token
 
 SECRET = "loopback-host-test-secret-" + "0123456789abcdef" * 4
 CREATE = """mutation($name: String!) {
@@ -63,11 +62,8 @@ def test_anything_else_is_refused(host: str | None) -> None:
 
 @contextlib.asynccontextmanager
 async def serve(store: Store, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(**settings), store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-            yield http
+    async with app_client(store, Settings(**settings)) as (_, http):
+        yield http
 
 
 async def test_dev_mode_refuses_a_foreign_host_before_executing(store: Store) -> None:

@@ -15,9 +15,8 @@ from config.settings import Settings
 from resolvers.authorization import DEV_PRINCIPAL
 from resolvers.context import make_context
 from schema import build_schema
-from server import create_app
 from storage import Store
-from tests.harness import Executor
+from tests.harness import Executor, app_client
 from tests.helpers import WS, create_tag
 
 MISSING_TAG = "tag_" + "0" * 24
@@ -61,11 +60,8 @@ def assert_too_complex(result: Any) -> None:
 
 @contextlib.asynccontextmanager
 async def serve(store: Store, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(**settings), store=store)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-            yield http
+    async with app_client(store, Settings(**settings)) as (_, http):
+        yield http
 
 
 async def post(http: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> Any:
