@@ -14,6 +14,7 @@ from storage.rate_limits import RateLimits
 from storage.recovery import Recovery
 from storage.taggings import TaggingStore
 from storage.tags import Conflict, TagQuery, TagStore, is_live
+from storage.tree_locks import Held, TreeBusy, TreeLocks
 
 __all__ = [
     "EVERYTHING",
@@ -21,6 +22,7 @@ __all__ = [
     "Conflict",
     "Doc",
     "DuplicateKey",
+    "Held",
     "Meter",
     "PartialInsert",
     "RateLimits",
@@ -29,6 +31,7 @@ __all__ = [
     "StoreRefused",
     "StoreUnavailable",
     "TagQuery",
+    "TreeBusy",
     "Visibility",
     "current_meter",
     "is_live",
@@ -45,6 +48,7 @@ class Store:
     api_keys: ApiKeyStore
     recovery: Recovery
     rate_limits: RateLimits
+    tree_locks: TreeLocks
 
     @property
     def embedded(self) -> bool:
@@ -65,11 +69,13 @@ class Store:
 
 def open_store(uri: str, db_name: str, *, timeout_ms: int = 5000, embedded: bool = False) -> Store:
     database = open_database(uri, db_name, timeout_ms=timeout_ms, embedded=embedded)
+    recovery = Recovery()
     return Store(
         database=database,
         tags=TagStore(database.tags),
         taggings=TaggingStore(database.taggings),
         api_keys=ApiKeyStore(database.api_keys),
-        recovery=Recovery(),
+        recovery=recovery,
         rate_limits=RateLimits(uri, db_name, timeout_ms=timeout_ms),
+        tree_locks=TreeLocks(database.locks, recovery),
     )

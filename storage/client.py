@@ -24,6 +24,7 @@ class Database:
     tags: Collection
     taggings: Collection
     api_keys: Collection
+    locks: Collection
 
     async def ping(self) -> None:
         async with StoreCall(self.outage):
@@ -56,4 +57,5 @@ def open_database(
         tags=Collection(db["tags"], outage),
         taggings=Collection(db["taggings"], outage),
         api_keys=Collection(db["api_keys"], outage),
+        locks=Collection(db["locks"], outage),
     )

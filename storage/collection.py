@@ -235,18 +235,25 @@ class Collection:
         update: Mapping[str, Any],
         *,
         projection: Mapping[str, Any] | None = None,
+        upsert: bool = False,
+        return_before: bool = False,
     ) -> Doc | None:
-        """Applies the update and returns the document as it is afterwards."""
+        """Applies the update and returns the document as it is afterwards (or, with
+        `return_before`, as it was: None when an upsert inserted it)."""
+        returned = ReturnDocument.BEFORE if return_before else ReturnDocument.AFTER
         async with self._call():
             return await self._c.find_one_and_update(
-                filter, update, projection=projection, return_document=ReturnDocument.AFTER
+                filter, update, projection=projection, upsert=upsert, return_document=returned
             )
 
     async def find_one_and_delete(self, filter: Filter) -> Doc | None:
         async with self._call():
             return await self._c.find_one_and_delete(filter)
 
-    async def update_many(self, filter: Filter, update: Mapping[str, Any]) -> int:
+    async def update_many(
+        self, filter: Filter, update: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> int:
+        """`update`: operators, or an aggregation pipeline (a list of stages)."""
         async with self._call():
             result = await self._c.update_many(filter, update)
         return int(result.modified_count)

@@ -29,6 +29,7 @@ Sort = Sequence[Key]
 TAGS = "tags"
 TAGGINGS = "taggings"
 API_KEYS = "api_keys"
+LOCKS = "locks"
 
 # Fields that hold arrays: a multikey index never provides a sort on them.
 MULTIKEY = frozenset({"ancestors"})
@@ -95,7 +96,7 @@ RESOURCES_SORT: tuple[Key, ...] = (("at", -1), ("_id", 1))
 
 # Indexes ----------------------------------------------------------------------
 
-ID = {c: _ix(c, "_id") for c in (TAGS, TAGGINGS, API_KEYS)}
+ID = {c: _ix(c, "_id") for c in (TAGS, TAGGINGS, API_KEYS, LOCKS)}
 
 TAG_NAME_UNIQUE = _ix(TAGS, "ws", "nameKey", unique=True)
 TAG_SLUG_UNIQUE = _ix(TAGS, "ws", "slug", unique=True)
@@ -366,7 +367,8 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "findAndModify",
         ID[TAGS],
         equality=("_id",),
-        residual=frozenset({"ws", "deleting"}),
+        residual=frozenset({"ws", "deleting", "parentId", "ancestors"}),
+        note="a move also matches the place it was decided from",
     ),
     Shape(
         "tags.delete_by_ids",
@@ -525,6 +527,25 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "aggregate",
         None,
         whole="repair recounts every usage counter",
+    ),
+    # Tree locks ---------------------------------------------------------------
+    Shape(
+        "locks.take",
+        LOCKS,
+        "findAndModify",
+        ID[LOCKS],
+        equality=("_id",),
+        residual=frozenset({"until"}),
+        note="take a workspace's tree lock whose lease has ended (upserted)",
+    ),
+    Shape(
+        "locks.by_holder",
+        LOCKS,
+        "update",
+        ID[LOCKS],
+        equality=("_id",),
+        residual=frozenset({"holder"}),
+        note="renew or release the lock its holder holds",
     ),
     # API keys -----------------------------------------------------------------
     Shape("api_keys.by_id", API_KEYS, "find", ID[API_KEYS], equality=("_id",)),

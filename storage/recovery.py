@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from storage.errors import StoreUnavailable
+from storage.tree_locks import TreeBusy
 
 log = logging.getLogger("tags.recovery")
 
@@ -41,7 +42,9 @@ class Recovery:
                 label, fix = self._pending[0]
                 try:
                     await fix()
-                except StoreUnavailable:
+                except (StoreUnavailable, TreeBusy):
+                    # Not now: the store is away, or a tree fix-up waited its turn
+                    # too long behind live changes. The journal tries again later.
                     break
                 except Exception:
                     # A refused command (or a bug) fails the same way every time:

@@ -165,6 +165,21 @@ async def complete_removals(store: Store, ids: list[str]) -> None:
         await _fix_paths(store, report, workspace)
 
 
+async def complete_workspace(store: Store, workspace: str) -> None:
+    """Finish whatever tree change a dead lock holder left in one workspace: its
+    flagged deletes and merges, then every path (idempotent)."""
+    report = RepairReport()
+    flagged = await store.tags.all_docs({"_id": 1, "deleting": 1}, workspace, live_only=False)
+    flags = {d["_id"]: d["deleting"] for d in flagged if d.get("deleting")}
+    if flags:
+        await _finish_removals(store, report, list(flags))
+        # A merge's target gained the sources' associations: its counters follow.
+        targets = [f["mergeInto"] for f in flags.values() if isinstance(f, dict)]
+        if targets:
+            await _recount(store, report, targets)
+    await _fix_paths(store, report, workspace)
+
+
 async def recount(store: Store, tag_ids: list[str]) -> None:
     await _recount(store, RepairReport(), tag_ids)
 

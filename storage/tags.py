@@ -320,38 +320,48 @@ class TagStore:
         return await self._tags.delete_many({"ws": ws.id, "_id": {"$in": list(ids)}})
 
     async def update(
-        self, ws: AuthorizedWorkspace, tag_id: str, changes: Mapping[str, Any]
+        self,
+        ws: AuthorizedWorkspace,
+        tag_id: str,
+        changes: Mapping[str, Any],
+        expected: Mapping[str, Any] | None = None,
     ) -> Doc | None:
+        """The tag after `changes`; None when it is gone, or when `expected` (the
+        values a decision was made from, e.g. its place in the tree) no longer holds."""
         try:
             return await self._tags.find_one_and_update(
-                {"ws": ws.id, "_id": tag_id, **LIVE},
+                {"ws": ws.id, "_id": tag_id, **LIVE, **(expected or {})},
                 {"$set": dict(changes)},
             )
         except DuplicateKey as dup:
             raise conflict_from(dup) from None
 
     async def move_subtree(
-        self,
-        ws: AuthorizedWorkspace,
-        tag_id: str,
-        old_prefix: Sequence[str],
-        new_prefix: Sequence[str],
+        self, ws: AuthorizedWorkspace, tag_id: str, new_prefix: Sequence[str]
     ) -> None:
-        """Rewrite the ancestors of every descendant of `tag_id` after it moved.
+        """Rewrite the paths of every descendant of `tag_id` after it moved below `new_prefix`.
 
-        Two steps (pull the old prefix, push the new one): a crash between them
-        leaves ancestors the repair routine recomputes from parentId.
+        Each descendant's path becomes `new_prefix` followed by its path from
+        `tag_id` on, in one update per document computed from the document
+        itself: running it again changes nothing, so a fix-up may simply repeat it.
         """
-        below = {"ws": ws.id, "ancestors": tag_id}
-        if old_prefix:
-            await self._tags.update_many(below, {"$pullAll": {"ancestors": list(old_prefix)}})
-        if new_prefix:
-            await self._tags.update_many(
-                below, {"$push": {"ancestors": {"$each": list(new_prefix), "$position": 0}}}
-            )
-        delta = len(new_prefix) - len(old_prefix)
-        if delta:
-            await self._tags.update_many(below, {"$inc": {"depth": delta}})
+        from_tag = {"$indexOfArray": ["$ancestors", tag_id]}
+        await self._tags.update_many(
+            {"ws": ws.id, "ancestors": tag_id},
+            [
+                {
+                    "$set": {
+                        "ancestors": {
+                            "$concatArrays": [
+                                {"$literal": list(new_prefix)},
+                                {"$slice": ["$ancestors", from_tag, {"$size": "$ancestors"}]},
+                            ]
+                        }
+                    }
+                },
+                {"$set": {"depth": {"$size": "$ancestors"}}},
+            ],
+        )
 
     async def mark_deleting(
         self, ws: AuthorizedWorkspace, ids: Sequence[str], *, merge_into: str | None = None

@@ -4,6 +4,11 @@ There are no transactions: multi-document changes are ordered so that a crash
 between two steps leaves data that reads correctly and that the repair routine
 (`storage.repair`) completes. Uniqueness is the unique indexes' job; a
 conflict is diagnosed after the store refused it, never checked beforehand.
+
+Changes to the tree (moves, deletes, merges, creations below a parent) take
+turns per workspace (`resolvers.tags.tree`): each re-reads the tags it decides
+on in its turn and writes before the next change reads, so concurrent changes
+can never make a cycle, a tag deeper than 4 or a stale path.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ from resolvers.tags.drafts import (
     stored_fields,
     text_fields,
 )
-from storage import AuthorizedWorkspace, Conflict, Doc, PartialInsert, is_live
+from resolvers.tags.tree import TreeBusyError, tree_turn
+from storage import AuthorizedWorkspace, Conflict, Doc, Held, PartialInsert, is_live
 from storage.repair import complete_removals, fix_paths, recount
 
 MAX_DEPTH = 4
@@ -198,6 +204,20 @@ async def create(
     drafts = [read_draft(raw, path, problems) for raw, path in zip(raw_items, paths, strict=True)]
     valid = [d for d in drafts if d is not None]
     _batch_duplicates(valid, problems)
+    if not problems.found and any(d.parent_id is not None for d in valid):
+        # A parent's place is decided on: no move or delete may change it meanwhile.
+        async with tree_turn(ctx, ws):
+            return await _create(ctx, ws, valid, problems, paths)
+    return await _create(ctx, ws, valid, problems, paths)
+
+
+async def _create(
+    ctx: Context,
+    ws: AuthorizedWorkspace,
+    valid: Sequence[Draft],
+    problems: Problems,
+    paths: Sequence[tuple[str, ...]],
+) -> list[Doc]:
     parents = await _parents(ctx, ws, valid, problems)
     if problems.found and valid:
         # Nothing will be inserted, so the store cannot name conflicts: look them up.
@@ -306,27 +326,50 @@ async def update_tag(ctx: Context, tag_id: str, given: Mapping[str, Any]) -> Doc
     problems = Problems()
     changes = stored_fields(read_fields(given, (), problems, update=True))
     problems.raise_any()
-    if "parentId" in given and given["parentId"] != tag.get("parentId"):
-        changes.update(await _new_place(ctx, ws, tag, given["parentId"]))
+    if "parentId" not in given:
+        return await _apply_update(ctx, ws, tag, changes, None)
+    async with tree_turn(ctx, ws) as held:
+        # The tag as it is now, in this turn: the one read above may have moved since.
+        current = await ctx.store.tags.live_in_workspace(ws, [tag_id])
+        if not current:
+            raise not_found(("id",))
+        tag = current[0]
+        if given["parentId"] != tag.get("parentId"):
+            changes.update(await _new_place(ctx, ws, tag, given["parentId"]))
+        return await _apply_update(ctx, ws, tag, changes, held)
+
+
+async def _apply_update(
+    ctx: Context, ws: AuthorizedWorkspace, tag: Doc, changes: dict[str, Any], held: Held | None
+) -> Doc:
+    tag_id = tag["_id"]
     changes = {k: v for k, v in changes.items() if tag.get(k) != v}
     if not changes:
         return tag
     changes["updatedAt"] = now()
+    moving = "ancestors" in changes
+    # A move is written only if the tag is still where it was decided from.
+    expected = {"parentId": tag.get("parentId"), "ancestors": tag["ancestors"]} if moving else {}
+    if held is not None:
+        held.ensure()
     try:
-        updated = await ctx.store.tags.update(ws, tag_id, changes)
+        updated = await ctx.store.tags.update(ws, tag_id, changes, expected)
     except Conflict as conflict:
         if conflict.field == "slug":
             raise UserFailure([taken("slug", ("slug",))]) from None
         raise UserFailure([taken("name", ("name",))]) from None
     if updated is None:
+        if moving and await ctx.store.tags.live_in_workspace(ws, [tag_id]):
+            # Moved by someone else after all (only if this turn's lock was lost).
+            raise TreeBusyError()
         raise not_found(("id",))
-    if "ancestors" in changes:
+    if moving and held is not None:
 
         async def rederive_paths() -> None:
             await fix_paths(ctx.store, ws.id)
 
-        async with ctx.completed_after_outage("moving a subtree", rederive_paths):
-            await ctx.store.tags.move_subtree(ws, tag_id, tag["ancestors"], changes["ancestors"])
+        async with ctx.completed_after_outage("moving a subtree", held.fix_up(rederive_paths)):
+            await ctx.store.tags.move_subtree(ws, tag_id, changes["ancestors"])
     ctx.refresh_loaders()
     ctx.loaders.prime_tags([updated])
     ctx.emit(TagEventKind.UPDATED, tag_id, ws.id)
@@ -337,11 +380,15 @@ async def update_tag(ctx: Context, tag_id: str, given: Mapping[str, Any]) -> Doc
 
 
 async def _remove(
-    ctx: Context, ws: AuthorizedWorkspace, tags: Sequence[Doc], with_descendants: bool
+    ctx: Context,
+    ws: AuthorizedWorkspace,
+    tags: Sequence[Doc],
+    with_descendants: bool,
+    held: Held,
 ) -> tuple[list[str], int]:
     """Flag, detach, untag, then delete. The flag comes first so that concurrent
-    taggings and child creations notice and back out; every later step is
-    idempotent, and repair finishes whatever a crash interrupted."""
+    taggings notice and back out; every later step is idempotent, and repair
+    finishes whatever a crash interrupted. `tags` were read in this tree turn."""
     store = ctx.store
     ids = [t["_id"] for t in tags]
     if with_descendants:
@@ -350,7 +397,8 @@ async def _remove(
     async def finish() -> None:
         await complete_removals(store, ids)
 
-    async with ctx.completed_after_outage("deleting tags", finish):
+    held.ensure()
+    async with ctx.completed_after_outage("deleting tags", held.fix_up(finish)):
         await store.tags.mark_deleting(ws, ids)
         if not with_descendants:
             # Deepest first, so a child deleted with its parent is lifted before the parent is.
@@ -365,8 +413,13 @@ async def _remove(
 
 
 async def delete_tag(ctx: Context, tag_id: str, delete_descendants: bool) -> tuple[list[str], int]:
-    ws, tag = await find_writable(ctx, tag_id, ("id",))
-    return await _remove(ctx, ws, [tag], delete_descendants)
+    ws, _ = await find_writable(ctx, tag_id, ("id",))
+    async with tree_turn(ctx, ws) as held:
+        # As it is in this turn: its parent and subtree may have changed since it was read.
+        tags = await ctx.store.tags.live_in_workspace(ws, [tag_id])
+        if not tags:
+            raise not_found(("id",))
+        return await _remove(ctx, ws, tags, delete_descendants, held)
 
 
 async def delete_tags(
@@ -376,9 +429,10 @@ async def delete_tags(
     if not 1 <= len(ids) <= MAX_BATCH:
         raise invalid(("ids",), msg("Give 1 to {max} ids.", max=MAX_BATCH))
     wanted = list(dict.fromkeys(ids))
-    live = await ctx.store.tags.live_in_workspace(ws, [i for i in wanted if is_tag_id(i)])
-    known = {d["_id"] for d in live}
-    deleted, _ = await _remove(ctx, ws, live, False) if live else ([], 0)
+    async with tree_turn(ctx, ws) as held:
+        live = await ctx.store.tags.live_in_workspace(ws, [i for i in wanted if is_tag_id(i)])
+        known = {d["_id"] for d in live}
+        deleted, _ = await _remove(ctx, ws, live, False, held) if live else ([], 0)
     return deleted, [i for i in wanted if i not in known]
 
 
@@ -456,13 +510,26 @@ async def merge_tags(
         raise invalid(("sourceIds",), msg("Give 1 to {max} source tags.", max=MAX_MERGE_SOURCES))
     if target_id in source_ids:
         raise invalid(("sourceIds",), "The target cannot be one of the sources.")
-    ws, target = await find_writable(ctx, target_id, ("targetId",))
+    ws, _ = await find_writable(ctx, target_id, ("targetId",))
+    async with tree_turn(ctx, ws) as held:
+        return await _merge(ctx, ws, target_id, source_ids, held)
+
+
+async def _merge(
+    ctx: Context, ws: AuthorizedWorkspace, target_id: str, source_ids: Sequence[str], held: Held
+) -> tuple[Doc, list[str], int]:
     store = ctx.store
     wanted = list(dict.fromkeys(source_ids))
+    # The target and sources as they are in this turn (one read).
     found = {
         d["_id"]: d
-        for d in await store.tags.live_in_workspace(ws, [i for i in wanted if is_tag_id(i)])
+        for d in await store.tags.live_in_workspace(
+            ws, [target_id, *(i for i in wanted if is_tag_id(i))]
+        )
     }
+    target = found.pop(target_id, None)
+    if target is None:
+        raise not_found(("targetId",))
     absent = [missing(("sourceIds", str(i))) for i, s in enumerate(source_ids) if s not in found]
     if absent:
         raise UserFailure(absent)
@@ -484,7 +551,8 @@ async def merge_tags(
         await complete_removals(store, list(found))
         await recount(store, [target_id])
 
-    async with ctx.completed_after_outage("merging tags", finish):
+    held.ensure()
+    async with ctx.completed_after_outage("merging tags", held.fix_up(finish)):
         await store.tags.mark_deleting(ws, list(found), merge_into=target_id)
         moved = await move_taggings(
             ctx, ws, target_id, await store.taggings.of_tags(ws, list(found))
