@@ -128,7 +128,7 @@ async def move(gql: Executor, tag_id: str, parent_id: str | None) -> GraphQLResu
 
 # The issue's case -----------------------------------------------------------------
 
-ISSUE_ROUNDS = 10
+ISSUE_ROUNDS = 6
 ISSUE_MOVES = 50
 
 
@@ -218,7 +218,7 @@ async def test_two_concurrent_moves_each_inside_depth_4_but_together_one_over_le
 # A randomized mix -------------------------------------------------------------------
 
 SEED = 20250611
-ROUNDS = 30
+ROUNDS = 15
 OPERATIONS = 40
 FOREST = 15
 
