@@ -24,8 +24,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.types.unset import UNSET, UnsetType
 
+from config.limits import MAX_REQUEST_BODY_BYTES
 from edge.authentication import Authenticator, Credentials, Unauthenticated
-from edge.middleware.body_limit import MAX_BODY
 from edge.middleware.languages import language_of
 from edge.rate_limiting import RateLimit
 from i18n import N_, translate
@@ -40,7 +40,7 @@ UNAUTHENTICATED = N_("Unauthenticated.")
 # A message may be as large as a request body (1 MiB); a larger one closes the
 # socket with 1009 (RFC 6455's "message too big"), the code uvicorn's own
 # frame limit (`ws_max_size`, set to the same value by server.py) sends.
-MAX_MESSAGE = MAX_BODY
+MAX_MESSAGE = MAX_REQUEST_BODY_BYTES
 MESSAGE_TOO_BIG = 1009
 # The code graphql-transport-ws uses for refused credentials, also sent when
 # they expire or are revoked while the socket is open.

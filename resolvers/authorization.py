@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from graphql import GraphQLError
 
+from config.limits import MAX_WORKSPACE_ID_LENGTH
 from i18n import N_, msg
 from resolvers.errors import BadUserInput, ErrorCode
 from storage import AuthorizedWorkspace, Visibility
@@ -19,10 +20,9 @@ ADMIN = "tags:admin"
 # Each scope implies the ones before it.
 SCOPE_ORDER = (READ, TAGGINGS_WRITE, WRITE, ADMIN)
 ALL_WORKSPACES = "*"
-MAX_WORKSPACE_ID = 128
 # The contract's rule. Nothing is trimmed or folded: " demo" or "Demo " would
 # otherwise name a second, silently empty workspace.
-WORKSPACE_ID = re.compile(rf"[A-Za-z0-9_.:-]{{1,{MAX_WORKSPACE_ID}}}")
+WORKSPACE_ID = re.compile(rf"[A-Za-z0-9_.:-]{{1,{MAX_WORKSPACE_ID_LENGTH}}}")
 
 
 def valid_workspace_id(workspace_id: str) -> bool:
@@ -38,7 +38,7 @@ def check_workspace_id(workspace_id: str) -> None:
                 "workspaceId {id} is not a workspace id: 1-{max} characters of "
                 "ASCII letters, digits, '_', '-', '.' and ':'.",
                 id=repr(shown),
-                max=MAX_WORKSPACE_ID,
+                max=MAX_WORKSPACE_ID_LENGTH,
             )
         )
 

@@ -18,20 +18,23 @@ import secrets
 import time
 import unicodedata
 
+from config.limits import (
+    MAX_CATEGORY_LENGTH,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_METADATA_BYTES,
+    MAX_METADATA_DEPTH,
+    MAX_METADATA_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_RESOURCE_ID_LENGTH,
+    MAX_RESOURCE_TYPE_LENGTH,
+    MAX_SLUG_LENGTH,
+)
 from i18n import N_, Message, msg
 from resolvers.errors import invalid
 
 __all__ = [
-    "CATEGORY_MAX",
-    "DESCRIPTION_MAX",
-    "METADATA_KEY_MAX",
-    "METADATA_MAX_BYTES",
-    "METADATA_MAX_DEPTH",
-    "NAME_MAX",
     "PALETTE",
-    "RESOURCE_ID_MAX",
     "RESOURCE_TYPE_RE",
-    "SLUG_MAX",
     "SLUG_RE",
     "TAG_ID_RE",
     "category_key",
@@ -53,14 +56,6 @@ __all__ = [
     "text_color",
 ]
 
-NAME_MAX = 100
-SLUG_MAX = 100
-DESCRIPTION_MAX = 500
-CATEGORY_MAX = 50
-METADATA_MAX_BYTES = 16384
-METADATA_MAX_DEPTH = 5
-METADATA_KEY_MAX = 64
-RESOURCE_ID_MAX = 256
 
 # General category Cc is immutable under Unicode's stability policy, so a fixed
 # character class is exact and scans in C instead of a per-character Python loop.
@@ -78,7 +73,7 @@ SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _SLUG_JUNK_RE = re.compile(r"[^a-z0-9]+")
 _COLOR_RE = re.compile(r"#?([0-9a-fA-F]{6})")
 _NORMALIZED_COLOR_RE = re.compile(r"#[0-9a-f]{6}")
-RESOURCE_TYPE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
+RESOURCE_TYPE_RE = re.compile(rf"[A-Za-z][A-Za-z0-9_.:-]{{0,{MAX_RESOURCE_TYPE_LENGTH - 1}}}")
 TAG_ID_RE = re.compile(r"tag_[0-9a-f]{24}")
 
 # Letters that NFKD leaves whole, so stripping combining marks would not fold
@@ -153,8 +148,8 @@ def normalize_name(raw: str, *, path: tuple[str, ...]) -> str:
     # str.split() with no argument splits on every Unicode whitespace
     # (no-break space, ideographic space...), not just ASCII space.
     name = " ".join(unicodedata.normalize("NFC", raw).split())
-    if not 1 <= len(name) <= NAME_MAX:
-        raise invalid(path, msg("Name must be 1-{max} characters.", max=NAME_MAX))
+    if not 1 <= len(name) <= MAX_NAME_LENGTH:
+        raise invalid(path, msg("Name must be 1-{max} characters.", max=MAX_NAME_LENGTH))
     return name
 
 
@@ -185,8 +180,8 @@ def normalize_slug(raw: str, *, path: tuple[str, ...]) -> str:
     """Validate an explicitly given slug; it is not lowercased or repaired."""
     _reject_bad_chars(raw, path=path, label=N_("Slug"), cc=_CC_RE)
     slug = unicodedata.normalize("NFC", raw).strip()
-    if not 1 <= len(slug) <= SLUG_MAX:
-        raise invalid(path, msg("Slug must be 1-{max} characters.", max=SLUG_MAX))
+    if not 1 <= len(slug) <= MAX_SLUG_LENGTH:
+        raise invalid(path, msg("Slug must be 1-{max} characters.", max=MAX_SLUG_LENGTH))
     # Rejected rather than lowercased: silently storing something other than
     # what the caller asked for would break tagBySlug lookups with their value.
     if not SLUG_RE.fullmatch(slug):
@@ -198,7 +193,7 @@ def normalize_slug(raw: str, *, path: tuple[str, ...]) -> str:
     return slug
 
 
-def slugify(name: str, *, max_length: int = SLUG_MAX) -> str:
+def slugify(name: str, *, max_length: int = MAX_SLUG_LENGTH) -> str:
     """Generate a slug from a normalized name; "" when it has no ASCII letter or digit."""
     # Lowercase before the letter map so "Æ" and "Ł" hit their lowercase
     # entries, and again after NFKD because compatibility forms such as the
@@ -217,7 +212,7 @@ def slug_with_suffix(base: str, n: int) -> str:
         # A negative number would produce "--n", which is not a valid slug.
         raise ValueError("slug suffix must not be negative")
     suffix = f"-{n}"
-    head = base[: SLUG_MAX - len(suffix)].rstrip("-")
+    head = base[: MAX_SLUG_LENGTH - len(suffix)].rstrip("-")
     return f"{head}{suffix}"
 
 
@@ -272,9 +267,9 @@ def normalize_description(raw: str | None, *, path: tuple[str, ...]) -> str | No
     text = unicodedata.normalize("NFC", raw).strip()
     if not text:
         return None
-    if len(text) > DESCRIPTION_MAX:
+    if len(text) > MAX_DESCRIPTION_LENGTH:
         raise invalid(
-            path, msg("Description must be at most {max} characters.", max=DESCRIPTION_MAX)
+            path, msg("Description must be at most {max} characters.", max=MAX_DESCRIPTION_LENGTH)
         )
     return text
 
@@ -288,8 +283,8 @@ def normalize_category(raw: str | None, *, path: tuple[str, ...]) -> str | None:
     text = unicodedata.normalize("NFC", raw).strip()
     if not text:
         return None
-    if len(text) > CATEGORY_MAX:
-        raise invalid(path, msg("Category must be 1-{max} characters.", max=CATEGORY_MAX))
+    if len(text) > MAX_CATEGORY_LENGTH:
+        raise invalid(path, msg("Category must be 1-{max} characters.", max=MAX_CATEGORY_LENGTH))
     return text
 
 
@@ -311,8 +306,10 @@ def _check_metadata_key(key: object, *, where: tuple[str, ...]) -> str:
         # Reported at the parent: the key itself cannot be echoed back in JSON.
         raise invalid(where, "Metadata must be valid Unicode text.")
     at = (*where, key)
-    if not 1 <= len(key) <= METADATA_KEY_MAX:
-        raise invalid(at, msg("Metadata keys must be 1-{max} characters.", max=METADATA_KEY_MAX))
+    if not 1 <= len(key) <= MAX_METADATA_KEY_LENGTH:
+        raise invalid(
+            at, msg("Metadata keys must be 1-{max} characters.", max=MAX_METADATA_KEY_LENGTH)
+        )
     if key.startswith("$"):
         # MongoDB reads $-prefixed keys as operators.
         raise invalid(at, "Metadata keys must not start with '$'.")
@@ -328,9 +325,9 @@ def _check_metadata_key(key: object, *, where: tuple[str, ...]) -> str:
 def _copy_metadata_value(value: object, *, where: tuple[str, ...], depth: int) -> object:
     # `depth` is the level `value` would occupy if it is a container. Checking
     # before descending also bounds recursion for hostile, deeply nested input.
-    if isinstance(value, dict | list) and depth > METADATA_MAX_DEPTH:
+    if isinstance(value, dict | list) and depth > MAX_METADATA_DEPTH:
         raise invalid(
-            where, msg("Metadata must be nested at most {max} levels deep.", max=METADATA_MAX_DEPTH)
+            where, msg("Metadata must be nested at most {max} levels deep.", max=MAX_METADATA_DEPTH)
         )
     if isinstance(value, dict):
         return _copy_metadata_object(value, where=where, depth=depth)
@@ -379,9 +376,9 @@ def normalize_metadata(value: object, *, path: tuple[str, ...]) -> dict[str, obj
     # makes the serialization below safe from runaway recursion.
     copied = _copy_metadata_object(value, where=path, depth=1)
     serialized = json.dumps(copied, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    if len(serialized.encode("utf-8")) > METADATA_MAX_BYTES:
+    if len(serialized.encode("utf-8")) > MAX_METADATA_BYTES:
         raise invalid(
-            path, msg("Metadata must be at most {max} bytes as JSON.", max=METADATA_MAX_BYTES)
+            path, msg("Metadata must be at most {max} bytes as JSON.", max=MAX_METADATA_BYTES)
         )
     return copied
 
@@ -397,9 +394,10 @@ def normalize_resource_ref(rtype: str, rid: str, *, path: tuple[str, ...]) -> tu
             "starting with a letter.",
         )
     _reject_bad_chars(rid, path=(*path, "id"), label=N_("Resource id"), cc=_CC_RE)
-    if not 1 <= len(rid) <= RESOURCE_ID_MAX:
+    if not 1 <= len(rid) <= MAX_RESOURCE_ID_LENGTH:
         raise invalid(
-            (*path, "id"), msg("Resource id must be 1-{max} characters.", max=RESOURCE_ID_MAX)
+            (*path, "id"),
+            msg("Resource id must be 1-{max} characters.", max=MAX_RESOURCE_ID_LENGTH),
         )
     return rtype, rid
 

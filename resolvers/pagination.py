@@ -11,11 +11,9 @@ from typing import Any
 
 import orjson
 
+from config.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from i18n import msg
 from resolvers.errors import BadUserInput
-
-MAX_PAGE = 100
-DEFAULT_PAGE = 50
 
 # What each kind of cursor carries, in sort order; checked on decode so a forged
 # cursor can never smuggle an operator document into a query.
@@ -44,9 +42,9 @@ def page_args(
     if first is not None and last is not None:
         raise BadUserInput("Pass either first or last, not both.")
     for name, value in (("first", first), ("last", last)):
-        if value is not None and not 0 <= value <= MAX_PAGE:
+        if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
             raise BadUserInput(
-                msg("{argument} must be between 0 and {max}.", argument=name, max=MAX_PAGE)
+                msg("{argument} must be between 0 and {max}.", argument=name, max=MAX_PAGE_SIZE)
             )
     from_end = last is not None or (first is None and before is not None and after is None)
     if first is not None:
@@ -54,7 +52,7 @@ def page_args(
     elif last is not None:
         limit = last
     else:
-        limit = DEFAULT_PAGE
+        limit = DEFAULT_PAGE_SIZE
     return PageArgs(
         limit=limit,
         from_end=from_end,

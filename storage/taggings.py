@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from config.limits import MAX_COUNTED_RESOURCES
 from storage import keyset, query_shapes
 from storage.access import AuthorizedWorkspace, Visibility
 from storage.collection import Collection, Doc, Sort
@@ -295,7 +296,8 @@ class TaggingStore:
 
 
 # Tag counts and related tags count over at most this many resources (the contract).
-COUNTED_RESOURCES = 10_000
+# A module global so that a test can lower it.
+COUNTED_RESOURCES = MAX_COUNTED_RESOURCES
 # Each tag's taggings in TAGGING_BY_TAG order, so a tag's most recent come first.
 RELATED_SORT: Sort = query_shapes.RELATED_SORT
 

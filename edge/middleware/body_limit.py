@@ -5,19 +5,19 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from config.limits import MAX_REQUEST_BODY_BYTES
 from edge.http_protocol import dumps, error_body
 from edge.middleware.languages import language_of
 from i18n import N_, translate
 from resolvers.errors import ErrorCode
 
-MAX_BODY = 1024 * 1024
 TOO_LARGE = N_("The request body is larger than 1 MiB.")
 
 
 class BodyLimit:
     """Refuses request bodies over the limit with 413 before they are buffered."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+    def __init__(self, app: ASGIApp, limit: int = MAX_REQUEST_BODY_BYTES) -> None:
         self.app = app
         self.limit = limit
 

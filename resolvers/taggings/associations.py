@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from config.limits import MAX_TAGS_PER_RESOURCE
 from i18n import msg
 from resolvers.context import Context
 from resolvers.errors import Problem, UserErrorCode
@@ -20,8 +21,6 @@ from resolvers.events.bus import TagEventKind
 from storage import AuthorizedWorkspace, Doc
 from storage.repair import recount
 from storage.taggings import split_key, tagging_doc
-
-MAX_TAGS_PER_RESOURCE = 100
 
 
 class Rollback(Exception):

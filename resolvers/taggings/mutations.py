@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from functools import partial
 
+from config.limits import MAX_RESOURCES_PER_BATCH, MAX_TAGS_PER_RESOURCE
 from i18n import N_, msg
 from resolvers.authorization import TAGGINGS_WRITE, WRITE
 from resolvers.clock import now
@@ -21,7 +22,6 @@ from resolvers.errors import (
 )
 from resolvers.normalization import is_tag_id, name_key, normalize_name, normalize_resource_ref
 from resolvers.taggings.associations import (
-    MAX_TAGS_PER_RESOURCE,
     Rollback,
     add_associations,
     remove_associations,
@@ -30,13 +30,13 @@ from resolvers.tags.mutations import create
 from storage import AuthorizedWorkspace, Doc, is_live
 from storage.taggings import resource_key
 
-MAX_RESOURCES = 500
-
 
 def _resources(raw: Sequence[Mapping[str, str]], problems: Problems) -> list[str]:
     """Resource keys in input order (duplicates kept); every bad ref reported."""
-    if not 1 <= len(raw) <= MAX_RESOURCES:
-        raise invalid(("resources",), msg("Give 1 to {max} resources.", max=MAX_RESOURCES))
+    if not 1 <= len(raw) <= MAX_RESOURCES_PER_BATCH:
+        raise invalid(
+            ("resources",), msg("Give 1 to {max} resources.", max=MAX_RESOURCES_PER_BATCH)
+        )
     keys = []
     for i, ref in enumerate(raw):
         checked = problems.check(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from config.limits import MAX_TAG_IDS_PER_RESOURCE_FILTER
 from i18n import msg
 from resolvers.authorization import READ
 from resolvers.context import Context
@@ -14,8 +15,6 @@ from resolvers.normalization import RESOURCE_TYPE_RE, is_tag_id, normalize_resou
 from resolvers.pagination import Page, encode_cursor, page_args, read_page
 from resolvers.taggings.facets import ResourceSet
 from storage import AuthorizedWorkspace, Doc
-
-MAX_TAG_IDS = 20
 
 
 def resource_cursors(page: Page) -> list[str]:
@@ -140,8 +139,8 @@ async def tagged_resources(
     before: str | None,
 ) -> Page:
     ws = ctx.principal.workspace(workspace_id, READ)
-    if not 1 <= len(tag_ids) <= MAX_TAG_IDS:
-        raise BadUserInput(msg("tagIds takes 1 to {max} ids.", max=MAX_TAG_IDS))
+    if not 1 <= len(tag_ids) <= MAX_TAG_IDS_PER_RESOURCE_FILTER:
+        raise BadUserInput(msg("tagIds takes 1 to {max} ids.", max=MAX_TAG_IDS_PER_RESOURCE_FILTER))
     args = page_args("RESOURCES", first, after, last, before)
     rtype, possible = _type_arg(resource_type)
     groups = await _match_groups(ctx, ws, tag_ids, include_descendants) if possible else None

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from inspect import isawaitable
 
+from config.limits import MAX_PAGE_SIZE
 from i18n import msg
 from resolvers.context import Context
 from resolvers.dataloaders import held, load_now, then
 from resolvers.errors import BadUserInput
 from resolvers.normalization import RESOURCE_TYPE_RE
-from resolvers.pagination import MAX_PAGE
 from storage import Doc
 from storage.tags import type_key
 
@@ -28,9 +28,9 @@ async def ancestors(ctx: Context, tag: Doc) -> list[Doc]:
 
 
 def children(ctx: Context, tag: Doc, first: int | None) -> list[Doc] | Awaitable[list[Doc]]:
-    if first is not None and not 0 <= first <= MAX_PAGE:
+    if first is not None and not 0 <= first <= MAX_PAGE_SIZE:
         raise BadUserInput(
-            msg("{argument} must be between 0 and {max}.", argument="first", max=MAX_PAGE)
+            msg("{argument} must be between 0 and {max}.", argument="first", max=MAX_PAGE_SIZE)
         )
     docs = load_now(ctx.loaders.children, (tag["ws"], tag["_id"]))
     if isawaitable(docs):

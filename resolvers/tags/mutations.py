@@ -16,6 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from config.limits import (
+    MAX_MERGE_SOURCES,
+    MAX_TAGS_PER_BATCH,
+    MAX_TAGS_PER_WORKSPACE,
+    MAX_TREE_DEPTH,
+)
 from i18n import N_, msg
 from resolvers.authorization import WRITE
 from resolvers.clock import now
@@ -46,17 +52,13 @@ from resolvers.tags.tree import TreeBusyError, tree_turn
 from storage import AuthorizedWorkspace, Conflict, Doc, Held, PartialInsert, is_live
 from storage.repair import complete_removals, fix_paths, recount
 
-MAX_DEPTH = 4
-MAX_TAGS_PER_WORKSPACE = 10_000
-MAX_BATCH = 100
-MAX_MERGE_SOURCES = 50
 MAX_INSERT_ATTEMPTS = 32
 
 
 def _too_deep(field: Sequence[str]) -> Problem:
     return Problem(
         UserErrorCode.DEPTH_EXCEEDED,
-        msg("Tags can be nested at most {max} levels deep.", max=MAX_DEPTH + 1),
+        msg("Tags can be nested at most {max} levels deep.", max=MAX_TREE_DEPTH + 1),
         tuple(field),
     )
 
@@ -118,7 +120,7 @@ async def _parents(
         parent = found.get(draft.parent_id)
         if parent is None:
             problems.add(missing((*draft.path, "parentId"), "Parent tag"))
-        elif parent["depth"] + 1 > MAX_DEPTH:
+        elif parent["depth"] + 1 > MAX_TREE_DEPTH:
             problems.add(_too_deep((*draft.path, "parentId")))
     return found
 
@@ -279,8 +281,8 @@ async def create_tags(
     ctx: Context, workspace_id: str, items: Sequence[Mapping[str, Any]]
 ) -> list[Doc]:
     ws = ctx.principal.workspace(workspace_id, WRITE)
-    if not 1 <= len(items) <= MAX_BATCH:
-        raise invalid(("tags",), msg("Give 1 to {max} tags.", max=MAX_BATCH))
+    if not 1 <= len(items) <= MAX_TAGS_PER_BATCH:
+        raise invalid(("tags",), msg("Give 1 to {max} tags.", max=MAX_TAGS_PER_BATCH))
     return await create(ctx, ws, items, [("tags", str(i)) for i in range(len(items))])
 
 
@@ -313,7 +315,7 @@ async def _new_place(
         ancestors = [*parent["ancestors"], parent_id]
     deepest = await ctx.store.tags.deepest_below(ws, tag["_id"])
     height = (deepest - tag["depth"]) if deepest is not None else 0
-    if len(ancestors) + height > MAX_DEPTH:
+    if len(ancestors) + height > MAX_TREE_DEPTH:
         raise UserFailure([_too_deep(("parentId",))])
     return {"parentId": parent_id, "ancestors": ancestors, "depth": len(ancestors)}
 
@@ -426,8 +428,8 @@ async def delete_tags(
     ctx: Context, workspace_id: str, ids: Sequence[str]
 ) -> tuple[list[str], list[str]]:
     ws = ctx.principal.workspace(workspace_id, WRITE)
-    if not 1 <= len(ids) <= MAX_BATCH:
-        raise invalid(("ids",), msg("Give 1 to {max} ids.", max=MAX_BATCH))
+    if not 1 <= len(ids) <= MAX_TAGS_PER_BATCH:
+        raise invalid(("ids",), msg("Give 1 to {max} ids.", max=MAX_TAGS_PER_BATCH))
     wanted = list(dict.fromkeys(ids))
     async with tree_turn(ctx, ws) as held:
         live = await ctx.store.tags.live_in_workspace(ws, [i for i in wanted if is_tag_id(i)])
@@ -542,7 +544,7 @@ async def _merge(
     area[target_id] = target
     moves = _merged_tree(target, found, list(area.values()))
     ancestors = _new_ancestors(area, moves)
-    if any(len(a) > MAX_DEPTH for a in ancestors.values()):
+    if any(len(a) > MAX_TREE_DEPTH for a in ancestors.values()):
         raise UserFailure([_too_deep(("sourceIds",))])
 
     # Flag first: the flag records the merge, so repair can finish it after a crash.

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from config.limits import (
+    MAX_CATEGORY_LENGTH,
+    MAX_IDS_PER_LOOKUP,
+    MAX_SEARCH_LENGTH,
+    MAX_SLUG_LENGTH,
+)
 from i18n import msg
 from resolvers.authorization import READ
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.normalization import (
-    CATEGORY_MAX,
-    NAME_MAX,
-    SLUG_MAX,
     SLUG_RE,
     category_key,
     escape_regex,
@@ -25,7 +28,6 @@ from resolvers.tags.relevance import relevance_page
 from storage import Doc, TagQuery
 from storage.tags import order_sort, sort_values
 
-MAX_IDS = 100
 RELEVANCE = "RELEVANCE"
 MAX_PRINCIPAL_ID = 1024
 # A filter value longer than any stored value can match nothing.
@@ -39,8 +41,8 @@ async def tag_by_id(ctx: Context, tag_id: str) -> Doc | None:
 
 async def tags_by_ids(ctx: Context, ids: list[str]) -> list[Doc | None]:
     ctx.principal.require(READ)
-    if len(ids) > MAX_IDS:
-        raise BadUserInput(msg("At most {max} ids.", max=MAX_IDS))
+    if len(ids) > MAX_IDS_PER_LOOKUP:
+        raise BadUserInput(msg("At most {max} ids.", max=MAX_IDS_PER_LOOKUP))
     wanted = [i for i in ids if is_tag_id(i)]
     found = {d["_id"]: d for d in await ctx.loaders.tag.load_many(wanted) if d is not None}
     return [found.get(i) for i in ids]
@@ -48,7 +50,7 @@ async def tags_by_ids(ctx: Context, ids: list[str]) -> list[Doc | None]:
 
 async def tag_by_slug(ctx: Context, workspace_id: str, slug: str) -> Doc | None:
     ws = ctx.principal.workspace(workspace_id, READ)
-    if not SLUG_RE.fullmatch(slug) or len(slug) > SLUG_MAX:
+    if not SLUG_RE.fullmatch(slug) or len(slug) > MAX_SLUG_LENGTH:
         return None  # no tag can have it: no need to ask the store
     return await ctx.store.tags.by_slug(ws, slug)
 
@@ -71,8 +73,8 @@ def tag_query(
     ids: Sequence[str] | None = None,
     created_by: str | None = None,
 ) -> TagQuery:
-    if ids is not None and len(ids) > MAX_IDS:
-        raise BadUserInput(msg("filter.ids takes at most {max} ids.", max=MAX_IDS))
+    if ids is not None and len(ids) > MAX_IDS_PER_LOOKUP:
+        raise BadUserInput(msg("filter.ids takes at most {max} ids.", max=MAX_IDS_PER_LOOKUP))
     if created_by is not None and len(created_by) > MAX_PRINCIPAL_ID:
         raise BadUserInput(
             msg("filter.createdBy takes at most {max} characters.", max=MAX_PRINCIPAL_ID)
@@ -83,8 +85,8 @@ def tag_query(
     # matches no tag, exactly like an unknown one): nothing can match, and the
     # filter never reaches the store.
     hopeless = (
-        (search is not None and len(search) > NAME_MAX)
-        or (category is not None and len(category) > CATEGORY_MAX)
+        (search is not None and len(search) > MAX_SEARCH_LENGTH)
+        or (category is not None and len(category) > MAX_CATEGORY_LENGTH)
         or (parent_id is not None and not is_tag_id(parent_id))
         or (descendant_of is not None and not is_tag_id(descendant_of))
     )

@@ -23,15 +23,15 @@ from typing import Any
 
 from rapidfuzz.distance import OSA
 
+from config.limits import MAX_NAME_LENGTH, MAX_SIMILAR_TAGS
 from i18n import msg
 from resolvers.authorization import READ
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
-from resolvers.normalization import NAME_MAX, has_forbidden_chars, name_key, search_key
+from resolvers.normalization import has_forbidden_chars, name_key, search_key
 from storage import Doc
 from storage.tags import REGEX_MAX, names_of
 
-MAX_SIMILAR = 20
 SHORT_NAME = 5
 # Every character that may stand between the letters and digits of a name.
 _NOT_ALNUM = "[^0-9a-z]"
@@ -91,16 +91,16 @@ def closeness(
 async def similar_tags(ctx: Context, workspace_id: str, name: str, first: int | None) -> list[Doc]:
     ws = ctx.principal.workspace(workspace_id, READ)
     limit = 5 if first is None else first
-    if not 0 <= limit <= MAX_SIMILAR:
+    if not 0 <= limit <= MAX_SIMILAR_TAGS:
         raise BadUserInput(
-            msg("{argument} must be between 0 and {max}.", argument="first", max=MAX_SIMILAR)
+            msg("{argument} must be between 0 and {max}.", argument="first", max=MAX_SIMILAR_TAGS)
         )
     if has_forbidden_chars(name):
         raise BadUserInput("name must not contain control characters.")
     # Normalized as a name is before it is stored; one that could never be stored
     # is still compared, as long as it could be one's near miss.
     wanted = " ".join(unicodedata.normalize("NFC", name).split())
-    if not wanted or len(wanted) > NAME_MAX + 2 or limit == 0:
+    if not wanted or len(wanted) > MAX_NAME_LENGTH + 2 or limit == 0:
         return []
     wanted_key = search_key(wanted)
     wanted_name_key = name_key(wanted)

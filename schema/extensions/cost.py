@@ -41,7 +41,14 @@ from graphql import (
     is_list_type,
 )
 
-from resolvers.pagination import DEFAULT_PAGE, MAX_PAGE
+from config.limits import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    MAX_RESOURCES_PER_BATCH,
+    MAX_TAGS_PER_RESOURCE,
+    MAX_TAGS_PER_WORKSPACE,
+    MAX_TREE_DEPTH,
+)
 
 # The worst case one operation may reach. The heaviest legitimate reads stay far
 # below it (a 100-tag page with parent, ancestors and children(first: 20) is
@@ -51,20 +58,17 @@ from resolvers.pagination import DEFAULT_PAGE, MAX_PAGE
 MAX_OBJECTS = 100_000
 
 # Lists without a page-size argument, with the most items the contract lets them hold.
-MAX_TAGS_PER_RESOURCE = 100
-MAX_RESOURCES = 500
-MAX_TAGS_PER_WORKSPACE = 10_000
 LIST_BOUNDS: dict[tuple[str, str], int] = {
-    ("Query", "nodes"): MAX_PAGE,
+    ("Query", "nodes"): MAX_PAGE_SIZE,
     ("Query", "resourceTags"): MAX_TAGS_PER_RESOURCE,
     ("TaggedResource", "tags"): MAX_TAGS_PER_RESOURCE,
-    ("Tag", "ancestors"): 4,
-    ("AddTagsToResourcesPayload", "resources"): MAX_RESOURCES,
-    ("RemoveTagsFromResourcesPayload", "resources"): MAX_RESOURCES,
+    ("Tag", "ancestors"): MAX_TREE_DEPTH,
+    ("AddTagsToResourcesPayload", "resources"): MAX_RESOURCES_PER_BATCH,
+    ("RemoveTagsFromResourcesPayload", "resources"): MAX_RESOURCES_PER_BATCH,
 }
 # Any other list of objects (payload lists of created tags, user errors...):
 # the largest input list of any operation.
-DEFAULT_LIST_BOUND = MAX_RESOURCES
+DEFAULT_LIST_BOUND = MAX_RESOURCES_PER_BATCH
 # `children(first: null)` lists every child of a tag.
 UNBOUNDED_CHILDREN = MAX_TAGS_PER_WORKSPACE
 CONNECTION_LISTS = frozenset({"nodes", "edges"})
@@ -185,7 +189,7 @@ class _Counter:
             value = self._argument(node, definition, argument)
             if isinstance(value, int) and not isinstance(value, bool):
                 return _clamp(value)
-        return DEFAULT_PAGE
+        return DEFAULT_PAGE_SIZE
 
     def _list_bound(self, parent: str, node: FieldNode, definition: Any) -> int:
         if parent == "Tag" and node.name.value == "children":
@@ -196,9 +200,9 @@ class _Counter:
         if parent == "Query" and node.name.value == "nodes":
             ids = self._argument(node, definition, "ids")
             if isinstance(ids, ListValueNode):
-                return min(len(ids.values), MAX_PAGE)
+                return min(len(ids.values), MAX_PAGE_SIZE)
             if isinstance(ids, list):
-                return min(len(ids), MAX_PAGE)
+                return min(len(ids), MAX_PAGE_SIZE)
         return LIST_BOUNDS.get((parent, node.name.value), DEFAULT_LIST_BOUND)
 
     def _argument(self, node: FieldNode, definition: Any, name: str) -> Any:
@@ -219,7 +223,7 @@ class _Counter:
                 value = default
             if isinstance(value, IntValueNode):
                 # Over-long literals never get this far (see document_cache.py).
-                return int(value.value) if len(value.value) <= MAX_INT_DIGITS else MAX_PAGE
+                return int(value.value) if len(value.value) <= MAX_INT_DIGITS else MAX_PAGE_SIZE
             if isinstance(value, NullValueNode):
                 return None
             return value
@@ -247,7 +251,7 @@ class _Counter:
 
 
 def _clamp(value: int) -> int:
-    return max(0, min(value, MAX_PAGE))
+    return max(0, min(value, MAX_PAGE_SIZE))
 
 
 def max_objects(

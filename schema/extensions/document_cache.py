@@ -25,10 +25,11 @@ from graphql import (
     visit,
 )
 
+from config.limits import MAX_QUERY_TOKENS
 from i18n import msg
 from resolvers.errors import ErrorCode
 from schema.extensions.cost import MAX_INT_DIGITS
-from schema.extensions.query_limits import MAX_TOKENS, too_complex
+from schema.extensions.query_limits import too_complex
 
 MAX_DOCUMENT_CHARS = 100_000
 CACHE_ENTRIES = 512
@@ -98,7 +99,7 @@ def check(schema: GraphQLSchema, text: str, rules: tuple[type[ASTValidationRule]
                 max=MAX_DOCUMENT_CHARS,
             )
         )
-    document = parse(text, max_tokens=MAX_TOKENS)
+    document = parse(text, max_tokens=MAX_QUERY_TOKENS)
     screen = _LongIntegers()
     visit(document, screen)
     if screen.found is not None:

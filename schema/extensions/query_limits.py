@@ -21,12 +21,10 @@ from graphql import (
     ValidationRule,
 )
 
+from config.limits import MAX_QUERY_ALIASES, MAX_QUERY_DEPTH
 from i18n import msg
 from resolvers.errors import ErrorCode
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
-MAX_TOKENS = 5000
 INTROSPECTION_ROOTS = {"__schema", "__type"}
 
 
@@ -91,17 +89,21 @@ class _Measure:
 
 class DepthLimit(ValidationRule):
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        if _Measure(self.context).depth(node.selection_set) > MAX_DEPTH:
+        if _Measure(self.context).depth(node.selection_set) > MAX_QUERY_DEPTH:
             self.report_error(
-                too_complex(msg("The operation is nested deeper than {max} levels.", max=MAX_DEPTH))
+                too_complex(
+                    msg("The operation is nested deeper than {max} levels.", max=MAX_QUERY_DEPTH)
+                )
             )
 
 
 class AliasLimit(ValidationRule):
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        if _Measure(self.context).aliases(node.selection_set) > MAX_ALIASES:
+        if _Measure(self.context).aliases(node.selection_set) > MAX_QUERY_ALIASES:
             self.report_error(
-                too_complex(msg("The operation uses more than {max} aliases.", max=MAX_ALIASES))
+                too_complex(
+                    msg("The operation uses more than {max} aliases.", max=MAX_QUERY_ALIASES)
+                )
             )
 
 

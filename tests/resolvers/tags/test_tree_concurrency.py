@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from resolvers.tags.mutations import MAX_DEPTH
+from config.limits import MAX_TREE_DEPTH
 from storage import Store, tree_locks
 from storage.repair import repair
 from tests.harness import Executor, GraphQLResult
@@ -78,12 +78,12 @@ async def assert_tree_is_sound(gql: Executor, store: Store, workspace: str = WS)
             assert parent in everywhere, f"{tag_id} has a missing ancestor {parent}"
             assert parent in docs, f"{tag_id} has a parent in another workspace"
             assert parent != tag_id and parent not in path, f"a cycle above {tag_id}"
-            assert len(path) <= MAX_DEPTH, f"{tag_id} is deeper than {MAX_DEPTH}: {path}"
+            assert len(path) <= MAX_TREE_DEPTH, f"{tag_id} is deeper than {MAX_TREE_DEPTH}: {path}"
             path.insert(0, parent)
             parent = docs[parent]["parentId"]
         assert doc["ancestors"] == path, (tag_id, doc["ancestors"], path)
         assert doc["depth"] == len(path) == len(doc["ancestors"]), (tag_id, doc["depth"], path)
-        assert doc["depth"] <= MAX_DEPTH, (tag_id, doc["depth"])
+        assert doc["depth"] <= MAX_TREE_DEPTH, (tag_id, doc["depth"])
 
     rows = await store.database.taggings.find({"ws": workspace})
     assert [r for r in rows if r["tagId"] not in docs] == [], "associations of missing tags"
@@ -143,7 +143,7 @@ async def test_concurrent_moves_of_one_tag_to_the_root_and_deep_down_keep_every_
         ws = f"issue-11-{n}"
         spine = []
         parent: str | None = None
-        for level in range(MAX_DEPTH):
+        for level in range(MAX_TREE_DEPTH):
             fields = {"parentId": parent} if parent else {}
             parent = (await create_tag(gql, f"Spine {level}", ws, **fields))["id"]
             spine.append(parent)
@@ -178,7 +178,7 @@ async def test_a_move_reaching_depth_4_passes_and_one_level_more_is_refused(
     # C > D > E below A > B: E lands at depth 4, just inside.
     assert outcome(await move(gql, c["id"], b["id"])) == "ok"
     depths = {n["id"]: n["depth"] for n in (await gql(ALL_TAGS, {"ws": WS})).ok()["tags"]["nodes"]}
-    assert depths[e["id"]] == MAX_DEPTH
+    assert depths[e["id"]] == MAX_TREE_DEPTH
     # A below X would put E at depth 5: one too many.
     assert outcome(await move(gql, a["id"], x["id"])) == "DEPTH_EXCEEDED"
     await assert_tree_is_sound(gql, store)
@@ -211,7 +211,7 @@ async def test_two_concurrent_moves_each_inside_depth_4_but_together_one_over_le
         winners["C below B" if codes[0] == "ok" else "A below X"] += 1
         await assert_tree_is_sound(gql, store)
         docs = await store.database.tags.find({"ws": WS})
-        assert max(doc["depth"] for doc in docs) == MAX_DEPTH
+        assert max(doc["depth"] for doc in docs) == MAX_TREE_DEPTH
     assert sum(winners.values()) == PAIR_ROUNDS
 
 
@@ -238,7 +238,7 @@ class Mix:
         while len(docs) < FOREST:
             self.created += 1
             fields: dict[str, Any] = {}
-            shallow = [d for d in docs.values() if d["depth"] < MAX_DEPTH]
+            shallow = [d for d in docs.values() if d["depth"] < MAX_TREE_DEPTH]
             if shallow and self.rng.random() < 0.7:
                 fields["parentId"] = self.rng.choice(shallow)["_id"]
             tag = await create_tag(self.gql, f"Tag {self.created}", **fields)
