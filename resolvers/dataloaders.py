@@ -83,32 +83,41 @@ def held(loader: DataLoader[K, V], key: K) -> V | None:
 
 @dataclass(slots=True)
 class Loaders:
-    tag: DataLoader[str, Doc | None]
+    """One DataLoader per concept, named `<value>_by_<key>` after what it returns and takes.
+
+    Tag.parent/ancestors/node read `tag_by_id`; Tag.children and childCount read
+    `children_by_parent_id` and `child_count_by_parent_id` (Mongo `parentId`);
+    Tag.usageCount reads `usage_by_tag_id` (Mongo `usage`/`usageByType`, which
+    `TagStore.usage_by_tag_id` projects); TaggedResource.tags reads
+    `taggings_by_resource_key` (Mongo `rk`); Tag.related reads `related_by_tag_id`.
+    """
+
+    tag_by_id: DataLoader[str, Doc | None]
     # Keyed by (workspace id, parent id): the workspace bounds the store's index scan.
-    children: DataLoader[tuple[str, str], list[Doc]]
-    child_count: DataLoader[tuple[str, str], int]
-    usage: DataLoader[str, Doc | None]
-    resource_taggings: DataLoader[ResourceKey, list[Doc]]
+    children_by_parent_id: DataLoader[tuple[str, str], list[Doc]]
+    child_count_by_parent_id: DataLoader[tuple[str, str], int]
+    usage_by_tag_id: DataLoader[str, Doc | None]
+    taggings_by_resource_key: DataLoader[ResourceKey, list[Doc]]
     related_by_tag_id: DataLoader[RelatedKey, list[Doc]]
 
     def prime_tags(self, docs: Iterable[Doc]) -> None:
         """Documents a request already holds answer later loads without a store call."""
         for doc in docs:
-            self.tag.prime(doc["_id"], doc)
+            self.tag_by_id.prime(doc["_id"], doc)
             if "usage" in doc:
-                self.usage.prime(doc["_id"], doc)
+                self.usage_by_tag_id.prime(doc["_id"], doc)
 
 
 def build_loaders(store: Store, visible: Visibility) -> Loaders:
     loaders: Loaders
 
-    async def load_tags(ids: Sequence[str]) -> list[Doc | None]:
+    async def load_tag_by_id(ids: Sequence[str]) -> list[Doc | None]:
         docs = await store.tags.by_ids(ids, visible)
         loaders.prime_tags(docs)
         found = {d["_id"]: d for d in docs}
         return [found.get(i) for i in ids]
 
-    async def load_children(parents: Sequence[tuple[str, str]]) -> list[list[Doc]]:
+    async def load_children_by_parent_id(parents: Sequence[tuple[str, str]]) -> list[list[Doc]]:
         grouped: defaultdict[tuple[str, str], list[Doc]] = defaultdict(list)
         docs = await store.tags.children_of(parents, visible)
         loaders.prime_tags(docs)
@@ -116,15 +125,15 @@ def build_loaders(store: Store, visible: Visibility) -> Loaders:
             grouped[(doc["ws"], doc["parentId"])].append(doc)
         return [grouped.get(p, []) for p in parents]
 
-    async def load_child_counts(parents: Sequence[tuple[str, str]]) -> list[int]:
+    async def load_child_count_by_parent_id(parents: Sequence[tuple[str, str]]) -> list[int]:
         counts = await store.tags.child_counts(parents, visible)
         return [counts.get(parent_id, 0) for _, parent_id in parents]
 
-    async def load_usage(ids: Sequence[str]) -> list[Doc | None]:
+    async def load_usage_by_tag_id(ids: Sequence[str]) -> list[Doc | None]:
         found = await store.tags.usage_by_tag_id(ids, visible)
         return [found.get(i) for i in ids]
 
-    async def load_resource_taggings(keys: Sequence[ResourceKey]) -> list[list[Doc]]:
+    async def load_taggings_by_resource_key(keys: Sequence[ResourceKey]) -> list[list[Doc]]:
         grouped: defaultdict[ResourceKey, list[Doc]] = defaultdict(list)
         rows = await store.taggings.of_resources(
             {ws for ws, _ in keys}, {rk for _, rk in keys}, visible
@@ -133,7 +142,7 @@ def build_loaders(store: Store, visible: Visibility) -> Loaders:
             grouped[(row["ws"], row["rk"])].append(row)
         return [grouped.get(k, []) for k in keys]
 
-    async def load_related(keys: Sequence[RelatedKey]) -> list[list[Doc]]:
+    async def load_related_by_tag_id(keys: Sequence[RelatedKey]) -> list[list[Doc]]:
         # One aggregation per workspace (a page of tags is one), for the most asked.
         by_ws: defaultdict[str, set[str]] = defaultdict(set)
         for ws, tag_id, _ in keys:
@@ -146,15 +155,15 @@ def build_loaders(store: Store, visible: Visibility) -> Loaders:
         return [found.get((ws, tag_id), [])[:first] for ws, tag_id, first in keys]
 
     loaders = Loaders(
-        tag=DataLoader(load_fn=load_tags),
-        children=DataLoader(load_fn=load_children),
-        child_count=DataLoader(load_fn=load_child_counts),
-        usage=DataLoader(load_fn=load_usage),
-        resource_taggings=DataLoader(load_fn=load_resource_taggings),
-        related_by_tag_id=DataLoader(load_fn=load_related),
+        tag_by_id=DataLoader(load_fn=load_tag_by_id),
+        children_by_parent_id=DataLoader(load_fn=load_children_by_parent_id),
+        child_count_by_parent_id=DataLoader(load_fn=load_child_count_by_parent_id),
+        usage_by_tag_id=DataLoader(load_fn=load_usage_by_tag_id),
+        taggings_by_resource_key=DataLoader(load_fn=load_taggings_by_resource_key),
+        related_by_tag_id=DataLoader(load_fn=load_related_by_tag_id),
     )
     return loaders
 
 
-def resource_loader_key(workspace_id: str, rtype: str, rid: str) -> ResourceKey:
+def resource_key_in_workspace(workspace_id: str, rtype: str, rid: str) -> ResourceKey:
     return (workspace_id, resource_key(rtype, rid))

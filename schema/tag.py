@@ -314,9 +314,9 @@ async def _with_child_counts(context: Context, docs: list[Doc] | Awaitable[list[
     found = await docs if isawaitable(docs) else docs
     keys = [(d["ws"], d["_id"]) for d in found]
     # A child whose own children are loaded counts them without the count loader.
-    wanted = [k for k in keys if held(context.loaders.children, k) is None]
+    wanted = [k for k in keys if held(context.loaders.children_by_parent_id, k) is None]
     if wanted:
-        await context.loaders.child_count.load_many(wanted)
+        await context.loaders.child_count_by_parent_id.load_many(wanted)
     return _tags(found)
 
 

@@ -292,7 +292,7 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         ID[TAGS],
         equality=("_id",),
         residual=frozenset({"ws", "deleting"}),
-        note="loaders (tag, usage), nodes, repair",
+        note="loaders (tag_by_id, usage_by_tag_id), nodes, repair",
     ),
     Shape(
         "tags.with_descendants",

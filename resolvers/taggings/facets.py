@@ -42,7 +42,7 @@ def checked_first(first: int | None, default: int) -> int:
 
 async def _with_tags(ctx: Context, rows: Sequence[Doc]) -> list[tuple[Doc, int]]:
     """(tag document, count) in the rows' order; a tag deleted meanwhile is left out."""
-    docs = await ctx.loaders.tag.load_many([row["_id"] for row in rows])
+    docs = await ctx.loaders.tag_by_id.load_many([row["_id"] for row in rows])
     return [(doc, row["count"]) for doc, row in zip(docs, rows, strict=True) if doc is not None]
 
 

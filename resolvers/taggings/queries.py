@@ -9,7 +9,7 @@ from config.limits import MAX_TAG_IDS_PER_RESOURCE_FILTER
 from i18n import msg
 from resolvers.authorization import READ
 from resolvers.context import Context
-from resolvers.dataloaders import resource_loader_key
+from resolvers.dataloaders import resource_key_in_workspace
 from resolvers.errors import BadUserInput, UserFailure
 from resolvers.normalization import RESOURCE_TYPE_RE, is_tag_id, normalize_resource_ref
 from resolvers.pagination import Page, encode_cursor, page_args, read_page
@@ -31,10 +31,11 @@ def checked_resource(rtype: str, rid: str) -> tuple[str, str]:
 
 async def tags_of_resource(ctx: Context, workspace_id: str, rtype: str, rid: str) -> list[Doc]:
     """Live tags of a resource, by name; associations whose tag is gone are ignored."""
-    rows = await ctx.loaders.resource_taggings.load(resource_loader_key(workspace_id, rtype, rid))
+    key = resource_key_in_workspace(workspace_id, rtype, rid)
+    rows = await ctx.loaders.taggings_by_resource_key.load(key)
     if not rows:
         return []
-    docs = await ctx.loaders.tag.load_many([r["tagId"] for r in rows])
+    docs = await ctx.loaders.tag_by_id.load_many([r["tagId"] for r in rows])
     live = [d for d in docs if d is not None and d["ws"] == workspace_id]
     live.sort(key=lambda d: d["nameKey"])
     return live

@@ -17,14 +17,14 @@ from storage.tags import type_key
 
 def parent(ctx: Context, tag: Doc) -> Doc | Awaitable[Doc | None] | None:
     parent_id = tag.get("parentId")
-    return load_now(ctx.loaders.tag, parent_id) if parent_id else None
+    return load_now(ctx.loaders.tag_by_id, parent_id) if parent_id else None
 
 
 async def ancestors(ctx: Context, tag: Doc) -> list[Doc]:
     ids = tag.get("ancestors") or []
     if not ids:
         return []
-    return [d for d in await ctx.loaders.tag.load_many(ids) if d is not None]
+    return [d for d in await ctx.loaders.tag_by_id.load_many(ids) if d is not None]
 
 
 def children(ctx: Context, tag: Doc, first: int | None) -> list[Doc] | Awaitable[list[Doc]]:
@@ -32,7 +32,7 @@ def children(ctx: Context, tag: Doc, first: int | None) -> list[Doc] | Awaitable
         raise BadUserInput(
             msg("{argument} must be between 0 and {max}.", argument="first", max=MAX_PAGE_SIZE)
         )
-    docs = load_now(ctx.loaders.children, (tag["ws"], tag["_id"]))
+    docs = load_now(ctx.loaders.children_by_parent_id, (tag["ws"], tag["_id"]))
     if isawaitable(docs):
         return docs if first is None else then(docs, lambda found: found[:first])
     return docs if first is None else docs[:first]
@@ -41,17 +41,17 @@ def children(ctx: Context, tag: Doc, first: int | None) -> list[Doc] | Awaitable
 def child_count(ctx: Context, tag: Doc) -> int | Awaitable[int]:
     key = (tag["ws"], tag["_id"])
     # Children already loaded for this tag answer the count with no store call.
-    loaded = held(ctx.loaders.children, key)
+    loaded = held(ctx.loaders.children_by_parent_id, key)
     if loaded is not None:
         return len(loaded)
-    return load_now(ctx.loaders.child_count, key)
+    return load_now(ctx.loaders.child_count_by_parent_id, key)
 
 
 def usage_count(ctx: Context, tag: Doc, resource_type: str | None) -> int | Awaitable[int]:
     if resource_type is not None and not RESOURCE_TYPE_RE.fullmatch(resource_type):
         # No resource can have a type that breaks the type rules.
         return 0
-    counters = load_now(ctx.loaders.usage, tag["_id"])
+    counters = load_now(ctx.loaders.usage_by_tag_id, tag["_id"])
     if isawaitable(counters):
         return _count_later(counters, resource_type)
     return _count(counters, resource_type)

@@ -68,7 +68,7 @@ async def find_writable(
 ) -> tuple[AuthorizedWorkspace, Doc]:
     """A tag the caller may change; anything else looks exactly like a missing tag."""
     ctx.principal.require(WRITE)
-    doc = await ctx.loaders.tag.load(tag_id) if is_tag_id(tag_id) else None
+    doc = await ctx.loaders.tag_by_id.load(tag_id) if is_tag_id(tag_id) else None
     ws = ctx.principal.workspace_of(doc["ws"], WRITE) if doc else None
     if doc is None or ws is None or not is_live(doc):
         raise not_found(field)
@@ -569,5 +569,5 @@ async def _merge(
     for source_id in found:
         ctx.emit(TagEventKind.MERGED, source_id, ws.id)
     ctx.emit(TagEventKind.MERGED, target_id, ws.id)
-    merged = await ctx.loaders.tag.load(target_id)
+    merged = await ctx.loaders.tag_by_id.load(target_id)
     return merged or target, list(found), moved

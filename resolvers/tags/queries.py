@@ -36,7 +36,7 @@ NOTHING: tuple[str, ...] = ()
 
 async def tag_by_id(ctx: Context, tag_id: str) -> Doc | None:
     ctx.principal.require(READ)
-    return await ctx.loaders.tag.load(tag_id) if is_tag_id(tag_id) else None
+    return await ctx.loaders.tag_by_id.load(tag_id) if is_tag_id(tag_id) else None
 
 
 async def tags_by_ids(ctx: Context, ids: list[str]) -> list[Doc | None]:
@@ -44,7 +44,7 @@ async def tags_by_ids(ctx: Context, ids: list[str]) -> list[Doc | None]:
     if len(ids) > MAX_IDS_PER_LOOKUP:
         raise BadUserInput(msg("At most {max} ids.", max=MAX_IDS_PER_LOOKUP))
     wanted = [i for i in ids if is_tag_id(i)]
-    found = {d["_id"]: d for d in await ctx.loaders.tag.load_many(wanted) if d is not None}
+    found = {d["_id"]: d for d in await ctx.loaders.tag_by_id.load_many(wanted) if d is not None}
     return [found.get(i) for i in ids]
 
 

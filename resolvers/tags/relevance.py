@@ -84,7 +84,7 @@ async def relevance_page(
     more = len(window) > len(chosen)
     docs_by_id: dict[str, Doc] = {}
     if chosen:
-        loaded = await ctx.loaders.tag.load_many([tag_id for _, tag_id in chosen])
+        loaded = await ctx.loaders.tag_by_id.load_many([tag_id for _, tag_id in chosen])
         docs_by_id = {d["_id"]: d for d in loaded if d is not None}
     # A tag deleted between the two calls is left out of the page.
     kept = [(key, docs_by_id[tag_id]) for key, tag_id in chosen if tag_id in docs_by_id]

@@ -116,5 +116,5 @@ async def similar_tags(ctx: Context, workspace_id: str, name: str, first: int | 
     ids = [tag_id for _, tag_id in scored[:limit]]
     if not ids:
         return []
-    loaded = await ctx.loaders.tag.load_many(ids)
+    loaded = await ctx.loaders.tag_by_id.load_many(ids)
     return [d for d in loaded if d is not None]
