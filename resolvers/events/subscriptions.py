@@ -12,21 +12,40 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from functools import partial
+from typing import Protocol
 
 from graphql import GraphQLError
 
-from resolvers.authorization import READ
-from resolvers.context import Context
+from resolvers.authorization import READ, Principal
+from resolvers.dataloaders import Loaders
 from resolvers.errors import ErrorCode
 from resolvers.events.bus import (
     QUEUE_LIMIT,
     Delivery,
+    EventBus,
     EventStats,
     SubscriberTooSlow,
     TagEventKind,
     TagEventRecord,
 )
-from storage import Doc, Store, Visibility, start_meter
+from storage import Doc, Meter, Store, Visibility, start_meter
+
+
+class SubscriberContext(Protocol):
+    """What `tagEvents` uses of the request's `resolvers.context.Context`.
+
+    An interface rather than `Context` itself: the context publishes through
+    this package's bus, so importing it here would tie the two into a circle.
+    """
+
+    principal: Principal
+    bus: EventBus | None
+    loaders: Loaders
+    meter: Meter
+    store: Store
+
+    def refresh_loaders(self) -> None: ...
+
 
 FELL_BEHIND = (
     f"This subscription fell more than {QUEUE_LIMIT} events behind and was closed: events "
@@ -46,7 +65,7 @@ class FellBehind(GraphQLError):
 
 
 async def tag_events(
-    ctx: Context, workspace_id: str
+    ctx: SubscriberContext, workspace_id: str
 ) -> AsyncIterator[tuple[TagEventRecord, Doc | None]]:
     ws = ctx.principal.workspace(workspace_id, READ)
     bus = ctx.bus

@@ -1,4 +1,4 @@
-"""Applying tags to resources: add, remove, set; the writes themselves are in associations.py."""
+"""Applying tags to resources: add, remove, set (the writes are in resolvers/associations.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from functools import partial
 
 from config.limits import MAX_RESOURCES_PER_BATCH, MAX_TAGS_PER_RESOURCE
 from i18n import N_, msg
+from resolvers.associations import (
+    Rollback,
+    add_associations,
+    remove_associations,
+)
 from resolvers.authorization import TAGGINGS_WRITE, WRITE
 from resolvers.clock import now
 from resolvers.context import Context
@@ -21,11 +26,6 @@ from resolvers.errors import (
     taken,
 )
 from resolvers.normalization import is_tag_id, name_key, normalize_name, normalize_resource_ref
-from resolvers.taggings.associations import (
-    Rollback,
-    add_associations,
-    remove_associations,
-)
 from resolvers.tags.mutations import create
 from storage import AuthorizedWorkspace, Doc, is_live
 from storage.taggings import resource_key

@@ -23,6 +23,7 @@ from config.limits import (
     MAX_TREE_DEPTH,
 )
 from i18n import N_, msg
+from resolvers.associations import move_taggings
 from resolvers.authorization import WRITE
 from resolvers.clock import now
 from resolvers.context import Context
@@ -38,7 +39,6 @@ from resolvers.errors import (
 )
 from resolvers.events.bus import TagEventKind
 from resolvers.normalization import is_tag_id, new_tag_id
-from resolvers.taggings.moves import move_taggings
 from resolvers.tags import slugs
 from resolvers.tags.drafts import (
     Draft,

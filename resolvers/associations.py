@@ -1,5 +1,10 @@
 """Writing (resource, tag) associations with their usage counters, and taking them back.
 
+Used by both domain packages: `taggings/` (add, remove, set the tags of
+resources) and `tags/` (a merge moves the sources' associations onto its
+target). It lives below them rather than in `taggings/` so that `tags/` never
+imports `taggings/`, which imports `tags/` to create missing tags.
+
 A (resource, tag) pair exists at most once because of a unique index, so
 concurrent identical requests add it once. Usage counters move only by what a
 request actually inserted or deleted. After inserting, a request re-reads its
@@ -12,6 +17,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from config.limits import MAX_TAGS_PER_RESOURCE
 from i18n import msg
@@ -124,3 +130,16 @@ async def remove_associations(
                 ctx.emit(TagEventKind.USAGE_CHANGED, tag_id, ws.id)
                 removed += n
     return removed
+
+
+async def move_taggings(
+    ctx: Context, ws: AuthorizedWorkspace, target_id: str, rows: Sequence[Doc]
+) -> int:
+    """Give a merge's target every association its sources have; duplicates are skipped.
+    Returns how many new associations the target got."""
+    latest: dict[str, Any] = {}
+    for row in rows:
+        if row["rk"] not in latest or row["at"] > latest[row["rk"]]:
+            latest[row["rk"]] = row["at"]
+    pairs = [(rk, target_id, at) for rk, at in latest.items()]
+    return await add_associations(ctx, ws, pairs, enforce_limit=False)
