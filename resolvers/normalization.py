@@ -50,6 +50,7 @@ __all__ = [
     "normalize_name",
     "normalize_resource_ref",
     "normalize_slug",
+    "reject_invisible",
     "search_key",
     "slug_with_suffix",
     "slugify",
@@ -66,6 +67,14 @@ _CC_EXCEPT_TAB_NL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # In a Python str every surrogate code point is unpaired: a valid pair would
 # already have been decoded into one astral code point.
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+# Contract 1.1: invisible and direction-changing characters, which make two
+# different names look alike. The joiners U+200C/U+200D are left out on
+# purpose: emoji sequences need them.
+_INVISIBLE_RE = re.compile(
+    "[\u061c\u115f\u1160\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069"
+    "\u3164\ufeff\uffa0\U000e0000-\U000e007f]"
+)
 
 # Explicit character classes rather than \w or \d: those match non-ASCII
 # letters and digits, which the contract forbids.
@@ -142,9 +151,26 @@ def _reject_bad_chars(raw: str, *, path: tuple[str, ...], label: str, cc: re.Pat
         )
 
 
+def reject_invisible(raw: str, *, path: tuple[str, ...], label: str) -> None:
+    """VALIDATION at `path` when `raw` holds an invisible or direction-changing character.
+
+    The one check for every text the contract protects from look-alikes:
+    names, categories and (1.1) aliases; `label` is the msgid of the text's
+    name (`N_("Name")`). Like control characters it is made on the raw input,
+    so trimming cannot hide one at either end.
+    """
+    if _INVISIBLE_RE.search(raw):
+        message = msg(
+            "{label} must not contain invisible or direction-changing characters.",
+            label=Message(label),
+        )
+        raise invalid(path, message)
+
+
 def normalize_name(raw: str, *, path: tuple[str, ...]) -> str:
     """Return the display name to store: NFC, trimmed, inner whitespace collapsed."""
     _reject_bad_chars(raw, path=path, label=N_("Name"), cc=_CC_RE)
+    reject_invisible(raw, path=path, label=N_("Name"))
     # str.split() with no argument splits on every Unicode whitespace
     # (no-break space, ideographic space...), not just ASCII space.
     name = " ".join(unicodedata.normalize("NFC", raw).split())
@@ -279,6 +305,7 @@ def normalize_category(raw: str | None, *, path: tuple[str, ...]) -> str | None:
     if raw is None:
         return None
     _reject_bad_chars(raw, path=path, label=N_("Category"), cc=_CC_RE)
+    reject_invisible(raw, path=path, label=N_("Category"))
     # Inner whitespace is kept: the contract collapses it for names only.
     text = unicodedata.normalize("NFC", raw).strip()
     if not text:
