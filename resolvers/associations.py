@@ -44,6 +44,7 @@ async def add_associations(
     limit_paths: Mapping[str, tuple[str, ...]] | None = None,
     *,
     enforce_limit: bool = True,
+    slots: Mapping[str, str] | None = None,
 ) -> int:
     """Insert (resource key, tag id, time) associations; returns how many were new.
 
@@ -51,10 +52,17 @@ async def add_associations(
     resource went over its tag limit meanwhile. `enforce_limit=False` is for a
     merge: each resource gaining the target loses a source, so none ends up
     over the limit, though it is one over until the sources' rows are removed.
+    `slots`: the exclusive parent of each tag that has one (resolvers.taggings.
+    exclusive); such an association is not written while the resource holds
+    another child of that parent in the slot.
     """
     if not pairs:
         return 0
     docs = [tagging_doc(ws, rk, tag_id, at) for rk, tag_id, at in pairs]
+    slot_of = slots or {}
+    for doc in docs:
+        if doc["tagId"] in slot_of:
+            doc["slot"] = slot_of[doc["tagId"]]
     tag_ids = sorted({tag_id for _, tag_id, _ in pairs})
 
     async def undo() -> None:

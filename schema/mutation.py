@@ -78,6 +78,9 @@ class CreateTagInput:
     category: str | None = strawberry.UNSET
     parent_id: strawberry.ID | None = strawberry.UNSET
     metadata: JSON | None = strawberry.UNSET
+    exclusive: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="(1.1) See Tag.exclusive; false when not given."
+    )
     client_mutation_id: str | None = strawberry.UNSET
 
 
@@ -90,8 +93,8 @@ class CreateTagPayload:
     client_mutation_id: str | None = None
 
 
-# The (1.1) sentences are the contract's wording; `aliases` and `exclusive`
-# come with a later issue.
+# The (1.1) sentences are the contract's wording; `aliases` comes with a later
+# issue.
 @strawberry.input(
     description=cleandoc(
         """
@@ -115,6 +118,9 @@ class UpdateTagInput:
     category: str | None = strawberry.UNSET
     parent_id: strawberry.ID | None = strawberry.UNSET
     metadata: JSON | None = strawberry.UNSET
+    exclusive: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="(1.1) See Tag.exclusive; false when not given."
+    )
     client_mutation_id: str | None = strawberry.UNSET
 
 
@@ -162,6 +168,9 @@ class TagDraft:
     category: str | None = strawberry.UNSET
     parent_id: strawberry.ID | None = strawberry.UNSET
     metadata: JSON | None = strawberry.UNSET
+    exclusive: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="(1.1) See Tag.exclusive; false when not given."
+    )
 
 
 @strawberry.input(
@@ -251,8 +260,7 @@ class MergeTagsPayload:
     client_mutation_id: str | None = None
 
 
-# The (1.1) sentences are the contract's wording; aliases, exclusive parents
-# and replacedCount come with a later issue.
+# The (1.1) sentences are the contract's wording; aliases come with a later issue.
 @strawberry.input(
     description=cleandoc(
         """
@@ -290,6 +298,12 @@ class AddTagsToResourcesPayload:
     added_count: int = strawberry.field(
         default=0, description="New (resource, tag) associations made."
     )
+    replaced_count: int = strawberry.field(
+        default=0,
+        description=(
+            "(1.1) Associations removed because a child of the same exclusive parent was added."
+        ),
+    )
     user_errors: list[UserError] = dataclasses.field(default_factory=list)
     client_mutation_id: str | None = None
 
@@ -315,8 +329,6 @@ class RemoveTagsFromResourcesPayload:
     client_mutation_id: str | None = None
 
 
-# The (1.1) sentence is the contract's wording; exclusive parents come with a
-# later issue.
 @strawberry.input(
     description=cleandoc(
         """
@@ -414,7 +426,7 @@ class Mutation:
         self, info: Info, input: AddTagsToResourcesInput
     ) -> AddTagsToResourcesPayload:
         async def work() -> dict[str, Any]:
-            keys, created, added = await tagging_mutations.add_tags_to_resources(
+            keys, created, added, replaced = await tagging_mutations.add_tags_to_resources(
                 info.context,
                 input.workspace_id,
                 _resource_dicts(input.resources),
@@ -426,6 +438,7 @@ class Mutation:
                 "resources": [_resource(input.workspace_id, rk) for rk in keys],
                 "created_tags": [Tag.from_doc(d) for d in created],
                 "added_count": added,
+                "replaced_count": replaced,
             }
 
         return await mutate(info, AddTagsToResourcesPayload, _cmid(input), work)

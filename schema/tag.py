@@ -184,6 +184,16 @@ class Tag(Node):
             "null when unknown."
         )
     )
+    exclusive: bool = strawberry.field(
+        description=cleandoc(
+            """
+            (1.1) When true, a resource carries at most one of this tag's direct
+            children: adding one of them to a resource takes the others off it (see
+            AddTagsToResourcesInput). Combinations made earlier (before the tag became
+            exclusive, or by moving or merging tags) are left as they are.
+            """
+        )
+    )
     depth: int = strawberry.field(description="0 for a root tag, parent's depth + 1 otherwise.")
     created_at: datetime
     updated_at: datetime
@@ -202,6 +212,7 @@ class Tag(Node):
             category=doc.get("category"),
             metadata=cast(JSON, doc.get("metadata") or {}),
             created_by=doc.get("createdBy"),
+            exclusive=bool(doc.get("exclusive", False)),
             depth=doc.get("depth", 0),
             created_at=doc["createdAt"],
             updated_at=doc["updatedAt"],

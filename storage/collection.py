@@ -269,11 +269,14 @@ class Collection:
         unique: bool = False,
         name: str | None = None,
         expire_after_seconds: int | None = None,
+        partial: Mapping[str, Any] | None = None,
     ) -> None:
         # Index names list their fields so a duplicate-key message can be read back.
         name = name or "__".join(field for field, _ in keys)
         options: dict[str, Any] = {"unique": unique, "name": name}
         if expire_after_seconds is not None:
             options["expireAfterSeconds"] = expire_after_seconds
+        if partial is not None:
+            options["partialFilterExpression"] = dict(partial)
         async with self._call():
             await self._c.create_index(list(keys), **options)

@@ -45,6 +45,15 @@ class Index:
     # Names list their fields (a duplicate-key message is read back by them);
     # only an index whose fields repeat another's with other directions needs its own.
     name: str | None = None
+    # A partial index holds only the documents that have these fields
+    # (`partialFilterExpression: {field: {$exists: true}}`).
+    partial_exists: tuple[str, ...] = ()
+
+    @property
+    def partial_filter(self) -> dict[str, Any] | None:
+        if not self.partial_exists:
+            return None
+        return {f: {"$exists": True} for f in self.partial_exists}
 
     @property
     def index_name(self) -> str:
@@ -60,9 +69,19 @@ class Index:
         return "{" + ", ".join(f"{f}: {d}" for f, d in self.keys) + "}"
 
 
-def _ix(collection: str, *keys: str | Key, unique: bool = False, name: str | None = None) -> Index:
+def _ix(
+    collection: str,
+    *keys: str | Key,
+    unique: bool = False,
+    name: str | None = None,
+    partial_exists: tuple[str, ...] = (),
+) -> Index:
     return Index(
-        collection, tuple(k if isinstance(k, tuple) else (k, 1) for k in keys), unique, name
+        collection,
+        tuple(k if isinstance(k, tuple) else (k, 1) for k in keys),
+        unique,
+        name,
+        partial_exists,
     )
 
 
@@ -121,6 +140,10 @@ TAGGING_UNIQUE = _ix(TAGGINGS, "ws", "rk", "tagId", unique=True)
 TAGGING_BY_TAG = _ix(TAGGINGS, "ws", "tagId", ("at", -1), "rk")
 TAGGING_BY_TAG_TYPE = _ix(TAGGINGS, "ws", "tagId", "rtype", ("at", -1), "rk")
 TAGGING_TAG_ONLY = _ix(TAGGINGS, "tagId")
+# (1.1) At most one association per (resource, exclusive parent): an association
+# of a child of an exclusive tag carries the parent's id as `slot`. Partial, so
+# associations without a slot (most of them) are not in it.
+TAGGING_SLOT_UNIQUE = _ix(TAGGINGS, "ws", "rk", "slot", unique=True, partial_exists=("slot",))
 
 API_KEY_BY_CREATED = _ix(API_KEYS, "createdAt")
 
@@ -142,6 +165,7 @@ INDEXES: tuple[Index, ...] = (
     TAGGING_BY_TAG,
     TAGGING_BY_TAG_TYPE,
     TAGGING_TAG_ONLY,
+    TAGGING_SLOT_UNIQUE,
     API_KEY_BY_CREATED,
 )
 
@@ -417,6 +441,15 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "delete",
         TAGGING_UNIQUE,
         equality=("ws", "rk", "tagId"),
+    ),
+    Shape(
+        "taggings.clear_slots",
+        TAGGINGS,
+        "update",
+        TAGGING_SLOT_UNIQUE,
+        equality=("ws", "rk", "slot"),
+        residual=frozenset({"tagId"}),
+        note="a slot whose holder is no longer a child of that exclusive tag",
     ),
     Shape("taggings.of_tags", TAGGINGS, "find", TAGGING_BY_TAG, equality=("ws", "tagId")),
     Shape("taggings.remove_tags", TAGGINGS, "delete", TAGGING_BY_TAG, equality=("ws", "tagId")),

@@ -1,6 +1,7 @@
 """Taggings: one document per (resource, tag) association.
 
     ws, rk, rtype, rid, tagId, at
+    slot   (1.1) the exclusive parent of tagId when it was added; absent otherwise
 
 `rk` is the resource key "type\\x1fid": one field to match resources with `$in`.
 Resource ids contain no control characters and types never contain \\x1f, so
@@ -46,7 +47,9 @@ class TaggingStore:
 
     async def ensure_indexes(self) -> None:
         for index in query_shapes.indexes_of(query_shapes.TAGGINGS):
-            await self._t.create_index(index.keys, unique=index.unique, name=index.name)
+            await self._t.create_index(
+                index.keys, unique=index.unique, name=index.name, partial=index.partial_filter
+            )
 
     async def insert(self, docs: Sequence[Doc]) -> list[int]:
         """Insert new associations; returns the indexes actually written (duplicates skipped)."""
@@ -91,6 +94,34 @@ class TaggingStore:
             ]
         )
         return {row["_id"]: row["n"] for row in rows}
+
+    # Exclusive parents (1.1) ------------------------------------------------
+
+    async def slots_of(self, ws: AuthorizedWorkspace, rks: Sequence[str]) -> list[Doc]:
+        """Every association of these resources with its slot (see TAGGING_SLOT_UNIQUE)."""
+        return await self._t.find(
+            {"ws": ws.id, "rk": {"$in": list(rks)}},
+            projection={"_id": 0, "rk": 1, "tagId": 1, "slot": 1},
+        )
+
+    async def clear_slots(
+        self, ws: AuthorizedWorkspace, held: Sequence[tuple[str, str, str]]
+    ) -> int:
+        """Free the slots that (resource key, slot, tag id) hold: the tag left that parent.
+
+        One call per (slot, tag): a tag that moved away holds its old slot on
+        every resource it was added to then.
+        """
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for rk, slot, tag_id in held:
+            grouped.setdefault((slot, tag_id), []).append(rk)
+        cleared = 0
+        for (slot, tag_id), rks in grouped.items():
+            cleared += await self._t.update_many(
+                {"ws": ws.id, "rk": {"$in": rks}, "slot": slot, "tagId": tag_id},
+                {"$unset": {"slot": ""}},
+            )
+        return cleared
 
     # Tag.resources ----------------------------------------------------------
 

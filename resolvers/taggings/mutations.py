@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import partial
 
 from config.limits import MAX_RESOURCES_PER_BATCH, MAX_TAGS_PER_RESOURCE
@@ -26,6 +27,7 @@ from resolvers.errors import (
     taken,
 )
 from resolvers.normalization import is_tag_id, name_key, normalize_name, normalize_resource_ref
+from resolvers.taggings import exclusive
 from resolvers.tags.mutations import create
 from storage import AuthorizedWorkspace, Doc, is_live
 from storage.taggings import resource_key
@@ -47,21 +49,29 @@ def _resources(raw: Sequence[Mapping[str, str]], problems: Problems) -> list[str
 
 
 async def _tags_by_id(
-    ctx: Context, ws: AuthorizedWorkspace, ids: Sequence[str], field: str, problems: Problems
+    ctx: Context,
+    ws: AuthorizedWorkspace,
+    ids: Sequence[str],
+    field: str,
+    problems: Problems,
+    docs: dict[str, Doc] | None = None,
 ) -> list[str]:
+    """The live tags of `ids`, in order, once each; `docs` receives their documents."""
     found = (
         {
-            d["_id"]
+            d["_id"]: d
             for d in await ctx.store.tags.live_in_workspace(
                 ws, [i for i in set(ids) if is_tag_id(i)]
             )
         }
         if ids
-        else set()
+        else {}
     )
     for i, tag_id in enumerate(ids):
         if tag_id not in found:
             problems.add(missing((field, str(i))))
+    if docs is not None:
+        docs.update(found)
     return [t for t in dict.fromkeys(ids) if t in found]
 
 
@@ -86,11 +96,17 @@ def _limit_problems(
 
 
 async def _current_tags(
-    ctx: Context, ws: AuthorizedWorkspace, keys: Sequence[str]
+    ctx: Context,
+    ws: AuthorizedWorkspace,
+    keys: Sequence[str],
+    times: dict[tuple[str, str], datetime] | None = None,
 ) -> dict[str, set[str]]:
+    """Each resource's tag ids; `times` receives when each was applied."""
     current: defaultdict[str, set[str]] = defaultdict(set)
     for row in await ctx.store.taggings.of_resources([ws.id], set(keys), ctx.principal.visibility):
         current[row["rk"]].add(row["tagId"])
+        if times is not None:
+            times[(row["rk"], row["tagId"])] = row["at"]
     return current
 
 
@@ -141,13 +157,16 @@ async def add_tags_to_resources(
     tag_ids: Sequence[str] | None,
     tag_names: Sequence[str] | None,
     create_missing: bool,
-) -> tuple[list[str], list[Doc], int]:
+) -> tuple[list[str], list[Doc], int, int]:
+    """(resource keys, created tags, associations added, associations replaced)."""
     ws = ctx.principal.workspace(workspace_id, WRITE if create_missing else TAGGINGS_WRITE)
     problems = Problems()
     keys = _resources(resources, problems)
     if not tag_ids and not tag_names:
         problems.add(Problem(UserErrorCode.VALIDATION, "Give tagIds or tagNames.", ("tagIds",)))
-    ids = await _tags_by_id(ctx, ws, list(tag_ids or []), "tagIds", problems)
+    docs: dict[str, Doc] = {}
+    ids = await _tags_by_id(ctx, ws, list(tag_ids or []), "tagIds", problems, docs)
+    named = [(t, "tagIds") for t in ids]
     names = [
         problems.check(partial(normalize_name, n, path=("tagNames", str(i))))
         for i, n in enumerate(tag_names or [])
@@ -168,18 +187,27 @@ async def add_tags_to_resources(
         doc = by_key.get(name_key(name))
         if doc is not None:
             ids.append(doc["_id"])
+            docs[doc["_id"]] = doc
+            named.append((doc["_id"], "tagNames"))
         elif create_missing:
             to_create.setdefault(name_key(name), (name, i))
         else:
             problems.add(
                 Problem(UserErrorCode.NOT_FOUND, "No tag has this name.", ("tagNames", str(i)))
             )
+    groups = await exclusive.groups_of(ctx, ws, list(docs.values())) if docs else exclusive.Groups()
+    for problem in exclusive.conflicts(named, groups):
+        problems.add(problem)
     problems.raise_any()
     ids = list(dict.fromkeys(ids))
-    current = await _current_tags(ctx, ws, keys)
+    times: dict[tuple[str, str], datetime] = {}
+    current = await _current_tags(ctx, ws, keys, times)
     wanted = set(ids) | {f"new:{k}" for k in to_create}
     adding = {rk: wanted - current.get(rk, set()) for rk in keys}
-    limit = _limit_problems(keys, current, adding)
+    replacing = exclusive.replacements(groups, adding, current)
+    limit = _limit_problems(
+        keys, {rk: tags - replacing.get(rk, set()) for rk, tags in current.items()}, adding
+    )
     if limit:
         raise UserFailure(limit)
 
@@ -193,13 +221,44 @@ async def add_tags_to_resources(
         if t not in current.get(rk, set())
     ]
     try:
-        added = await add_associations(ctx, ws, pairs, _paths(keys))
+        if groups.slot_of:
+            replaced_pairs = [(rk, t, times[(rk, t)]) for rk, ts in replacing.items() for t in ts]
+            added, replaced = await _add_replacing(ctx, ws, pairs, replaced_pairs, groups, keys)
+        else:
+            added, replaced = await add_associations(ctx, ws, pairs, _paths(keys)), 0
     except Rollback as rollback:
         if created:
             await ctx.store.tags.delete_ids(ws, [d["_id"] for d in created])
         raise UserFailure(rollback.problems) from None
     ctx.refresh_loaders()
-    return keys, created, added
+    return keys, created, added, replaced
+
+
+async def _add_replacing(
+    ctx: Context,
+    ws: AuthorizedWorkspace,
+    pairs: Sequence[tuple[str, str, datetime]],
+    replacing: Sequence[tuple[str, str, datetime]],
+    groups: exclusive.Groups,
+    keys: Sequence[str],
+) -> tuple[int, int]:
+    """Take the replaced children off, then add (see resolvers.taggings.exclusive)."""
+    removed = [(rk, t) for rk, t, _ in replacing]
+
+    async def finish() -> None:
+        await exclusive.roll_forward(ctx, ws, pairs, removed, groups)
+
+    async with ctx.completed_after_outage("replacing children of exclusive tags", finish):
+        replaced = await remove_associations(ctx, ws, removed) if removed else 0
+        try:
+            added = await add_associations(ctx, ws, pairs, _paths(keys), slots=groups.slot_of)
+            if added < len(pairs):
+                more, evicted = await exclusive.settle(ctx, ws, pairs, groups, _paths(keys))
+                added, replaced = added + more, replaced + evicted
+        except Rollback:
+            await exclusive.undo_request(ctx, ws, pairs, replacing, groups)
+            raise
+    return added, replaced
 
 
 async def remove_tags_from_resources(
@@ -225,7 +284,8 @@ async def set_resource_tags(
     checked = problems.check(
         lambda: normalize_resource_ref(resource["type"], resource["id"], path=("resource",))
     )
-    ids = await _tags_by_id(ctx, ws, list(tag_ids), "tagIds", problems)
+    docs: dict[str, Doc] = {}
+    ids = await _tags_by_id(ctx, ws, list(tag_ids), "tagIds", problems, docs)
     if len(ids) > MAX_TAGS_PER_RESOURCE:
         problems.add(
             Problem(
@@ -234,17 +294,27 @@ async def set_resource_tags(
                 ("tagIds",),
             )
         )
+    groups = await exclusive.groups_of(ctx, ws, list(docs.values())) if docs else exclusive.Groups()
+    for problem in exclusive.conflicts([(t, "tagIds") for t in ids], groups):
+        problems.add(problem)
     problems.raise_any()
     assert checked is not None
     rk = resource_key(*checked)
     current = (await _current_tags(ctx, ws, [rk])).get(rk, set())
     at = now()
+    pairs = [(rk, t, at) for t in ids if t not in current]
     try:
-        added = await add_associations(
-            ctx, ws, [(rk, t, at) for t in ids if t not in current], {rk: ("tagIds",)}
-        )
+        added = await add_associations(ctx, ws, pairs, {rk: ("tagIds",)}, slots=groups.slot_of)
     except Rollback as rollback:
         raise UserFailure(rollback.problems) from None
     removed = await remove_associations(ctx, ws, [(rk, t) for t in current if t not in set(ids)])
+    if added < len(pairs) and groups.slot_of:
+        # A child of an exclusive parent that the set drops (or a concurrent
+        # request's) held the slot: with the drops removed, insert again.
+        try:
+            more, evicted = await exclusive.settle(ctx, ws, pairs, groups, {rk: ("tagIds",)})
+        except Rollback as rollback:
+            raise UserFailure(rollback.problems) from None
+        added, removed = added + more, removed + evicted
     ctx.refresh_loaders()
     return rk, added, removed

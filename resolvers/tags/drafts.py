@@ -37,10 +37,16 @@ class Draft:
     category: str | None
     metadata: dict[str, Any]
     parent_id: str | None
+    exclusive: bool = False
 
     @property
     def name_key(self) -> str:
         return name_key(self.name)
+
+
+def _flag(value: bool, *, path: Path) -> bool:
+    """A Boolean input: GraphQL has checked its type; null on create means false."""
+    return bool(value)
 
 
 # The one set of rules for tag input, shared by create (CreateTagInput,
@@ -52,10 +58,11 @@ _RULES: dict[str, Callable[..., Any]] = {
     "description": normalize_description,
     "category": normalize_category,
     "metadata": normalize_metadata,
+    "exclusive": _flag,
 }
 # Null for these means "not given" on create (generate or default it) and is
 # refused on update, where leaving a field out is how a client keeps it.
-_NOT_NULL = ("name", "slug", "color")
+_NOT_NULL = ("name", "slug", "color", "exclusive")
 
 
 def read_fields(
@@ -104,6 +111,7 @@ def read_draft(raw: Mapping[str, Any], path: Path, problems: Problems) -> Draft 
         category=values.get("category"),
         metadata=values.get("metadata") or {},
         parent_id=raw.get("parentId"),
+        exclusive=values.get("exclusive", False),
     )
 
 

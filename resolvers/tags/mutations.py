@@ -91,6 +91,7 @@ def _tag_doc(ctx: Context, ws: AuthorizedWorkspace, draft: Draft, parent: Doc | 
         "description": draft.description,
         **category_fields(draft.category),
         "metadata": draft.metadata,
+        "exclusive": draft.exclusive,
         "createdBy": ctx.principal.id,
         "parentId": parent["_id"] if parent else None,
         "ancestors": ancestors,
@@ -288,7 +289,18 @@ async def create_tags(
 
 # Update -------------------------------------------------------------------
 
-_UPDATABLE = ("name", "slug", "color", "description", "category", "parentId", "metadata")
+_UPDATABLE = (
+    "name",
+    "slug",
+    "color",
+    "description",
+    "category",
+    "parentId",
+    "metadata",
+    "exclusive",
+)
+# What a field reads as when a document lacks it (tags stored before 1.1).
+_ABSENT: dict[str, Any] = {"exclusive": False}
 
 
 async def _new_place(
@@ -345,7 +357,7 @@ async def _apply_update(
     ctx: Context, ws: AuthorizedWorkspace, tag: Doc, changes: dict[str, Any], held: Held | None
 ) -> Doc:
     tag_id = tag["_id"]
-    changes = {k: v for k, v in changes.items() if tag.get(k) != v}
+    changes = {k: v for k, v in changes.items() if tag.get(k, _ABSENT.get(k)) != v}
     if not changes:
         return tag
     changes["updatedAt"] = now()

@@ -30,16 +30,11 @@ needs_contract = pytest.mark.skipif(
 KNOWN_GAPS: set[str] = set(
     [
         "FIELD_REMOVED: Field Tag.aliases was removed.",
-        "FIELD_REMOVED: Field Tag.exclusive was removed.",
         "FIELD_REMOVED: Field Query.tagByName was removed.",
         "FIELD_REMOVED: Field CreateTagInput.aliases was removed.",
-        "FIELD_REMOVED: Field CreateTagInput.exclusive was removed.",
         "FIELD_REMOVED: Field UpdateTagInput.aliases was removed.",
-        "FIELD_REMOVED: Field UpdateTagInput.exclusive was removed.",
         "FIELD_REMOVED: Field TagDraft.aliases was removed.",
-        "FIELD_REMOVED: Field TagDraft.exclusive was removed.",
         "FIELD_REMOVED: Field MergeTagsInput.keepSourceNamesAsAliases was removed.",
-        "FIELD_REMOVED: Field AddTagsToResourcesPayload.replacedCount was removed.",
     ]
 )
 

@@ -225,6 +225,22 @@ query Others($ws: ID!, $slug: String!, $ids: [ID!]!, $type: String!, $rid: Strin
 """
 
 
+async def _exclusive_operations(gql: Executor, elsewhere: str) -> None:
+    """A replacement, then a slot still held by a child that moved away (1.1)."""
+    only = await create_tag(gql, "Only one", exclusive=True)
+    first, second = [await create_tag(gql, n, parentId=only["id"]) for n in ("One", "Two")]
+    resources = [{"type": "task", "id": "5"}]
+    for tag_id in (first["id"], second["id"], first["id"], "move", second["id"]):
+        if tag_id == "move":
+            variables = {"input": {"id": first["id"], "parentId": elsewhere}}
+            data = (await gql(MUTATIONS["update"], variables)).ok()
+        else:
+            variables = {"input": {"workspaceId": WS, "resources": resources, "tagIds": [tag_id]}}
+            data = (await gql(MUTATIONS["add"], variables)).ok()
+        payload = next(iter(data.values()))
+        assert payload["userErrors"] == [], payload["userErrors"]
+
+
 async def _run_operations(gql: Executor, store: Store) -> None:
     """A representative set of operations: every list, filter, loader, mutation and repair."""
     root = await create_tag(gql, "Root", category="topic")
@@ -357,6 +373,7 @@ async def _run_operations(gql: Executor, store: Store) -> None:
             }
         },
     )
+    await _exclusive_operations(gql, loose["id"])
     await ok(
         "create_many",
         {"input": {"workspaceId": WS, "tags": [{"name": "Batch one"}, {"name": "Batch two"}]}},
