@@ -35,7 +35,7 @@ schema: $(RUN_STAMP)
 	$(BIN)/tags-admin export-schema schema.graphql
 
 # Benchmarks on a real store (TAGS_MONGODB_URI, else the embedded one in a temporary
-# directory): writes bench/REPORT.md (up to ~10 minutes).
+# directory): writes bench/REPORT.md (about 30 minutes: the load runs send 20 000 requests each).
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.plans
 	$(BIN)/python -m bench.run
@@ -73,12 +73,14 @@ $(RUN_STAMP): requirements/main.lock pyproject.toml edge/graphiql-assets.json | 
 	$(PIP) install -r requirements/main.lock
 	$(PIP) install --no-deps --no-build-isolation -e .
 	$(BIN)/python -m edge.graphiql install
+	$(BIN)/pybabel compile -D tags -d i18n/locales
 	touch $@
 
 $(DEV_STAMP): requirements/dev.lock pyproject.toml edge/graphiql-assets.json | $(BIN)/python
 	$(PIP) install -r requirements/dev.lock
 	$(PIP) install --no-deps --no-build-isolation -e .
 	$(BIN)/python -m edge.graphiql install
+	$(BIN)/pybabel compile -D tags -d i18n/locales
 	touch $@
 
 clean:
