@@ -35,6 +35,9 @@ TREE: list[tuple[str, str | None, str | None, str | None]] = [
     ("São Paulo", "location", None, None),
 ]
 
+# A resource carries one priority at most: adding another takes the old one off.
+EXCLUSIVE = {"Priority"}
+
 # resource type, id, tag names
 TAGGED: list[tuple[str, str, list[str]]] = [
     ("task", "T-101", ["Checkout", "Bug", "P0 Critical", "ACME Corp"]),
@@ -79,6 +82,8 @@ async def seed_demo(store: Store) -> dict[str, int]:
         fields: dict[str, Any] = {"workspaceId": WORKSPACE, "name": name, "category": category}
         if color:
             fields["color"] = color
+        if name in EXCLUSIVE:
+            fields["exclusive"] = True
         if parent:
             fields["parentId"] = ids[parent]
         payload = (await run(CREATE, {"input": fields}))["createTag"]

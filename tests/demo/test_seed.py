@@ -8,7 +8,7 @@ from tests.harness import Executor
 
 TREE_QUERY = """
 query { tags(workspaceId: "demo", filter: {isRoot: true}, first: 50) {
-  totalCount nodes { name childCount children { name children { name } } } } }
+  totalCount nodes { name childCount children(first: 20) { name children(first: 20) { name } } } } }
 """
 CHECKOUT = """
 query { taggedResources(workspaceId: "demo", tagIds: [$ID], includeDescendants: true) {
