@@ -425,7 +425,7 @@ def machine() -> str:
 
 
 async def main(quick: bool) -> int:
-    from bench import faults, load, sprawl
+    from bench import bulk, faults, load, sprawl
 
     began = time.perf_counter()
     times, warmup = (5, 2) if quick else (150, 15)
@@ -438,6 +438,7 @@ async def main(quick: bool) -> int:
     # The quick run drives a small load through a real server process too, so the
     # suite checks that harness as well.
     load_lines = await asyncio.to_thread(load.run_report, quick)
+    bulk_lines = await asyncio.to_thread(bulk.run_report, quick)
     extra: list[str] = []
     if not quick:
         extra += ["## Store faults", "", *(await faults.report()), ""]
@@ -470,6 +471,10 @@ async def main(quick: bool) -> int:
             "## Load",
             "",
             *load_lines,
+            "",
+            "## Bulk mutations",
+            "",
+            *bulk_lines,
             "",
             *extra,
         ]

@@ -10,10 +10,18 @@ concurrent identical requests add it once. Usage counters move only by what a
 request actually inserted or deleted. After inserting, a request re-reads its
 tags and the resources' tag counts: if a tag was deleted meanwhile, or a
 resource went over its limit, it takes back exactly what it inserted.
+
+Every step is a bounded number of batched store calls, whatever the number of
+resources: inserts and deletes go about a thousand associations per call (the
+event loop serves other requests in between), and the counters of every
+touched tag move in one bulk of `$inc`. A request's write-then-count section
+runs under the recovery journal's counter guard, so that a recount after an
+outage never reads the associations between a request's write and its `$inc`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -26,7 +34,7 @@ from resolvers.errors import Problem, UserErrorCode
 from resolvers.events.bus import TagEventKind
 from storage import AuthorizedWorkspace, Doc
 from storage.repair import recount
-from storage.taggings import split_key, tagging_doc
+from storage.taggings import CHUNK, RESOURCES_PER_READ, split_key, tagging_doc
 
 
 class Rollback(Exception):
@@ -37,6 +45,22 @@ class Rollback(Exception):
         self.problems = problems
 
 
+async def _docs(ws: AuthorizedWorkspace, pairs: Sequence[tuple[str, str, datetime]]) -> list[Doc]:
+    """The documents of many associations, yielding to the event loop between chunks."""
+    docs: list[Doc] = []
+    for start in range(0, len(pairs), CHUNK):
+        if start:
+            await asyncio.sleep(0)
+        docs += [tagging_doc(ws, rk, tag_id, at) for rk, tag_id, at in pairs[start : start + CHUNK]]
+    return docs
+
+
+async def recount_guarded(ctx: Context, tag_ids: list[str]) -> None:
+    """Recount these tags' counters, with no request of this process halfway through moving them."""
+    async with ctx.store.recovery.counters.recounting(tag_ids):
+        await recount(ctx.store, tag_ids)
+
+
 async def add_associations(
     ctx: Context,
     ws: AuthorizedWorkspace,
@@ -45,6 +69,7 @@ async def add_associations(
     *,
     enforce_limit: bool = True,
     slots: Mapping[str, str] | None = None,
+    leaving: Mapping[str, int] | None = None,
 ) -> int:
     """Insert (resource key, tag id, time) associations; returns how many were new.
 
@@ -54,24 +79,36 @@ async def add_associations(
     over the limit, though it is one over until the sources' rows are removed.
     `slots`: the exclusive parent of each tag that has one (resolvers.taggings.
     exclusive); such an association is not written while the resource holds
-    another child of that parent in the slot.
+    another child of that parent in the slot. `leaving`: how many tags the same
+    request removes from a resource right after (setResourceTags), which the
+    limit does not count.
     """
     if not pairs:
         return 0
-    docs = [tagging_doc(ws, rk, tag_id, at) for rk, tag_id, at in pairs]
+    docs = await _docs(ws, pairs)
     slot_of = slots or {}
-    for doc in docs:
-        if doc["tagId"] in slot_of:
-            doc["slot"] = slot_of[doc["tagId"]]
+    if slot_of:
+        for doc in docs:
+            if doc["tagId"] in slot_of:
+                doc["slot"] = slot_of[doc["tagId"]]
     tag_ids = sorted({tag_id for _, tag_id, _ in pairs})
+    # Whether the counters may have moved: until the `$inc` is sent they have not,
+    # and taking back the inserts is all an undo needs (no recount, no race).
+    counting = [False]
 
     async def undo() -> None:
-        # What reached the store carries its _id: take exactly that back, then recount.
+        # What reached the store carries its _id: take exactly that back.
         await ctx.store.taggings.remove_written([d for d in docs if "_id" in d])
-        await recount(ctx.store, tag_ids)
+        if counting[0]:
+            await recount_guarded(ctx, tag_ids)
 
-    async with ctx.completed_after_outage("adding tags to resources", undo):
-        return await _insert_counted(ctx, ws, docs, limit_paths, enforce_limit)
+    async with (
+        ctx.completed_after_outage("adding tags to resources", undo),
+        ctx.store.recovery.counters.writing(tag_ids),
+    ):
+        return await _insert_counted(
+            ctx, ws, docs, limit_paths, enforce_limit, leaving or {}, counting
+        )
 
 
 async def _insert_counted(
@@ -80,6 +117,8 @@ async def _insert_counted(
     docs: list[Doc],
     limit_paths: Mapping[str, tuple[str, ...]] | None,
     enforce_limit: bool,
+    leaving: Mapping[str, int],
+    counting: list[bool],
 ) -> int:
     written = [docs[i] for i in await ctx.store.taggings.insert(docs)]
     if not written:
@@ -94,7 +133,7 @@ async def _insert_counted(
         if enforce_limit
         else {}
     )
-    over = sorted(rk for rk, n in counts.items() if n > MAX_TAGS_PER_RESOURCE)
+    over = sorted(rk for rk, n in counts.items() if n - leaving.get(rk, 0) > MAX_TAGS_PER_RESOURCE)
     for rk in over:
         path = (limit_paths or {}).get(rk)
         problems.append(
@@ -110,33 +149,60 @@ async def _insert_counted(
     per_tag: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for d in written:
         per_tag[d["tagId"]][d["rtype"]] += 1
-    for tag_id, by_type in per_tag.items():
-        await ctx.store.tags.add_usage(tag_id, by_type)
+    counting[0] = True
+    await ctx.store.tags.add_usage_many(per_tag)
+    for tag_id in per_tag:
         ctx.emit(TagEventKind.USAGE_CHANGED, tag_id, ws.id)
     return len(written)
 
 
 async def remove_associations(
-    ctx: Context, ws: AuthorizedWorkspace, pairs: Sequence[tuple[str, str]]
+    ctx: Context,
+    ws: AuthorizedWorkspace,
+    pairs: Sequence[tuple[str, str]],
+    present: Mapping[str, set[str]] | None = None,
 ) -> int:
-    """Delete (resource key, tag id) associations; returns how many existed."""
-    grouped: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
-    for rk, tag_id in pairs:
-        grouped[(tag_id, split_key(rk)[0])].append(rk)
-    removed = 0
-    tag_ids = sorted({tag_id for tag_id, _ in grouped})
+    """Delete (resource key, tag id) associations; returns how many existed.
+
+    `present`: each resource's tags as the caller just read them (read here
+    when not given). Counters move by what was read; if the store deleted
+    another number (a concurrent request removed some first), the touched
+    tags are recounted instead.
+    """
+    if not pairs:
+        return 0
+    if present is None:
+        present = defaultdict(set)
+        for row in await ctx.store.taggings.of_resources(
+            [ws.id],
+            sorted({rk for rk, _ in pairs}),
+            ctx.principal.visibility,
+            per_call=RESOURCES_PER_READ,
+        ):
+            present[row["rk"]].add(row["tagId"])
+    tags_of: defaultdict[str, list[str]] = defaultdict(list)
+    per_tag: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for rk, tag_id in dict.fromkeys(pairs):
+        if tag_id in present.get(rk, ()):
+            tags_of[rk].append(tag_id)
+            per_tag[tag_id][split_key(rk)[0]] -= 1
+    expected = sum(len(t) for t in tags_of.values())
+    if not expected:
+        return 0
+    tag_ids = sorted(per_tag)
 
     async def recount_touched() -> None:
-        await recount(ctx.store, tag_ids)
+        await recount_guarded(ctx, tag_ids)
 
     async with ctx.completed_after_outage("removing tags from resources", recount_touched):
-        # One call per (tag, type): the deleted count is then exactly what that counter loses.
-        for (tag_id, rtype), rks in grouped.items():
-            n = await ctx.store.taggings.remove(ws, tag_id, rks)
-            if n:
-                await ctx.store.tags.add_usage(tag_id, {rtype: -n})
-                ctx.emit(TagEventKind.USAGE_CHANGED, tag_id, ws.id)
-                removed += n
+        async with ctx.store.recovery.counters.writing(tag_ids):
+            removed = await ctx.store.taggings.remove_pairs(ws, tags_of)
+            if removed == expected:
+                await ctx.store.tags.add_usage_many(per_tag)
+        if removed != expected:
+            await recount_guarded(ctx, tag_ids)
+    for tag_id in tag_ids:
+        ctx.emit(TagEventKind.USAGE_CHANGED, tag_id, ws.id)
     return removed
 
 

@@ -89,7 +89,8 @@ class Loaders:
     `children_by_parent_id` and `child_count_by_parent_id` (Mongo `parentId`);
     Tag.usageCount reads `usage_by_tag_id` (Mongo `usage`/`usageByType`, which
     `TagStore.usage_by_tag_id` projects); TaggedResource.tags reads
-    `taggings_by_resource_key` (Mongo `rk`); Tag.related reads `related_by_tag_id`.
+    `taggings_by_resource_key` (Mongo `rk`); Tag.related reads `related_by_tag_id`;
+    Tag.resources reads `resources_by_tag_id` (Mongo `tagId`) for little used tags.
     """
 
     tag_by_id: DataLoader[str, Doc | None]
@@ -99,6 +100,8 @@ class Loaders:
     usage_by_tag_id: DataLoader[str, Doc | None]
     taggings_by_resource_key: DataLoader[ResourceKey, list[Doc]]
     related_by_tag_id: DataLoader[RelatedKey, list[Doc]]
+    # Keyed by (workspace id, tag id): every association of the tag, for Tag.resources.
+    resources_by_tag_id: DataLoader[tuple[str, str], list[Doc]]
 
     def prime_tags(self, docs: Iterable[Doc]) -> None:
         """Documents a request already holds answer later loads without a store call."""
@@ -154,6 +157,12 @@ def build_loaders(store: Store, visible: Visibility) -> Loaders:
             found.update({(ws, tag_id): top for tag_id, top in rows.items()})
         return [found.get((ws, tag_id), [])[:first] for ws, tag_id, first in keys]
 
+    async def load_resources_by_tag_id(keys: Sequence[tuple[str, str]]) -> list[list[Doc]]:
+        grouped: defaultdict[tuple[str, str], list[Doc]] = defaultdict(list)
+        for row in await store.taggings.of_tags_in(keys, visible):
+            grouped[(row["ws"], row["tagId"])].append(row)
+        return [grouped.get(k, []) for k in keys]
+
     loaders = Loaders(
         tag_by_id=DataLoader(load_fn=load_tag_by_id),
         children_by_parent_id=DataLoader(load_fn=load_children_by_parent_id),
@@ -161,6 +170,7 @@ def build_loaders(store: Store, visible: Visibility) -> Loaders:
         usage_by_tag_id=DataLoader(load_fn=load_usage_by_tag_id),
         taggings_by_resource_key=DataLoader(load_fn=load_taggings_by_resource_key),
         related_by_tag_id=DataLoader(load_fn=load_related_by_tag_id),
+        resources_by_tag_id=DataLoader(load_fn=load_resources_by_tag_id),
     )
     return loaders
 

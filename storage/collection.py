@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from bson.errors import BSONError
-from pymongo import ReturnDocument
+from pymongo import DeleteMany, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.errors import (
     BulkWriteError,
     ConnectionFailure,
@@ -39,6 +39,9 @@ from storage.outage import Outage
 Doc = dict[str, Any]
 Filter = Mapping[str, Any]
 Sort = Sequence[tuple[str, int]]
+# One statement of a bulk write: ("update_one" or "update_many", filter, update),
+# or ("delete_many", filter, None).
+BulkOp = tuple[str, Filter, Mapping[str, Any] | None]
 
 _INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
 
@@ -261,6 +264,27 @@ class Collection:
     async def delete_many(self, filter: Filter) -> int:
         async with self._call():
             return int((await self._c.delete_many(filter)).deleted_count)
+
+    async def bulk_write(self, ops: Sequence[BulkOp], *, ordered: bool = True) -> tuple[int, int]:
+        """Many statements in one command; returns (documents modified, documents deleted).
+
+        The server reports totals only, never per statement.
+        """
+        if not ops:
+            return 0, 0
+        requests: list[Any] = []
+        for kind, filter, update in ops:
+            if kind == "update_one" and update is not None:
+                requests.append(UpdateOne(filter, update))
+            elif kind == "update_many" and update is not None:
+                requests.append(UpdateMany(filter, update))
+            elif kind == "delete_many":
+                requests.append(DeleteMany(filter))
+            else:
+                raise ValueError(f"unknown bulk statement {kind!r}")
+        async with self._call():
+            result = await self._c.bulk_write(requests, ordered=ordered)
+        return int(result.modified_count), int(result.deleted_count)
 
     async def create_index(
         self,

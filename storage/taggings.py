@@ -11,17 +11,29 @@ is what makes a pair exist at most once, however many requests race.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from config.limits import MAX_COUNTED_RESOURCES
 from storage import keyset, query_shapes
 from storage.access import AuthorizedWorkspace, Visibility
-from storage.collection import Collection, Doc, Sort
+from storage.collection import BulkOp, Collection, Doc, Sort
 from storage.errors import PartialInsert
 
 SEPARATOR = "\x1f"
+
+# Documents one store call writes or deletes at most. A bulk request (500
+# resources x 100 tags) is 50 such calls, each well inside the store timeout, and
+# the event loop runs other requests between them.
+CHUNK = 1000
+# Resources one read of a mutation covers: at up to 100 tags each, at most 5000
+# associations, which a slow store still reads well inside its timeout.
+RESOURCES_PER_READ = 50
+# Ids in one `_id: {$in}` statement: a server checks each candidate against the
+# whole list, so long lists cost the square of their length.
+IDS_PER_STATEMENT = 100
 
 # The sorts live with the indexes that serve them (see storage.query_shapes).
 BY_TAG_SORT: Sort = query_shapes.BY_TAG_SORT
@@ -52,21 +64,47 @@ class TaggingStore:
             )
 
     async def insert(self, docs: Sequence[Doc]) -> list[int]:
-        """Insert new associations; returns the indexes actually written (duplicates skipped)."""
-        try:
-            await self._t.insert_many(docs, ordered=False)
-        except PartialInsert as partial:
-            return partial.inserted
-        return list(range(len(docs)))
+        """Insert new associations in chunks; returns the indexes actually written
+        (duplicates skipped). A failure leaves earlier chunks written: every
+        document sent carries its `_id` (see `remove_written`)."""
+        written: list[int] = []
+        for start in range(0, len(docs), CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            chunk = docs[start : start + CHUNK]
+            try:
+                await self._t.insert_many(chunk, ordered=False)
+            except PartialInsert as partial:
+                written += [start + i for i in partial.inserted]
+            else:
+                written += range(start, start + len(chunk))
+        return written
 
     async def of_resources(
-        self, ws_ids: Iterable[str], rks: Iterable[str], visible: Visibility
+        self,
+        ws_ids: Iterable[str],
+        rks: Iterable[str],
+        visible: Visibility,
+        *,
+        per_call: int = 0,
     ) -> list[Doc]:
+        """The associations of these resources; `per_call` resources a call when given
+        (a mutation's reads: up to 100 associations each, so a call stays bounded)."""
         wanted = sorted({w for w in ws_ids if visible.sees(w)})
-        return await self._t.find(
-            {"ws": {"$in": wanted}, "rk": {"$in": list(rks)}},
-            projection={"_id": 0, "ws": 1, "rk": 1, "tagId": 1, "at": 1},
-        )
+        # One workspace by plain equality: a planner that serves an equality prefix
+        # and one `$in` (SecantusDB's) would otherwise scan the whole collection.
+        ws: Any = wanted[0] if len(wanted) == 1 else {"$in": wanted}
+        keys = list(rks)
+        step = per_call or max(len(keys), 1)
+        rows: list[Doc] = []
+        for start in range(0, len(keys), step):
+            if start:
+                await asyncio.sleep(0)
+            rows += await self._t.find(
+                {"ws": ws, "rk": {"$in": keys[start : start + step]}},
+                projection={"_id": 0, "ws": 1, "rk": 1, "tagId": 1, "at": 1},
+            )
+        return rows
 
     async def of_tags(self, ws: AuthorizedWorkspace, tag_ids: Sequence[str]) -> list[Doc]:
         return await self._t.find(
@@ -74,26 +112,105 @@ class TaggingStore:
             projection={"_id": 0, "rk": 1, "tagId": 1, "at": 1},
         )
 
-    async def remove(self, ws: AuthorizedWorkspace, tag_id: str, rks: Sequence[str]) -> int:
-        return await self._t.delete_many({"ws": ws.id, "tagId": tag_id, "rk": {"$in": list(rks)}})
+    async def of_tags_in(self, keys: Iterable[tuple[str, str]], visible: Visibility) -> list[Doc]:
+        """Every association of these (workspace, tag id) pairs, one call per workspace."""
+        by_ws: dict[str, set[str]] = {}
+        for ws_id, tag_id in keys:
+            if visible.sees(ws_id):
+                by_ws.setdefault(ws_id, set()).add(tag_id)
+        rows: list[Doc] = []
+        for ws_id, tag_ids in sorted(by_ws.items()):
+            rows += await self._t.find(
+                {"ws": ws_id, "tagId": {"$in": sorted(tag_ids)}},
+                projection={"_id": 0, "ws": 1, "tagId": 1, "rk": 1, "rtype": 1, "at": 1},
+            )
+        return rows
+
+    async def remove_pairs(
+        self, ws: AuthorizedWorkspace, tags_of: Mapping[str, Sequence[str]]
+    ) -> int:
+        """Delete the associations of each resource key with the tags given for it;
+        returns how many were deleted.
+
+        One statement per resource (the unique index's prefix, then `$in` on its
+        last field), about CHUNK associations per call.
+        """
+        deleted = 0
+        for calls, (ops, _) in enumerate(
+            _chunked(
+                (
+                    ("delete_many", {"ws": ws.id, "rk": rk, "tagId": {"$in": list(tags)}}, None),
+                    len(tags),
+                )
+                for rk, tags in tags_of.items()
+                if tags
+            )
+        ):
+            if calls:
+                await asyncio.sleep(0)
+            deleted += (await self._t.bulk_write(ops, ordered=False))[1]
+        return deleted
 
     async def remove_written(self, docs: Sequence[Doc]) -> int:
         """Take back documents this process inserted (they carry their `_id`)."""
-        return await self._t.delete_many({"_id": {"$in": [d["_id"] for d in docs]}})
+        ids = [d["_id"] for d in docs]
+        removed = 0
+        for start in range(0, len(ids), CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            ops: list[BulkOp] = [
+                ("delete_many", {"_id": {"$in": ids[i : i + IDS_PER_STATEMENT]}}, None)
+                for i in range(start, min(start + CHUNK, len(ids)), IDS_PER_STATEMENT)
+            ]
+            removed += (await self._t.bulk_write(ops, ordered=False))[1]
+        return removed
 
-    async def remove_tags(self, ws: AuthorizedWorkspace, tag_ids: Sequence[str]) -> int:
-        return await self._t.delete_many({"ws": ws.id, "tagId": {"$in": list(tag_ids)}})
+    async def remove_tags(
+        self,
+        ws: AuthorizedWorkspace,
+        tag_ids: Sequence[str],
+        usage: Mapping[str, int] | None = None,
+    ) -> int:
+        """Delete every association of these tags; returns how many were deleted.
+
+        One statement per tag (the by-tag index's prefix), grouped by the tags'
+        usage counters into calls of about CHUNK associations, so no call
+        outlasts the store timeout; a tag of unknown usage goes alone.
+        """
+        deleted = 0
+        statements = (
+            (
+                ("delete_many", {"ws": ws.id, "tagId": tag_id}, None),
+                (usage or {}).get(tag_id, CHUNK),
+            )
+            for tag_id in tag_ids
+        )
+        for calls, (ops, _) in enumerate(_chunked(statements)):
+            if calls:
+                await asyncio.sleep(0)
+            deleted += (await self._t.bulk_write(ops, ordered=False))[1]
+        return deleted
 
     async def counts_per_resource(
         self, ws: AuthorizedWorkspace, rks: Sequence[str]
     ) -> dict[str, int]:
-        rows = await self._t.aggregate(
-            [
-                {"$match": {"ws": ws.id, "rk": {"$in": list(rks)}}},
-                {"$group": {"_id": "$rk", "n": {"$sum": 1}}},
-            ]
-        )
-        return {row["_id"]: row["n"] for row in rows}
+        counts: dict[str, int] = {}
+        for start in range(0, len(rks), RESOURCES_PER_READ):
+            if start:
+                await asyncio.sleep(0)
+            rows = await self._t.aggregate(
+                [
+                    {
+                        "$match": {
+                            "ws": ws.id,
+                            "rk": {"$in": list(rks[start : start + RESOURCES_PER_READ])},
+                        }
+                    },
+                    {"$group": {"_id": "$rk", "n": {"$sum": 1}}},
+                ]
+            )
+            counts.update((row["_id"], row["n"]) for row in rows)
+        return counts
 
     # Exclusive parents (1.1) ------------------------------------------------
 
@@ -370,6 +487,20 @@ def _live_tags_ranked(first_keys: Sequence[str], limit: int | None) -> list[dict
         stages.append({"$limit": limit})
     stages.append({"$project": {"tag": 0}})
     return stages
+
+
+def _chunked(statements: Iterable[tuple[BulkOp, int]]) -> Iterator[tuple[list[BulkOp], int]]:
+    """Statements grouped so that one call touches about CHUNK documents."""
+    ops: list[BulkOp] = []
+    size = 0
+    for op, n in statements:
+        if ops and size + n > CHUNK:
+            yield ops, size
+            ops, size = [], 0
+        ops.append(op)
+        size += n
+    if ops:
+        yield ops, size
 
 
 def tagging_doc(ws: AuthorizedWorkspace, rk: str, tag_id: str, at: datetime) -> Doc:

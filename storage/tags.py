@@ -29,7 +29,7 @@ from typing import Any
 
 from storage import keyset
 from storage.access import AuthorizedWorkspace, Visibility
-from storage.collection import Collection, Doc, Sort
+from storage.collection import BulkOp, Collection, Doc, Sort
 from storage.errors import DuplicateKey
 from storage.query_shapes import ORDERS as ORDERS
 from storage.query_shapes import TAGS, indexes_of
@@ -384,6 +384,26 @@ class TagStore:
             {"$set": {"parentId": parent_id, "ancestors": ancestors, "depth": len(ancestors)}},
         )
 
+    async def lift_children_many(
+        self, ws: AuthorizedWorkspace, tags: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """`lift_children` of each tag in turn, as one ordered bulk (one call)."""
+        ops: list[BulkOp] = []
+        for tag in tags:
+            ops += [
+                (
+                    "update_many",
+                    {"ws": ws.id, "parentId": tag["_id"]},
+                    {"$set": {"parentId": tag.get("parentId")}},
+                ),
+                (
+                    "update_many",
+                    {"ws": ws.id, "ancestors": tag["_id"]},
+                    {"$pull": {"ancestors": tag["_id"]}, "$inc": {"depth": -1}},
+                ),
+            ]
+        await self._tags.bulk_write(ops, ordered=True)
+
     async def lift_children(self, ws: AuthorizedWorkspace, tag: Mapping[str, Any]) -> None:
         """Children of a removed tag move up to its parent; every descendant loses one level."""
         await self._tags.update_many(
@@ -393,6 +413,29 @@ class TagStore:
             {"ws": ws.id, "ancestors": tag["_id"]},
             {"$pull": {"ancestors": tag["_id"]}, "$inc": {"depth": -1}},
         )
+
+    async def add_usage_many(self, deltas: Mapping[str, Mapping[str, int]]) -> None:
+        """Move the usage counters of many tags in one call: one `$inc` per tag."""
+        ops: list[BulkOp] = []
+        for tag_id, by_type in deltas.items():
+            inc = {f"usageByType.{type_key(t)}": n for t, n in by_type.items() if n}
+            if inc:
+                inc["usage"] = sum(by_type.values())
+                ops.append(("update_one", {"_id": tag_id}, {"$inc": inc}))
+        await self._tags.bulk_write(ops, ordered=True)
+
+    async def set_places(self, places: Mapping[str, tuple[str | None, list[str]]]) -> None:
+        """`set_place` for many tags, in calls of at most 1000 statements."""
+        ops: list[BulkOp] = [
+            (
+                "update_one",
+                {"_id": tag_id},
+                {"$set": {"parentId": parent, "ancestors": ancestors, "depth": len(ancestors)}},
+            )
+            for tag_id, (parent, ancestors) in places.items()
+        ]
+        for start in range(0, len(ops), 1000):
+            await self._tags.bulk_write(ops[start : start + 1000], ordered=True)
 
     async def add_usage(self, tag_id: str, by_type: Mapping[str, int]) -> None:
         inc = {f"usageByType.{type_key(t)}": n for t, n in by_type.items() if n}

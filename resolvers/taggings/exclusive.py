@@ -32,11 +32,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from i18n import msg
-from resolvers.associations import Rollback, add_associations, remove_associations
+from resolvers.associations import (
+    Rollback,
+    add_associations,
+    recount_guarded,
+    remove_associations,
+)
 from resolvers.context import Context
 from resolvers.errors import Problem, UserErrorCode
 from storage import AuthorizedWorkspace, Doc, is_live
-from storage.repair import recount
 
 # A request's attempts at a slot that concurrent requests keep taking; each
 # attempt lets at least one of them through, so this bounds the racers served.
@@ -219,4 +223,4 @@ async def roll_forward(
     except Rollback:
         pass  # a tag was deleted since: its associations are not wanted
     finally:
-        await recount(ctx.store, touched)
+        await recount_guarded(ctx, touched)

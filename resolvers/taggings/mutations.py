@@ -30,7 +30,7 @@ from resolvers.normalization import is_tag_id, name_key, normalize_name, normali
 from resolvers.taggings import exclusive
 from resolvers.tags.mutations import create
 from storage import AuthorizedWorkspace, Doc, is_live
-from storage.taggings import resource_key
+from storage.taggings import RESOURCES_PER_READ, resource_key
 
 
 def _resources(raw: Sequence[Mapping[str, str]], problems: Problems) -> list[str]:
@@ -103,7 +103,9 @@ async def _current_tags(
 ) -> dict[str, set[str]]:
     """Each resource's tag ids; `times` receives when each was applied."""
     current: defaultdict[str, set[str]] = defaultdict(set)
-    for row in await ctx.store.taggings.of_resources([ws.id], set(keys), ctx.principal.visibility):
+    for row in await ctx.store.taggings.of_resources(
+        [ws.id], sorted(set(keys)), ctx.principal.visibility, per_call=RESOURCES_PER_READ
+    ):
         current[row["rk"]].add(row["tagId"])
         if times is not None:
             times[(row["rk"], row["tagId"])] = row["at"]
@@ -304,10 +306,21 @@ async def set_resource_tags(
     at = now()
     pairs = [(rk, t, at) for t in ids if t not in current]
     try:
-        added = await add_associations(ctx, ws, pairs, {rk: ("tagIds",)}, slots=groups.slot_of)
+        # The tags about to be removed do not count toward the limit: a full set
+        # can be replaced by another full set.
+        added = await add_associations(
+            ctx,
+            ws,
+            pairs,
+            {rk: ("tagIds",)},
+            slots=groups.slot_of,
+            leaving={rk: len(current - set(ids))},
+        )
     except Rollback as rollback:
         raise UserFailure(rollback.problems) from None
-    removed = await remove_associations(ctx, ws, [(rk, t) for t in current if t not in set(ids)])
+    removed = await remove_associations(
+        ctx, ws, [(rk, t) for t in current if t not in set(ids)], {rk: current}
+    )
     if added < len(pairs) and groups.slot_of:
         # A child of an exclusive parent that the set drops (or a concurrent
         # request's) held the slot: with the drops removed, insert again.

@@ -12,9 +12,14 @@ from resolvers.context import Context
 from resolvers.dataloaders import resource_key_in_workspace
 from resolvers.errors import BadUserInput, UserFailure
 from resolvers.normalization import RESOURCE_TYPE_RE, is_tag_id, normalize_resource_ref
-from resolvers.pagination import Page, encode_cursor, page_args, read_page
+from resolvers.pagination import Page, PageArgs, encode_cursor, page_args, read_page
 from resolvers.taggings.facets import ResourceSet
 from storage import AuthorizedWorkspace, Doc
+
+# Tag.resources of tags used at most this often is answered from one batched read
+# of all their associations (one store call for every such tag of a request);
+# a more used tag reads just its page through the index, one call per tag.
+BATCHED_USAGE = 1000
 
 
 def resource_cursors(page: Page) -> list[str]:
@@ -85,6 +90,11 @@ async def tag_resources(
     if ws is None:
         return _empty_page(args)
     store, tag_id = ctx.store.taggings, tag["_id"]
+    if int(tag.get("usage") or 0) <= BATCHED_USAGE:
+        rows = await ctx.loaders.resources_by_tag_id.load((ws.id, tag_id))
+        page = await _page_of(args, [r for r in rows if rtype is None or r["rtype"] == rtype])
+        page.source = ResourceSet(ws, [[tag_id]], False, rtype)
+        return page
 
     async def fetch(limit: int) -> list[Doc]:
         return await store.page_by_tag(
@@ -106,6 +116,40 @@ async def tag_resources(
     )
     page.source = ResourceSet(ws, [[tag_id]], False, rtype)
     return page
+
+
+async def _page_of(args: PageArgs, rows: list[Doc]) -> Page:
+    """A keyset page of a tag's associations already in hand: no store call at all.
+
+    The same order and cursor rules as the store's pages (`BY_TAG_SORT`: most
+    recently tagged first, ties by resource key).
+    """
+    ordered = sorted(rows, key=lambda r: r["rk"])
+    ordered.sort(key=lambda r: r["at"], reverse=True)
+
+    def after(row: Doc, values: Sequence[Any]) -> bool:
+        return bool(row["at"] < values[0] or (row["at"] == values[0] and row["rk"] > values[1]))
+
+    def before(row: Doc, values: Sequence[Any]) -> bool:
+        return bool(row["at"] > values[0] or (row["at"] == values[0] and row["rk"] < values[1]))
+
+    in_range = [
+        r
+        for r in ordered
+        if (args.after is None or after(r, args.after))
+        and (args.before is None or before(r, args.before))
+    ]
+
+    async def fetch(limit: int) -> list[Doc]:
+        return in_range[-limit:] if args.from_end else in_range[:limit]
+
+    async def beyond(values: Sequence[Any], forward: bool) -> bool:
+        return any(after(r, values) if forward else before(r, values) for r in ordered)
+
+    async def count() -> int:
+        return len(ordered)
+
+    return await read_page(args, fetch, _row_key, beyond, count)
 
 
 async def _match_groups(

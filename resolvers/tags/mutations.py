@@ -13,7 +13,7 @@ can never make a cycle, a tag deeper than 4 or a stale path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from config.limits import (
@@ -23,7 +23,7 @@ from config.limits import (
     MAX_TREE_DEPTH,
 )
 from i18n import N_, msg
-from resolvers.associations import move_taggings
+from resolvers.associations import move_taggings, recount_guarded
 from resolvers.authorization import WRITE
 from resolvers.clock import now
 from resolvers.context import Context
@@ -50,7 +50,7 @@ from resolvers.tags.drafts import (
 )
 from resolvers.tags.tree import TreeBusyError, tree_turn
 from storage import AuthorizedWorkspace, Conflict, Doc, Held, PartialInsert, is_live
-from storage.repair import complete_removals, fix_paths, recount
+from storage.repair import complete_removals, fix_paths
 
 MAX_INSERT_ATTEMPTS = 32
 
@@ -393,6 +393,11 @@ async def _apply_update(
 # Delete -------------------------------------------------------------------
 
 
+def _usage(tags: Iterable[Doc]) -> dict[str, int]:
+    """Each tag's usage counter: how many associations removing it deletes."""
+    return {t["_id"]: int(t.get("usage") or 0) for t in tags}
+
+
 async def _remove(
     ctx: Context,
     ws: AuthorizedWorkspace,
@@ -416,9 +421,8 @@ async def _remove(
         await store.tags.mark_deleting(ws, ids)
         if not with_descendants:
             # Deepest first, so a child deleted with its parent is lifted before the parent is.
-            for tag in sorted(tags, key=lambda t: -t["depth"]):
-                await store.tags.lift_children(ws, tag)
-        removed = await store.taggings.remove_tags(ws, ids)
+            await store.tags.lift_children_many(ws, sorted(tags, key=lambda t: -t["depth"]))
+        removed = await store.taggings.remove_tags(ws, ids, _usage(tags))
         await store.tags.delete_ids(ws, ids)
     ctx.refresh_loaders()
     for tag_id in ids:
@@ -563,7 +567,7 @@ async def _merge(
 
     async def finish() -> None:
         await complete_removals(store, list(found))
-        await recount(store, [target_id])
+        await recount_guarded(ctx, [target_id])
 
     held.ensure()
     async with ctx.completed_after_outage("merging tags", held.fix_up(finish)):
@@ -571,11 +575,13 @@ async def _merge(
         moved = await move_taggings(
             ctx, ws, target_id, await store.taggings.of_tags(ws, list(found))
         )
+        places: dict[str, tuple[str | None, list[str]]] = {}
         for tag_id, doc in area.items():
             parent = moves.get(tag_id, doc.get("parentId"))
             if parent != doc.get("parentId") or ancestors[tag_id] != doc["ancestors"]:
-                await store.tags.set_place(tag_id, parent, ancestors[tag_id])
-        await store.taggings.remove_tags(ws, list(found))
+                places[tag_id] = (parent, ancestors[tag_id])
+        await store.tags.set_places(places)
+        await store.taggings.remove_tags(ws, list(found), _usage(found.values()))
         await store.tags.delete_ids(ws, list(found))
     ctx.refresh_loaders()
     for source_id in found:

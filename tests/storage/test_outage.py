@@ -70,7 +70,7 @@ async def back_and_recovered(store: Store) -> None:
 
 async def scenario_add(gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store) -> Check:
     tag = await create_tag(gql, "Cut")
-    outage_at(monkeypatch, store, TagStore, "add_usage")
+    outage_at(monkeypatch, store, TagStore, "add_usage_many")
     result = await gql(
         ADD_TAGS,
         {
@@ -96,7 +96,7 @@ async def scenario_add(gql: Executor, monkeypatch: pytest.MonkeyPatch, store: St
 async def scenario_remove(gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store) -> Check:
     tag = await create_tag(gql, "Cut")
     await tag_resources(gql, [tag["id"]], [("task", "1"), ("task", "2")])
-    outage_at(monkeypatch, store, TagStore, "add_usage")
+    outage_at(monkeypatch, store, TagStore, "add_usage_many")
     result = await gql(
         REMOVE,
         {

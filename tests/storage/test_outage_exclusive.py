@@ -21,7 +21,7 @@ USAGE = "query($id: ID!) { tag(id: $id) { usageCount } }"
         # After the replaced child was taken off, before the new one is written.
         (TaggingStore, "insert"),
         # In the middle of taking the replaced child off (its counter not moved yet).
-        (TagStore, "add_usage"),
+        (TagStore, "add_usage_many"),
     ],
 )
 async def test_a_replacement_cut_short_is_completed_once_the_store_is_back(

@@ -19,6 +19,8 @@ from pymongo import monitoring
 
 from resolvers.authorization import ADMIN, READ, Principal
 from resolvers.clock import now
+from resolvers.taggings import queries
+from resolvers.taggings.queries import BATCHED_USAGE
 from schema import TagsSchema
 from storage import AuthorizedWorkspace, Store
 from storage.query_shapes import (
@@ -241,6 +243,20 @@ async def _exclusive_operations(gql: Executor, elsewhere: str) -> None:
         assert payload["userErrors"] == [], payload["userErrors"]
 
 
+async def _tag_resources_both_ways(gql: Executor, tag_id: str) -> None:
+    # Tag.resources of a little used tag reads all its associations in one batch;
+    # of a much used one, only its page through the index: both paths, both shapes.
+    try:
+        for batched_usage in (BATCHED_USAGE, -1):
+            queries.BATCHED_USAGE = batched_usage
+            detail = (await gql(TAG_DETAIL, {"id": tag_id, "type": "task"})).ok()["tag"]
+            cursor = detail["all"]["pageInfo"]["endCursor"]
+            variables = {"id": tag_id, "type": "task", "after": cursor, "before": cursor}
+            (await gql(TAG_DETAIL, variables)).ok()
+    finally:
+        queries.BATCHED_USAGE = BATCHED_USAGE
+
+
 async def _run_operations(gql: Executor, store: Store) -> None:
     """A representative set of operations: every list, filter, loader, mutation and repair."""
     root = await create_tag(gql, "Root", category="topic")
@@ -297,11 +313,7 @@ async def _run_operations(gql: Executor, store: Store) -> None:
         )
         result.ok()
 
-    detail = (await gql(TAG_DETAIL, {"id": root["id"], "type": "task"})).ok()["tag"]
-    cursor = detail["all"]["pageInfo"]["endCursor"]
-    (
-        await gql(TAG_DETAIL, {"id": root["id"], "type": "task", "after": cursor, "before": cursor})
-    ).ok()
+    await _tag_resources_both_ways(gql, root["id"])
 
     others = {
         "ws": WS,
