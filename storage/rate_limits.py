@@ -20,10 +20,6 @@ COUNTERS = "rate_limits"
 WINDOWS = "rate_limit_windows"
 
 
-# A lost upsert race is retried this often before the request is let through.
-UPSERT_ATTEMPTS = 3
-
-
 class RateLimits:
     """Per-key counts in fixed one-minute windows, each starting at its key's first hit.
 
@@ -78,23 +74,23 @@ class RateLimits:
 
         limiter = self._open()
         item = self._item(per_minute)
-        for _ in range(UPSERT_ATTEMPTS):
+        try:
             try:
-                if await limiter.hit(item, key):
-                    return None
-                stats = await limiter.get_window_stats(item, key)
-            except StorageError as exc:
-                log.warning("Rate limit not checked, the store did not answer: %s", exc)
-                return None
+                allowed = await limiter.hit(item, key)
             except TypeError:
                 # Two first hits of one window race on the counter's upsert: the
-                # loser's find-and-modify may return no document (seen on
-                # SecantusDB), which `limits` then subscripts. The counter exists
-                # by now, so counting again is right.
-                continue
-            return max(1, math.ceil(stats.reset_time - time.time()))
-        log.warning("Rate limit not checked: the counter's upsert kept racing")
-        return None
+                # loser's find-and-modify may answer no document (seen on
+                # SecantusDB), which `limits` then subscripts, although its
+                # increment was applied. Counting again would count it twice, so
+                # the stored count decides.
+                allowed = await self._storage.get(item.key_for(key)) <= per_minute
+            if allowed:
+                return None
+            stats = await limiter.get_window_stats(item, key)
+        except StorageError as exc:
+            log.warning("Rate limit not checked, the store did not answer: %s", exc)
+            return None
+        return max(1, math.ceil(stats.reset_time - time.time()))
 
     def close(self) -> None:
         if self._storage is not None:
