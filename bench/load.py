@@ -7,14 +7,13 @@ a fresh store (`TAGS_MONGODB_URI` with a database of its own when set, else the
 embedded store in a temporary `TAGS_DATA_DIR`), seeds and warms it, then runs
 the generator in its own process, bounded in count and in time. CPU time and
 RSS are read from /proc for the whole process tree, split between the service
-processes and the embedded store's process. Last, it measures /healthz while
-the largest allowed mutation runs.
+processes and the embedded store's process. /healthz while the largest
+allowed mutations run is bench/bulk.py's part.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -24,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -52,8 +50,6 @@ CONCURRENCY = 32
 # the embedded store answers a few dozen of these requests a second on 2 cores,
 # so 20 000 requests take several minutes per run.
 MAX_SECONDS = 900.0
-BIG_RESOURCES, BIG_TAGS = 500, 100
-MUTATION_TIMEOUT_S = 240.0
 
 
 def _seed(url: str, tagged: int = 200, roots: int = 20) -> list[str]:
@@ -194,7 +190,6 @@ class LoadRun:
     stats: dict[str, Any]
     before: TreeReading
     after: TreeReading
-    healthz: dict[str, Any]
 
     def row(self) -> str:
         done = self.stats["requests"]
@@ -208,13 +203,6 @@ class LoadRun:
             f"{self.stats['errors']} | {service:.2f} | {store_cell} | "
             f"{self.before.rss / 2**20:.0f} → {self.after.rss / 2**20:.0f} MiB "
             f"({self.after.processes} processes; store {self.after.store_rss / 2**20:.0f} MiB) |"
-        )
-
-    def healthz_row(self) -> str:
-        h = self.healthz
-        return (
-            f"| {self.workers} | {h['size']} | {h['outcome']} | {h['mutation_s']:.1f} s | {h['idle_p99_ms']:.1f} ms | "
-            f"{h['count']} | {h['p50_ms']:.1f} ms | {h['p99_ms']:.1f} ms | {h['max_ms']:.1f} ms |"
         )
 
 
@@ -256,73 +244,11 @@ def _percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1]
 
 
-def _healthz_during_big_mutation(base: str, ids: list[str], resources: int) -> dict[str, Any]:
-    """/healthz latency, polled back to back, while one addTagsToResources of
-    `resources` new resources x 100 tags runs (information; a later issue fixes it)."""
-    tags = ids[:BIG_TAGS]
-    body = {
-        "query": ADD_TAGS,
-        "variables": {
-            "input": {
-                "workspaceId": WORKSPACE,
-                "resources": [{"type": "task", "id": f"BIG-{k}"} for k in range(resources)],
-                "tagIds": tags,
-            }
-        },
-    }
-    outcome: dict[str, Any] = {}
-
-    def mutate() -> None:
-        started = time.perf_counter()
-        try:
-            answer = httpx.post(f"{base}/graphql", json=body, timeout=MUTATION_TIMEOUT_S).json()
-            payload = (answer.get("data") or {}).get("addTagsToResources") or {}
-            if answer.get("errors"):
-                outcome["outcome"] = "error: " + answer["errors"][0]["message"][:80]
-            elif payload.get("userErrors"):
-                outcome["outcome"] = "user error: " + payload["userErrors"][0]["code"]
-            else:
-                outcome["outcome"] = f"{payload['addedCount']} added"
-        except httpx.HTTPError as exc:
-            outcome["outcome"] = f"failed: {exc!r}"[:100]
-        outcome["mutation_s"] = time.perf_counter() - started
-
-    def poll(seconds: float | None, until: threading.Thread | None) -> list[float]:
-        out: list[float] = []
-        end = time.perf_counter() + (seconds or 0)
-        with httpx.Client(timeout=60) as http:
-            while (until is not None and until.is_alive()) or (
-                until is None and time.perf_counter() < end
-            ):
-                started = time.perf_counter()
-                # A failure counts with the time it took to fail.
-                with contextlib.suppress(httpx.HTTPError):
-                    http.get(f"{base}/healthz")
-                out.append(time.perf_counter() - started)
-        return out
-
-    idle = poll(2.0, None)
-    thread = threading.Thread(target=mutate)
-    thread.start()
-    busy = poll(None, thread)
-    thread.join()
-    return {
-        **outcome,
-        "size": f"{resources} × {len(tags)}",
-        "idle_p99_ms": _percentile(idle, 99) * 1000,
-        "count": len(busy),
-        "p50_ms": _percentile(busy, 50) * 1000,
-        "p99_ms": _percentile(busy, 99) * 1000,
-        "max_ms": max(busy, default=float("nan")) * 1000,
-    }
-
-
 def load_run(
     workers: int,
     total: int,
     concurrency: int,
     seconds: float,
-    big_resources: int,
     *,
     warmup: int = 300,
     tagged: int = 200,
@@ -352,20 +278,18 @@ def load_run(
             check=True,
         )
         after = read_tree(server.pid)
-        healthz = _healthz_during_big_mutation(base, ids, big_resources) if big_resources else {}
-    return LoadRun(workers, json.loads(done.stdout), before, after, healthz)
+    return LoadRun(workers, json.loads(done.stdout), before, after)
 
 
 def run_report(quick: bool = False) -> list[str]:
     if quick:
-        runs = [load_run(1, 40, 4, 10.0, 5, warmup=10, tagged=10, roots=4)]
+        runs = [load_run(1, 40, 4, 10.0, warmup=10, tagged=10, roots=4)]
         total, concurrency = 40, 4
     else:
         total, concurrency = TOTAL, CONCURRENCY
-        # The big mutation takes minutes on the embedded store: measured once, with 1 worker.
         runs = [
-            load_run(1, total, concurrency, MAX_SECONDS, BIG_RESOURCES),
-            load_run(2, total, concurrency, MAX_SECONDS, 0),
+            load_run(1, total, concurrency, MAX_SECONDS),
+            load_run(2, total, concurrency, MAX_SECONDS),
         ]
     lines = [
         f"A second process sent up to {total} requests (and for at most "
@@ -386,15 +310,6 @@ def run_report(quick: bool = False) -> list[str]:
             for run in runs
             for e in run.stats["first_errors"]
         ),
-        "",
-        "/healthz latency (requests sent back to back) while one `addTagsToResources` of new "
-        f"resources × tags runs on the same server ({BIG_RESOURCES} × {BIG_TAGS} is the largest "
-        "allowed); information only, a later issue addresses it:",
-        "",
-        "| workers | resources × tags | mutation | mutation wall | /healthz p99 idle | /healthz requests during it "
-        "| p50 | p99 | max |",
-        "|---|---|---|---|---|---|---|---|---|",
-        *(run.healthz_row() for run in runs if run.healthz),
     ]
     return lines
 
