@@ -81,6 +81,9 @@ class CreateTagInput:
     exclusive: bool | None = strawberry.field(
         default=strawberry.UNSET, description="(1.1) See Tag.exclusive; false when not given."
     )
+    aliases: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="(1.1) See Tag.aliases."
+    )
     client_mutation_id: str | None = strawberry.UNSET
 
 
@@ -120,6 +123,9 @@ class UpdateTagInput:
     metadata: JSON | None = strawberry.UNSET
     exclusive: bool | None = strawberry.field(
         default=strawberry.UNSET, description="(1.1) See Tag.exclusive; false when not given."
+    )
+    aliases: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="(1.1) See Tag.aliases."
     )
     client_mutation_id: str | None = strawberry.UNSET
 
@@ -171,6 +177,9 @@ class TagDraft:
     exclusive: bool | None = strawberry.field(
         default=strawberry.UNSET, description="(1.1) See Tag.exclusive; false when not given."
     )
+    aliases: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="(1.1) See Tag.aliases."
+    )
 
 
 @strawberry.input(
@@ -221,8 +230,6 @@ class DeleteTagsPayload:
     client_mutation_id: str | None = None
 
 
-# The (1.1) sentences are the contract's wording; keepSourceNamesAsAliases
-# comes with a later issue.
 @strawberry.input(
     description=cleandoc(
         """
@@ -242,6 +249,7 @@ class DeleteTagsPayload:
 class MergeTagsInput:
     target_id: strawberry.ID
     source_ids: list[strawberry.ID]
+    keep_source_names_as_aliases: bool | None = True
     client_mutation_id: str | None = strawberry.UNSET
 
 
@@ -411,7 +419,11 @@ class Mutation:
     async def merge_tags(self, info: Info, input: MergeTagsInput) -> MergeTagsPayload:
         async def work() -> dict[str, Any]:
             doc, merged, moved = await tag_mutations.merge_tags(
-                info.context, input.target_id, list(input.source_ids)
+                info.context,
+                input.target_id,
+                list(input.source_ids),
+                # Null is taken as the default: keeping the old names is the safe choice.
+                input.keep_source_names_as_aliases is not False,
             )
             return {
                 "tag": Tag.from_doc(doc),

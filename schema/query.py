@@ -95,6 +95,18 @@ class Query:
         return [Tag.from_doc(d) for d in docs]
 
     @strawberry.field(
+        description=cleandoc(
+            """
+            (1.1) The tag whose name or alias equals `name` after normalization,
+            without regard to case; null when none.
+            """
+        )
+    )
+    async def tag_by_name(self, info: Info, workspace_id: strawberry.ID, name: str) -> Tag | None:
+        doc = await tag_queries.tag_by_name(info.context, workspace_id, name)
+        return Tag.from_doc(doc) if doc else None
+
+    @strawberry.field(
         description="Tags of a workspace, filtered, ordered and paginated. Default order: NAME ASC."
     )
     async def tags(

@@ -63,8 +63,6 @@ class TagMatch(enum.Enum):
 
 @strawberry.input(description="Filters combine with AND.")
 class TagFilter:
-    # The "(1.1) ... of an alias" part is the contract's wording; aliases come
-    # with a later issue, until then only names match.
     search: str | None = strawberry.field(
         default=None,
         description=cleandoc(
@@ -194,6 +192,18 @@ class Tag(Node):
             """
         )
     )
+    aliases: list[str] = strawberry.field(
+        description=cleandoc(
+            """
+            (1.1) Other names of this tag, normalized like names, each 1-100
+            characters, at most 50, in the order given. Names and aliases are unique
+            together in a workspace without regard to case: no tag's name or alias may
+            equal another tag's name or alias (NAME_TAKEN). Looking a tag up by name
+            finds it by an alias too: `tagByName`, `tagNames` of addTagsToResources,
+            `TagFilter.search`, `similarTags`.
+            """
+        )
+    )
     depth: int = strawberry.field(description="0 for a root tag, parent's depth + 1 otherwise.")
     created_at: datetime
     updated_at: datetime
@@ -213,6 +223,7 @@ class Tag(Node):
             metadata=cast(JSON, doc.get("metadata") or {}),
             created_by=doc.get("createdBy"),
             exclusive=bool(doc.get("exclusive", False)),
+            aliases=doc.get("aliases") or [],
             depth=doc.get("depth", 0),
             created_at=doc["createdAt"],
             updated_at=doc["updatedAt"],

@@ -32,7 +32,7 @@ API_KEYS = "api_keys"
 LOCKS = "locks"
 
 # Fields that hold arrays: a multikey index never provides a sort on them.
-MULTIKEY = frozenset({"ancestors"})
+MULTIKEY = frozenset({"ancestors", "nameKeys", "searchKeys"})
 
 _RANGE_OPS = frozenset({"$gt", "$gte", "$lt", "$lte"})
 
@@ -117,7 +117,14 @@ RESOURCES_SORT: tuple[Key, ...] = (("at", -1), ("_id", 1))
 
 ID = {c: _ix(c, "_id") for c in (TAGS, TAGGINGS, API_KEYS, LOCKS)}
 
-TAG_NAME_UNIQUE = _ix(TAGS, "ws", "nameKey", unique=True)
+# Names and aliases together (it replaces 1.0's unique (ws, nameKey), which an
+# existing database may keep: it holds a subset of these keys, so it never
+# refuses what this one allows): one entry per element of `nameKeys`, so no key
+# of one tag equals a key of another. Partial: a tag on its way out of a merge
+# gives its keys up (the target adopts them as aliases) by losing the field,
+# and tags written before aliases existed are left out until their keys are
+# built (TagStore.build_missing_name_keys) instead of colliding on null.
+TAG_NAME_KEYS_UNIQUE = _ix(TAGS, "ws", "nameKeys", unique=True, partial_exists=("nameKeys",))
 TAG_SLUG_UNIQUE = _ix(TAGS, "ws", "slug", unique=True)
 TAG_BY_NAME = _ix(TAGS, "ws", "nameKey", "_id")
 TAG_BY_CREATED = _ix(TAGS, "ws", "createdAt", "_id")
@@ -132,9 +139,9 @@ TAG_BY_ANCESTOR = _ix(TAGS, "ws", "ancestors", "nameKey", "_id")
 TAG_BY_DEPTH = _ix(TAGS, "ws", "depth", "nameKey", "_id")
 TAG_BY_CATEGORY = _ix(TAGS, "ws", "categoryKey", "nameKey", "_id")
 TAG_BY_CREATOR = _ix(TAGS, "ws", "createdBy", "nameKey", "_id")
-# similarTags' prefilter is a regex on the folded name: mongod tests it on these
-# index keys and fetches only the tags that pass.
-TAG_BY_SEARCH_KEY = _ix(TAGS, "ws", "searchKey")
+# similarTags' prefilter is a regex on the folded names and aliases: mongod
+# tests it on these index keys and fetches only the tags that pass.
+TAG_BY_SEARCH_KEY = _ix(TAGS, "ws", "searchKeys")
 
 TAGGING_UNIQUE = _ix(TAGGINGS, "ws", "rk", "tagId", unique=True)
 TAGGING_BY_TAG = _ix(TAGGINGS, "ws", "tagId", ("at", -1), "rk")
@@ -148,7 +155,7 @@ TAGGING_SLOT_UNIQUE = _ix(TAGGINGS, "ws", "rk", "slot", unique=True, partial_exi
 API_KEY_BY_CREATED = _ix(API_KEYS, "createdAt")
 
 INDEXES: tuple[Index, ...] = (
-    TAG_NAME_UNIQUE,
+    TAG_NAME_KEYS_UNIQUE,
     TAG_SLUG_UNIQUE,
     TAG_BY_NAME,
     TAG_BY_CREATED,
@@ -208,7 +215,7 @@ TAG_FILTERS: dict[str, tuple[str, Index]] = {
 }
 # Every field a tag filter can put in a query.
 TAG_FILTER_FIELDS = frozenset(
-    {"searchKey", "categoryKey", "depth", "parentId", "ancestors", "_id", "createdBy"}
+    {"searchKeys", "categoryKey", "depth", "parentId", "ancestors", "_id", "createdBy"}
 )
 ORDER_INDEX: dict[tuple[str, bool], Index] = {
     ("NAME", False): TAG_BY_NAME,
@@ -305,7 +312,7 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "find",
         TAG_BY_SEARCH_KEY,
         equality=("ws",),
-        ranges=("searchKey",),
+        ranges=("searchKeys",),
         note="similarTags: an anchored regex (length window or compact form) on the index keys",
     ),
     # Tags ---------------------------------------------------------------------
@@ -337,7 +344,14 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         ranges=("slug",),
         note="an anchored regex is a range on slug",
     ),
-    Shape("tags.by_name_keys", TAGS, "find", TAG_NAME_UNIQUE, equality=("ws", "nameKey")),
+    Shape(
+        "tags.by_name_keys",
+        TAGS,
+        "find",
+        TAG_NAME_KEYS_UNIQUE,
+        equality=("ws", "nameKeys"),
+        note="tagByName, tagNames, and naming a conflict: names and aliases alike",
+    ),
     Shape(
         "tags.children",
         TAGS,
@@ -391,7 +405,8 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "findAndModify",
         ID[TAGS],
         equality=("_id",),
-        residual=frozenset({"ws", "deleting", "parentId", "ancestors"}),
+        # nameKeys: a merge appends aliases only while none of them is there yet.
+        residual=frozenset({"ws", "deleting", "parentId", "ancestors", "nameKeys"}),
         note="a move also matches the place it was decided from",
     ),
     Shape(
@@ -410,6 +425,14 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         equality=("ws",),
         residual=frozenset({"deleting"}),
         note="repair of one workspace's paths",
+    ),
+    Shape(
+        "repair.missing_name_keys",
+        TAGS,
+        "update",
+        None,
+        residual=frozenset({"nameKeys", "deleting"}),
+        whole="builds the name keys of tags stored before aliases existed (at start-up)",
     ),
     Shape(
         "repair.all_tags",

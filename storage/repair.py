@@ -3,8 +3,11 @@
 Multi-document changes run as ordered steps without transactions; a crash
 between two steps leaves work this routine finishes:
 
+0. tags stored before aliases existed get their name keys (`nameKeys`,
+   `searchKeys`: see storage/tags.py);
 1. tags flagged `deleting` are removed as their delete or merge intended
-   (a merge's associations first go to its target);
+   (a merge's associations first go to its target, and the names its flag
+   lists become the target's aliases once the sources have given them up);
 2. `ancestors`/`depth` are recomputed from `parentId` (a parent that no longer
    exists makes the tag a root);
 3. associations whose tag no longer exists are removed;
@@ -18,19 +21,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from storage import Doc, Store
 from storage.access import AuthorizedWorkspace
 from storage.taggings import tagging_doc
-from storage.tags import type_key
+from storage.tags import MAX_ALIASES, type_key
 
 # Longest parent chain followed while finishing a merge; longer means a cycle.
 MAX_WALK = 16
 
 
+def now_utc() -> datetime:
+    """A timestamp as the store keeps them (resolvers/clock.py, which storage may not import)."""
+    current = datetime.now(UTC).replace(tzinfo=None)
+    return current.replace(microsecond=current.microsecond // 1000 * 1000)
+
+
 @dataclass
 class RepairReport:
+    name_keys_built: int = 0
     finished_deletes: int = 0
     finished_merges: int = 0
     orphans_rerooted: int = 0
@@ -67,6 +78,14 @@ async def _finish_removals(
 ) -> None:
     flagged = await store.tags.flagged(ids)
     gone = {d["_id"] for d in flagged}
+    # Every source of a merge gives its names up before any target adopts them:
+    # a source still holding one would make the index refuse it.
+    releasing: defaultdict[str, list[str]] = defaultdict(list)
+    for doc in flagged:
+        if isinstance(doc["deleting"], dict) and doc["deleting"].get("adopt"):
+            releasing[doc["ws"]].append(doc["_id"])
+    for workspace, released in releasing.items():
+        await store.tags.release_names(AuthorizedWorkspace(workspace), released)
     for doc in sorted(flagged, key=lambda d: -d.get("depth", 0)):
         ws = AuthorizedWorkspace(doc["ws"])
         flag = doc["deleting"]
@@ -76,6 +95,9 @@ async def _finish_removals(
         kept = [a for a in doc.get("ancestors", []) if a not in gone]
         lifted = kept[-1] if kept else None
         if found and target:
+            adopt = flag.get("adopt") if isinstance(flag, dict) else None
+            if adopt:
+                await store.tags.adopt_names(ws, target, adopt, limit=MAX_ALIASES, at=now_utc())
             rows = await store.taggings.of_tags(ws, [doc["_id"]])
             # Associations the target already has are skipped by the unique index.
             await store.taggings.insert([tagging_doc(ws, r["rk"], target, r["at"]) for r in rows])
@@ -190,6 +212,7 @@ async def fix_paths(store: Store, workspace: str) -> None:
 
 async def repair(store: Store) -> RepairReport:
     report = RepairReport()
+    report.name_keys_built = await store.tags.build_missing_name_keys()
     await _finish_removals(store, report)
     await _fix_paths(store, report)
     await _remove_dangling(store, report)

@@ -6,6 +6,10 @@ One document per tag:
     ws           workspace id
     name         display name;  nameKey: casefolded (unique per ws)
     searchKey    accent- and case-folded name, for substring search
+    aliases      other names, in the order given (contract 1.1)
+    nameKeys     [nameKey, casefolded aliases...]: names and aliases unique
+                 together per ws (a multikey unique index)
+    searchKeys   [searchKey, folded aliases...], aligned with nameKeys
     slug         unique per ws
     color, description, category, categoryKey, metadata, createdBy
     parentId     null for a root; the source of truth of the tree
@@ -18,6 +22,12 @@ One document per tag:
 `ancestors` and `depth` are derived data kept beside `parentId` so that
 ancestors, subtree queries and cycle checks need no recursive walk; the repair
 routine can always recompute them from `parentId`.
+
+`nameKeys`/`searchKeys` are derived from `name` and `aliases` and written in
+the same update as they are. Tags stored before aliases existed lack them:
+`build_missing_name_keys` builds them (at start-up, before the index is made,
+and in repair). A merge's sources give theirs up (`release_names`) before
+the target adopts them (`adopt_names`).
 """
 
 from __future__ import annotations
@@ -58,24 +68,38 @@ def is_live(doc: Mapping[str, Any]) -> bool:
 
 
 # The names a tag answers to ---------------------------------------------------
-# Relevance order and similarTags rank a tag by the best of its names, and list
-# it once. Today a tag has one name; aliases join it here and nowhere else: in
-# the fields a ranking reads (`NAME_FIELDS`), the stored key a similarity
-# prefilter tests (`SIMILAR_KEY`, any element of an array matches) and `names_of`.
+# Look-ups by name (tagByName, tagNames), the search filter, relevance order and
+# similarTags treat an alias like the name and list a tag once: they read these
+# fields. `NAME_FIELDS` is what a ranking reads, `SIMILAR_KEY` the stored key a
+# similarity prefilter tests (any element of the array matches), `names_of` the
+# (name key, search key) pairs themselves.
+NAME_KEYS = "nameKeys"
+SEARCH_KEYS = "searchKeys"
 NAME_FIELDS: Mapping[str, int] = {
     "_id": 1,
     "ws": 1,
     "name": 1,
     "nameKey": 1,
     "searchKey": 1,
+    NAME_KEYS: 1,
+    SEARCH_KEYS: 1,
     "usage": 1,
 }
-SIMILAR_KEY = "searchKey"
+SIMILAR_KEY = SEARCH_KEYS
 
 
 def names_of(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(name key, search key) of every name the tag answers to, its own name first."""
-    return [(doc["nameKey"], doc["searchKey"])]
+    keys = doc.get(NAME_KEYS)
+    if keys is None:
+        # Stored before aliases existed (or on its way out of a merge).
+        return [(doc["nameKey"], doc["searchKey"])]
+    return list(zip(keys, doc[SEARCH_KEYS], strict=True))
+
+
+def name_keys_of(doc: Mapping[str, Any]) -> list[str]:
+    """Every name key the tag holds: its name's and its aliases'."""
+    return [key for key, _ in names_of(doc)]
 
 
 class Conflict(Exception):
@@ -91,6 +115,11 @@ def conflict_from(dup: DuplicateKey) -> Conflict:
     field = "slug" if "slug" in dup.fields else "name"
     return Conflict(field, dup.index)
 
+
+# Contract 1.1: a tag has at most this many aliases.
+MAX_ALIASES = 50
+# A merge's adoption of names re-reads its target when it changed meanwhile.
+MAX_ADOPT_ATTEMPTS = 8
 
 # Servers cap regex patterns (mongod near 32 KB, SecantusDB at 1000 characters).
 # A search is at most 100 characters, but folding can lengthen it many times
@@ -123,11 +152,18 @@ class TagQuery:
     def mongo(self, ws: AuthorizedWorkspace) -> dict[str, Any]:
         query: dict[str, Any] = {"ws": ws.id}
         if self.search_pattern:
+            # A regex on an array matches when any element does: the name or an
+            # alias, and the tag comes back once however many match.
             if len(self.search_pattern) <= REGEX_MAX or not self.search_key:
-                query["searchKey"] = {"$regex": self.search_pattern}
+                query[SEARCH_KEYS] = {"$regex": self.search_pattern}
             else:
                 # The same substring test: a position of 0 or more is "found".
-                query["$expr"] = {"$gte": [{"$indexOfCP": ["$searchKey", self.search_key]}, 0]}
+                found = {"$gte": [{"$indexOfCP": ["$$key", self.search_key]}, 0]}
+                query["$expr"] = {
+                    "$anyElementTrue": [
+                        {"$map": {"input": f"${SEARCH_KEYS}", "as": "key", "in": found}}
+                    ]
+                }
         if self.category_key is not None:
             query["categoryKey"] = self.category_key
         if self.is_root is not None:
@@ -148,8 +184,13 @@ class TagStore:
         self._tags = tags
 
     async def ensure_indexes(self) -> None:
+        # Keys first: a tag stored before aliases existed is then in the names
+        # index at once, so no name can be taken as another tag's alias meanwhile.
+        await self.build_missing_name_keys()
         for index in indexes_of(TAGS):
-            await self._tags.create_index(index.keys, unique=index.unique, name=index.name)
+            await self._tags.create_index(
+                index.keys, unique=index.unique, name=index.name, partial=index.partial_filter
+            )
 
     # Reads -----------------------------------------------------------------
 
@@ -185,7 +226,12 @@ class TagStore:
         return await self._tags.find_one({"ws": ws.id, "slug": slug})
 
     async def by_name_keys(self, ws: AuthorizedWorkspace, keys: Iterable[str]) -> list[Doc]:
-        return await self._tags.find({"ws": ws.id, "nameKey": {"$in": list(keys)}})
+        """Tags whose name or an alias has one of these name keys."""
+        return await self._tags.find({"ws": ws.id, NAME_KEYS: {"$in": list(keys)}})
+
+    async def by_name_key(self, ws: AuthorizedWorkspace, key: str) -> Doc | None:
+        """The tag whose name or an alias has this name key (at most one: the index)."""
+        return await self._tags.find_one({"ws": ws.id, NAME_KEYS: key})
 
     async def ranking_candidates(self, ws: AuthorizedWorkspace, query: TagQuery) -> list[Doc]:
         """Every tag the filter matches, with only what ranking reads (`NAME_FIELDS`).
@@ -364,12 +410,122 @@ class TagStore:
         )
 
     async def mark_deleting(
-        self, ws: AuthorizedWorkspace, ids: Sequence[str], *, merge_into: str | None = None
+        self,
+        ws: AuthorizedWorkspace,
+        ids: Sequence[str],
+        *,
+        merge_into: str | None = None,
+        adopt: Sequence[Sequence[str]] = (),
     ) -> int:
-        """Flag tags on their way out; `merge_into` records where their taggings go."""
+        """Flag tags on their way out; `merge_into` records where their taggings go,
+        `adopt` the (alias, name key, search key) entries the target takes from the
+        sources as aliases (every source's flag carries them all)."""
         flag: dict[str, Any] = {"mergeInto": merge_into} if merge_into else {}
+        if adopt:
+            flag["adopt"] = [list(a) for a in adopt]
         return await self._tags.update_many(
             {"ws": ws.id, "_id": {"$in": list(ids)}}, {"$set": {"deleting": flag or True}}
+        )
+
+    async def release_names(self, ws: AuthorizedWorkspace, ids: Sequence[str]) -> None:
+        """Merge sources (already flagged) give up their names and aliases: the
+        partial names index no longer holds them, so the target can adopt them."""
+        await self._tags.update_many(
+            {"ws": ws.id, "_id": {"$in": list(ids)}}, {"$unset": {NAME_KEYS: ""}}
+        )
+
+    async def adopt_names(
+        self,
+        ws: AuthorizedWorkspace,
+        target_id: str,
+        names: Sequence[Sequence[str]],
+        *,
+        limit: int,
+        at: Any,
+    ) -> Doc | None:
+        """Append (alias, name key, search key) entries to a live tag's aliases.
+
+        Idempotent: entries whose key the tag already holds are skipped, and the
+        append happens only while none of the appended keys is there, so a
+        repeated or concurrent adoption cannot add one twice. At most `limit`
+        aliases are kept. An entry whose key another tag has taken meanwhile
+        (after the sources released it) is left out. None: the tag is gone.
+        """
+        pending = [tuple(n) for n in names]
+        for _attempt in range(MAX_ADOPT_ATTEMPTS):
+            found = await self.live_in_workspace(ws, [target_id])
+            if not found:
+                return None
+            target = found[0]
+            held = set(name_keys_of(target))
+            room = limit - len(target.get("aliases") or [])
+            fresh: list[tuple[str, ...]] = []
+            for entry in pending:
+                if entry[1] not in held and len(fresh) < room:
+                    held.add(entry[1])
+                    fresh.append(entry)
+            if not fresh:
+                return target
+            keys = [e[1] for e in fresh]
+            appended = {
+                "aliases": [e[0] for e in fresh],
+                NAME_KEYS: keys,
+                SEARCH_KEYS: [e[2] for e in fresh],
+            }
+            if NAME_KEYS in target:
+                # Appended where the tag is now, so a concurrent change of its other
+                # aliases is kept and the three lists stay aligned.
+                change: dict[str, Any] = {
+                    "$push": {f: {"$each": v} for f, v in appended.items()},
+                    "$set": {"updatedAt": at},
+                }
+            else:
+                now_names = names_of(target)
+                change = {
+                    "$set": {
+                        "aliases": [*(target.get("aliases") or []), *appended["aliases"]],
+                        NAME_KEYS: [k for k, _ in now_names] + keys,
+                        SEARCH_KEYS: [k for _, k in now_names] + appended[SEARCH_KEYS],
+                        "updatedAt": at,
+                    }
+                }
+            try:
+                updated = await self._tags.find_one_and_update(
+                    {"ws": ws.id, "_id": target_id, **LIVE, NAME_KEYS: {"$nin": keys}}, change
+                )
+            except DuplicateKey:
+                taken = {
+                    k
+                    for doc in await self.by_name_keys(ws, keys)
+                    if doc["_id"] != target_id
+                    for k in name_keys_of(doc)
+                }
+                pending = [e for e in pending if e[1] not in taken]
+                continue
+            if updated is not None:
+                return updated
+            # One of the keys arrived meanwhile (or the tag went): read it again.
+        found = await self.live_in_workspace(ws, [target_id])
+        return found[0] if found else None
+
+    async def build_missing_name_keys(self) -> int:
+        """Give tags stored before aliases existed their name keys; how many changed.
+
+        One update over the whole collection, which finds nothing to do once
+        every tag has its keys. Tags on their way out are left alone: a merge's
+        sources have given theirs up on purpose.
+        """
+        return await self._tags.update_many(
+            {NAME_KEYS: {"$exists": False}, **LIVE},
+            [
+                {
+                    "$set": {
+                        NAME_KEYS: ["$nameKey"],
+                        SEARCH_KEYS: ["$searchKey"],
+                        "aliases": {"$ifNull": ["$aliases", []]},
+                    }
+                }
+            ],
         )
 
     async def slugs_taken(self, ws: AuthorizedWorkspace, slugs: Iterable[str]) -> set[str]:

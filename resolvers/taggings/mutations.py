@@ -31,6 +31,7 @@ from resolvers.taggings import exclusive
 from resolvers.tags.mutations import create
 from storage import AuthorizedWorkspace, Doc, is_live
 from storage.taggings import RESOURCES_PER_READ, resource_key
+from storage.tags import name_keys_of
 
 
 def _resources(raw: Sequence[Mapping[str, str]], problems: Problems) -> list[str]:
@@ -143,8 +144,11 @@ async def _create_missing(
                 raise
             found = await ctx.store.tags.by_name_keys(ws, list(pending))
             for doc in found:
-                if is_live(doc) and doc["nameKey"] in pending:
-                    del pending[doc["nameKey"]]
+                # Another request made the name meanwhile, as a name or an alias.
+                held = [k for k in name_keys_of(doc) if k in pending]
+                if is_live(doc) and held:
+                    for key in held:
+                        del pending[key]
                     existing.append(doc["_id"])
             if not pending:
                 return [], existing
@@ -173,11 +177,13 @@ async def add_tags_to_resources(
         problems.check(partial(normalize_name, n, path=("tagNames", str(i))))
         for i, n in enumerate(tag_names or [])
     ]
+    # A name matches a tag's name or one of its aliases: never create a tag for an alias.
     by_key = (
         {
-            d["nameKey"]: d
+            key: d
             for d in await ctx.store.tags.by_name_keys(ws, {name_key(n) for n in names if n})
             if is_live(d)
+            for key in name_keys_of(d)
         }
         if any(names)
         else {}

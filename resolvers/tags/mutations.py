@@ -38,11 +38,13 @@ from resolvers.errors import (
     taken,
 )
 from resolvers.events.bus import TagEventKind
-from resolvers.normalization import is_tag_id, new_tag_id
+from resolvers.normalization import is_tag_id, name_key, new_tag_id
 from resolvers.tags import slugs
 from resolvers.tags.drafts import (
+    MAX_ALIASES,
     Draft,
     category_fields,
+    check_own_names,
     read_draft,
     read_fields,
     stored_fields,
@@ -51,6 +53,7 @@ from resolvers.tags.drafts import (
 from resolvers.tags.tree import TreeBusyError, tree_turn
 from storage import AuthorizedWorkspace, Conflict, Doc, Held, PartialInsert, is_live
 from storage.repair import complete_removals, fix_paths
+from storage.tags import name_keys_of, names_of
 
 MAX_INSERT_ATTEMPTS = 32
 
@@ -85,7 +88,7 @@ def _tag_doc(ctx: Context, ws: AuthorizedWorkspace, draft: Draft, parent: Doc | 
     return {
         "_id": tag_id,
         "ws": ws.id,
-        **text_fields(draft.name),
+        **text_fields(draft.name, draft.aliases),
         "slug": draft.slug or slugs.generated(draft.name, tag_id),
         "color": draft.color,
         "description": draft.description,
@@ -127,13 +130,16 @@ async def _parents(
 
 
 def _batch_duplicates(drafts: Sequence[Draft], problems: Problems) -> None:
-    """A later item repeating an earlier item's name or slug fails; the earlier one does not."""
+    """A later item repeating an earlier item's name, alias or slug fails; the earlier
+    one does not. Names and aliases share one space, as in the unique index."""
     names: set[str] = set()
     explicit: set[str] = set()
     for draft in drafts:
-        if draft.name_key in names:
-            problems.add(taken("name", (*draft.path, "name"), in_batch=True))
-        names.add(draft.name_key)
+        own = draft.name_keys()
+        for field, key in own:
+            if key in names:
+                problems.add(taken("name", field, in_batch=True))
+        names.update(key for _, key in own)
         if draft.slug is not None:
             if draft.slug in explicit:
                 problems.add(taken("slug", (*draft.path, "slug"), in_batch=True))
@@ -147,17 +153,29 @@ async def _taken_by_existing(
     existing tag holds, so that every failing item is reported at once."""
     store = ctx.store.tags
     reported = {p.field for p in problems.found}
-    keys = {d.name_key for d in drafts}
-    taken_names = {d["nameKey"] for d in await store.by_name_keys(ws, keys)}
+    taken_names = await _names_held(ctx, ws, [k for d in drafts for _, k in d.name_keys()])
     explicit = [d.slug for d in drafts if d.slug is not None]
     taken_slugs = await store.slugs_taken(ws, explicit) if explicit else set()
     for draft in drafts:
-        name_path, slug_path = (*draft.path, "name"), (*draft.path, "slug")
-        if draft.name_key in taken_names:
-            if name_path not in reported:
-                problems.add(taken("name", name_path))
-        elif draft.slug in taken_slugs and slug_path not in reported:
+        slug_path = (*draft.path, "slug")
+        clashes = [field for field, key in draft.name_keys() if key in taken_names]
+        for field in clashes:
+            if field not in reported:
+                problems.add(taken("name", field))
+        if not clashes and draft.slug in taken_slugs and slug_path not in reported:
             problems.add(taken("slug", slug_path))
+
+
+async def _names_held(
+    ctx: Context, ws: AuthorizedWorkspace, keys: Sequence[str], *, besides: str | None = None
+) -> set[str]:
+    """Which of these name keys a tag other than `besides` holds, as its name or an alias."""
+    return {
+        key
+        for doc in await ctx.store.tags.by_name_keys(ws, keys)
+        if doc["_id"] != besides
+        for key in name_keys_of(doc)
+    }
 
 
 async def _diagnose(
@@ -166,12 +184,15 @@ async def _diagnose(
     """After the store refused a batch: report taken names and explicit slugs,
     and give generated slugs that collided a free suffix (then the batch is retried)."""
     store = ctx.store.tags
-    taken_names = {d["nameKey"] for d in await store.by_name_keys(ws, [d["nameKey"] for d in docs])}
+    # Our own documents were taken back before this look-up, so whatever holds a
+    # key now is another tag.
+    taken_names = await _names_held(ctx, ws, [k for d in drafts for _, k in d.name_keys()])
     taken_slugs = await store.slugs_taken(ws, [d["slug"] for d in docs])
-    problems = []
+    problems: list[Problem] = []
     for draft, doc in zip(drafts, docs, strict=True):
-        if doc["nameKey"] in taken_names:
-            problems.append(taken("name", (*draft.path, "name")))
+        clashes = [field for field, key in draft.name_keys() if key in taken_names]
+        if clashes:
+            problems.extend(taken("name", field) for field in clashes)
         elif doc["slug"] in taken_slugs and draft.slug is not None:
             problems.append(taken("slug", (*draft.path, "slug")))
     if problems:
@@ -298,6 +319,7 @@ _UPDATABLE = (
     "parentId",
     "metadata",
     "exclusive",
+    "aliases",
 )
 # What a field reads as when a document lacks it (tags stored before 1.1).
 _ABSENT: dict[str, Any] = {"exclusive": False}
@@ -332,14 +354,34 @@ async def _new_place(
     return {"parentId": parent_id, "ancestors": ancestors, "depth": len(ancestors)}
 
 
+def _with_own_names(values: dict[str, Any], tag: Doc) -> dict[str, Any]:
+    """The update's values once its name and aliases agree with each other.
+
+    Given aliases must not repeat the (new or current) name: VALIDATION. A
+    rename to one of the tag's own aliases takes that alias off the list.
+    """
+    if "aliases" in values:
+        problems = Problems()
+        check_own_names(values.get("name") or tag["name"], values["aliases"], (), problems)
+        problems.raise_any()
+    elif "name" in values:
+        key = name_key(values["name"])
+        current = tag.get("aliases") or []
+        kept = [a for a in current if name_key(a) != key]
+        if kept != current:
+            values = {**values, "aliases": kept}
+    return values
+
+
 async def update_tag(ctx: Context, tag_id: str, given: Mapping[str, Any]) -> Doc:
     ctx.principal.require(WRITE)  # before any input rule: no scope, no hints
     if not any(key in given for key in _UPDATABLE):
         raise invalid(None, "Give at least one field to change.")
     ws, tag = await find_writable(ctx, tag_id, ("id",))
     problems = Problems()
-    changes = stored_fields(read_fields(given, (), problems, update=True))
+    values = read_fields(given, (), problems, update=True)
     problems.raise_any()
+    changes = stored_fields(_with_own_names(values, tag), tag)
     if "parentId" not in given:
         return await _apply_update(ctx, ws, tag, changes, None)
     async with tree_turn(ctx, ws) as held:
@@ -371,7 +413,7 @@ async def _apply_update(
     except Conflict as conflict:
         if conflict.field == "slug":
             raise UserFailure([taken("slug", ("slug",))]) from None
-        raise UserFailure([taken("name", ("name",))]) from None
+        raise UserFailure(await _name_clashes(ctx, ws, tag_id, changes)) from None
     if updated is None:
         if moving and await ctx.store.tags.live_in_workspace(ws, [tag_id]):
             # Moved by someone else after all (only if this turn's lock was lost).
@@ -388,6 +430,21 @@ async def _apply_update(
     ctx.loaders.prime_tags([updated])
     ctx.emit(TagEventKind.UPDATED, tag_id, ws.id)
     return updated
+
+
+async def _name_clashes(
+    ctx: Context, ws: AuthorizedWorkspace, tag_id: str, changes: Mapping[str, Any]
+) -> list[Problem]:
+    """NAME_TAKEN for each new name or alias another tag holds (after the index refused)."""
+    if "nameKeys" not in changes:
+        return [taken("name", ("name",))]
+    keys: list[str] = changes["nameKeys"]
+    held = await _names_held(ctx, ws, keys, besides=tag_id)
+    aliases = (("aliases", str(j)) for j in range(len(keys) - 1))
+    fields: list[tuple[str, ...]] = [("name",), *aliases]
+    found = [taken("name", field) for field, key in zip(fields, keys, strict=True) if key in held]
+    # The other tag may have gone again since; the name is what was refused.
+    return found or [taken("name", ("name" if "name" in changes else "aliases",))]
 
 
 # Delete -------------------------------------------------------------------
@@ -520,8 +577,22 @@ def _new_ancestors(
     return result
 
 
+def _adopted_names(target: Doc, sources: Sequence[Doc]) -> list[list[str]]:
+    """(alias, name key, search key) of the sources' names and aliases the target
+    takes as new aliases: in source order, its own names and repeats left out."""
+    held = {key for key, _ in names_of(target)}
+    adopted: list[list[str]] = []
+    for source in sources:
+        texts = [source["name"], *(source.get("aliases") or [])]
+        for text, (key, search) in zip(texts, names_of(source), strict=True):
+            if key not in held:
+                held.add(key)
+                adopted.append([text, key, search])
+    return adopted
+
+
 async def merge_tags(
-    ctx: Context, target_id: str, source_ids: Sequence[str]
+    ctx: Context, target_id: str, source_ids: Sequence[str], keep_names: bool = True
 ) -> tuple[Doc, list[str], int]:
     ctx.principal.require(WRITE)  # before any input rule: no scope, no hints
     if not 1 <= len(source_ids) <= MAX_MERGE_SOURCES:
@@ -530,11 +601,16 @@ async def merge_tags(
         raise invalid(("sourceIds",), "The target cannot be one of the sources.")
     ws, _ = await find_writable(ctx, target_id, ("targetId",))
     async with tree_turn(ctx, ws) as held:
-        return await _merge(ctx, ws, target_id, source_ids, held)
+        return await _merge(ctx, ws, target_id, source_ids, held, keep_names)
 
 
 async def _merge(
-    ctx: Context, ws: AuthorizedWorkspace, target_id: str, source_ids: Sequence[str], held: Held
+    ctx: Context,
+    ws: AuthorizedWorkspace,
+    target_id: str,
+    source_ids: Sequence[str],
+    held: Held,
+    keep_names: bool,
 ) -> tuple[Doc, list[str], int]:
     store = ctx.store
     wanted = list(dict.fromkeys(source_ids))
@@ -551,6 +627,13 @@ async def _merge(
     absent = [missing(("sourceIds", str(i))) for i, s in enumerate(source_ids) if s not in found]
     if absent:
         raise UserFailure(absent)
+    adopted = _adopted_names(target, [found[i] for i in wanted]) if keep_names else []
+    if len(target.get("aliases") or []) + len(adopted) > MAX_ALIASES:
+        raise UserFailure.one(
+            UserErrorCode.LIMIT_EXCEEDED,
+            msg("A tag can have at most {max} aliases.", max=MAX_ALIASES),
+            ("keepSourceNamesAsAliases",),
+        )
 
     # Every tag whose place may change: the target, and the subtrees of it and of the sources.
     nearby = await store.tags.in_workspace(
@@ -571,7 +654,13 @@ async def _merge(
 
     held.ensure()
     async with ctx.completed_after_outage("merging tags", held.fix_up(finish)):
-        await store.tags.mark_deleting(ws, list(found), merge_into=target_id)
+        # The flag carries the names the target adopts, so that repair can finish
+        # the adoption too. The sources give their names up before the target
+        # takes them: the unique index would refuse one name on two tags.
+        await store.tags.mark_deleting(ws, list(found), merge_into=target_id, adopt=adopted)
+        if adopted:
+            await store.tags.release_names(ws, list(found))
+            await store.tags.adopt_names(ws, target_id, adopted, limit=MAX_ALIASES, at=now())
         moved = await move_taggings(
             ctx, ws, target_id, await store.taggings.of_tags(ws, list(found))
         )

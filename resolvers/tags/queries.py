@@ -14,18 +14,20 @@ from config.limits import (
 from i18n import msg
 from resolvers.authorization import READ
 from resolvers.context import Context
-from resolvers.errors import BadUserInput
+from resolvers.errors import BadUserInput, UserFailure
 from resolvers.normalization import (
     SLUG_RE,
     category_key,
     escape_regex,
     has_forbidden_chars,
     is_tag_id,
+    name_key,
+    normalize_name,
     search_key,
 )
 from resolvers.pagination import Page, PageArgs, encode_cursor, page_args, read_page
 from resolvers.tags.relevance import relevance_page
-from storage import Doc, TagQuery
+from storage import Doc, TagQuery, is_live
 from storage.tags import order_sort, sort_values
 
 RELEVANCE = "RELEVANCE"
@@ -53,6 +55,19 @@ async def tag_by_slug(ctx: Context, workspace_id: str, slug: str) -> Doc | None:
     if not SLUG_RE.fullmatch(slug) or len(slug) > MAX_SLUG_LENGTH:
         return None  # no tag can have it: no need to ask the store
     return await ctx.store.tags.by_slug(ws, slug)
+
+
+async def tag_by_name(ctx: Context, workspace_id: str, name: str) -> Doc | None:
+    ws = ctx.principal.workspace(workspace_id, READ)
+    try:
+        normalized = normalize_name(name, path=("name",))
+    except UserFailure:
+        return None  # no tag can have it: no need to ask the store
+    doc = await ctx.store.tags.by_name_key(ws, name_key(normalized))
+    if doc is None or not is_live(doc):
+        return None
+    ctx.loaders.prime_tags([doc])
+    return doc
 
 
 def _text_filter(value: str | None) -> str | None:

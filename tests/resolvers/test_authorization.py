@@ -222,6 +222,13 @@ OPS: list[Op] = [
         _check_node,
     ),
     Op(
+        "tagByName",
+        READ,
+        'query($ws: ID!) { tagByName(workspaceId: $ws, name: "ALPHA") { id name } }',
+        lambda s: {"ws": WS_A},
+        _check_node,
+    ),
+    Op(
         "tags",
         READ,
         "query($ws: ID!) { tags(workspaceId: $ws) { totalCount nodes { name } } }",
@@ -877,6 +884,7 @@ async def test_resource_reads_in_own_workspace_ignore_other_workspaces(
 NAMING_B = [
     pytest.param('query { tags(workspaceId: "ws-b") { totalCount } }', id="tags"),
     pytest.param('query { tagBySlug(workspaceId: "ws-b", slug: "alpha") { id } }', id="tagBySlug"),
+    pytest.param('query { tagByName(workspaceId: "ws-b", name: "alpha") { id } }', id="tagByName"),
     pytest.param(
         'query { tagBySlug(workspaceId: "ws-b", slug: "no-such") { id } }', id="tagBySlug-missing"
     ),

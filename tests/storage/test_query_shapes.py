@@ -33,7 +33,7 @@ from storage.query_shapes import (
     TAG_BY_PARENT,
     TAG_BY_USAGE,
     TAG_FILTERS,
-    TAG_NAME_UNIQUE,
+    TAG_NAME_KEYS_UNIQUE,
     TAGS,
     Shape,
     Signature,
@@ -68,8 +68,10 @@ def test_index_names_are_distinct_per_collection() -> None:
 
 def test_the_rules_reject_what_the_issue_found() -> None:
     name_sort = tuple(order_sort("NAME", False))
-    # NAME order on the unique (ws, nameKey) index alone: a blocking sort on _id.
-    assert violations(Shape("x", TAGS, "find", TAG_NAME_UNIQUE, equality=("ws",), sort=name_sort))
+    # NAME order on the unique names index alone: a blocking sort.
+    assert violations(
+        Shape("x", TAGS, "find", TAG_NAME_KEYS_UNIQUE, equality=("ws",), sort=name_sort)
+    )
     # USAGE_COUNT DESC keeps name ties ascending: mixed directions on an ascending index.
     usage_desc = tuple(order_sort("USAGE_COUNT", True))
     assert violations(Shape("x", TAGS, "find", TAG_BY_USAGE, equality=("ws",), sort=usage_desc))
