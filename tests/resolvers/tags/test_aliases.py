@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from resolvers.authorization import DEV_PRINCIPAL
 from resolvers.context import make_context
-from resolvers.events.bus import TagEventKind, TagEventRecord
+from resolvers.events.bus import LocalBus, TagEventKind, TagEventRecord
 from schema import TagsSchema
 from storage import Store
 from storage.repair import repair
@@ -230,20 +230,16 @@ async def test_renaming_a_tag_to_its_own_alias_makes_the_alias_its_name(gql: Exe
     assert (await create(gql, "JavaScript"))["userErrors"] == []
 
 
-class RecordingBus:
+class RecordingBus(LocalBus):
     """Keeps what a mutation publishes."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.published: list[TagEventRecord] = []
 
     async def publish(self, events: Sequence[TagEventRecord]) -> None:
         self.published.extend(events)
-
-    def subscribe(self, workspace_id: str) -> AsyncIterator[TagEventRecord]:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        return None
+        await super().publish(events)
 
 
 async def test_an_alias_change_publishes_updated(
@@ -443,3 +439,39 @@ async def test_concurrent_creators_of_one_name_as_name_or_alias_one_wins(gql: Ex
         assert deleted.ok()["deleteTag"]["deletedTagIds"] == [found["id"]]
     # Nobody took the other tag's alias meanwhile.
     assert errors(await create(gql, "shared alias")) == [("NAME_TAKEN", ["name"])]
+
+
+# Relevance order and similarTags rank a tag by the best of its names -----------------------
+
+RANKED = """
+query Ranked($q: String!) {
+  tags(workspaceId: "ws-main", filter: { search: $q }, orderBy: { field: RELEVANCE }) {
+    totalCount nodes { name }
+  }
+}
+"""
+
+SIMILAR = """
+query Similar($name: String!) { similarTags(workspaceId: "ws-main", name: $name) { name } }
+"""
+
+
+async def test_relevance_ranks_an_alias_equal_to_the_search_first(gql: Executor) -> None:
+    await create(gql, "JSON")
+    await create(gql, "JavaScript", ["JS", "JScript"])
+    await create(gql, "Node JS")
+    ranked = (await gql(RANKED, {"q": "js"})).ok()["tags"]
+    # JavaScript's alias is exact; JSON starts with it; Node JS has a word starting with it.
+    assert ranked == {
+        "totalCount": 3,
+        "nodes": [{"name": "JavaScript"}, {"name": "JSON"}, {"name": "Node JS"}],
+    }
+
+
+async def test_similar_tags_compare_aliases_and_list_a_tag_once(gql: Executor) -> None:
+    await create(gql, "JavaScript", ["ECMAScript", "ECMA Script"])
+    await create(gql, "Elm")
+    close = (await gql(SIMILAR, {"name": "ecmascrpt"})).ok()["similarTags"]
+    assert close == [{"name": "JavaScript"}]
+    exact = (await gql(SIMILAR, {"name": "ECMASCRIPT"})).ok()["similarTags"]
+    assert exact == [{"name": "JavaScript"}]
