@@ -24,10 +24,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from config.limits import MAX_ALIASES_PER_TAG
 from storage import Doc, Store
 from storage.access import AuthorizedWorkspace
 from storage.taggings import tagging_doc
-from storage.tags import MAX_ALIASES, type_key
+from storage.tags import type_key
 
 # Longest parent chain followed while finishing a merge; longer means a cycle.
 MAX_WALK = 16
@@ -97,7 +98,9 @@ async def _finish_removals(
         if found and target:
             adopt = flag.get("adopt") if isinstance(flag, dict) else None
             if adopt:
-                await store.tags.adopt_names(ws, target, adopt, limit=MAX_ALIASES, at=now_utc())
+                await store.tags.adopt_names(
+                    ws, target, adopt, limit=MAX_ALIASES_PER_TAG, at=now_utc()
+                )
             rows = await store.taggings.of_tags(ws, [doc["_id"]])
             # Associations the target already has are skipped by the unique index.
             await store.taggings.insert([tagging_doc(ws, r["rk"], target, r["at"]) for r in rows])

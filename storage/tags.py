@@ -116,8 +116,6 @@ def conflict_from(dup: DuplicateKey) -> Conflict:
     return Conflict(field, dup.index)
 
 
-# Contract 1.1: a tag has at most this many aliases.
-MAX_ALIASES = 50
 # A merge's adoption of names re-reads its target when it changed meanwhile.
 MAX_ADOPT_ATTEMPTS = 8
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from config.limits import MAX_ALIASES_PER_TAG
 from i18n import N_, msg
 from resolvers.errors import Problem, Problems, UserErrorCode
 from resolvers.normalization import (
@@ -21,7 +22,6 @@ from resolvers.normalization import (
     normalize_slug,
     search_key,
 )
-from storage.tags import MAX_ALIASES
 
 Path = tuple[str, ...]
 
@@ -37,11 +37,11 @@ def normalize_aliases(raw: Sequence[str] | None, *, path: Path) -> list[str]:
     if raw is None:
         return []
     problems = Problems()
-    if len(raw) > MAX_ALIASES:
+    if len(raw) > MAX_ALIASES_PER_TAG:
         problems.add(
             Problem(
                 UserErrorCode.VALIDATION,
-                msg("A tag can have at most {max} aliases.", max=MAX_ALIASES),
+                msg("A tag can have at most {max} aliases.", max=MAX_ALIASES_PER_TAG),
                 path,
             )
         )

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from config.limits import (
+    MAX_ALIASES_PER_TAG,
     MAX_MERGE_SOURCES,
     MAX_TAGS_PER_BATCH,
     MAX_TAGS_PER_WORKSPACE,
@@ -41,7 +42,6 @@ from resolvers.events.bus import TagEventKind
 from resolvers.normalization import is_tag_id, name_key, new_tag_id
 from resolvers.tags import slugs
 from resolvers.tags.drafts import (
-    MAX_ALIASES,
     Draft,
     category_fields,
     check_own_names,
@@ -628,10 +628,10 @@ async def _merge(
     if absent:
         raise UserFailure(absent)
     adopted = _adopted_names(target, [found[i] for i in wanted]) if keep_names else []
-    if len(target.get("aliases") or []) + len(adopted) > MAX_ALIASES:
+    if len(target.get("aliases") or []) + len(adopted) > MAX_ALIASES_PER_TAG:
         raise UserFailure.one(
             UserErrorCode.LIMIT_EXCEEDED,
-            msg("A tag can have at most {max} aliases.", max=MAX_ALIASES),
+            msg("A tag can have at most {max} aliases.", max=MAX_ALIASES_PER_TAG),
             ("keepSourceNamesAsAliases",),
         )
 
@@ -660,7 +660,9 @@ async def _merge(
         await store.tags.mark_deleting(ws, list(found), merge_into=target_id, adopt=adopted)
         if adopted:
             await store.tags.release_names(ws, list(found))
-            await store.tags.adopt_names(ws, target_id, adopted, limit=MAX_ALIASES, at=now())
+            await store.tags.adopt_names(
+                ws, target_id, adopted, limit=MAX_ALIASES_PER_TAG, at=now()
+            )
         moved = await move_taggings(
             ctx, ws, target_id, await store.taggings.of_tags(ws, list(found))
         )

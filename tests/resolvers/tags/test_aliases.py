@@ -475,3 +475,22 @@ async def test_similar_tags_compare_aliases_and_list_a_tag_once(gql: Executor) -
     assert close == [{"name": "JavaScript"}]
     exact = (await gql(SIMILAR, {"name": "ECMASCRIPT"})).ok()["similarTags"]
     assert exact == [{"name": "JavaScript"}]
+
+
+# Invisible and direction-changing characters (contract 1.1) -------------------------------
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u202e", "\ufeff", "\U000e0001", "\u3164"])
+async def test_an_alias_with_an_invisible_character_is_validation(gql: Executor, char: str) -> None:
+    created = await create(gql, "Visible", ["fine", f"look{char}alike"])
+    assert errors(created) == [("VALIDATION", ["aliases", "1"])]
+    tag = (await create(gql, "Visible"))["tag"]
+    assert errors(await update(gql, tag["id"], aliases=[f"{char}x"])) == [
+        ("VALIDATION", ["aliases", "0"])
+    ]
+
+
+async def test_joiners_stay_allowed_in_aliases(gql: Executor) -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    created = await create(gql, "Family", [family, "a\u200cb"])
+    assert created["userErrors"] == [] and created["tag"]["aliases"] == [family, "a\u200cb"]
