@@ -15,11 +15,12 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 from config.settings import Settings
-from edge.authentication import Authenticator, Unauthenticated
+from edge.authentication import Authenticator, Credentials, Unauthenticated
 from edge.graphiql import graphiql_page
 from edge.http_protocol import (
     GRAPHQL_RESPONSE,
     JSON,
+    GraphQLRequest,
     RequestError,
     choose_media_type,
     dumps,
@@ -39,7 +40,7 @@ from edge.sse_protocol import (
 )
 from i18n import N_, translate
 from observability.logs import log_request
-from resolvers.context import make_context
+from resolvers.context import Context, make_context
 from resolvers.errors import ErrorCode
 from schema import TagsSchema
 from storage import Store, start_meter
@@ -147,18 +148,35 @@ class GraphQLEndpoint:
         )
         request.state.context = context
         if streaming:
-            bodies: AsyncIterator[Mapping[str, Any]] = operation_results(self.schema, gql, context)
-            if credentials.can_end:
-                ended = self.authenticator.ended(credentials, store)
-                bodies = until_ended(bodies, ended, language)
-            return EventStreamResponse(
-                event_stream(
-                    bodies,
-                    on_outcome=lambda outcome: setattr(request.state, "outcome", outcome),
-                    request_id=context.request_id,
-                    language=language,
-                )
+            return self._stream(request, gql, context, credentials)
+        return await self._execute(request, gql, context, allowed, media_type)
+
+    def _stream(
+        self, request: Request, gql: GraphQLRequest, context: Context, credentials: Credentials
+    ) -> Response:
+        """Any operation, subscriptions included, as GraphQL over SSE ("distinct connections")."""
+        bodies: AsyncIterator[Mapping[str, Any]] = operation_results(self.schema, gql, context)
+        if credentials.can_end:
+            ended = self.authenticator.ended(credentials, request.app.state.store)
+            bodies = until_ended(bodies, ended, context.language)
+        return EventStreamResponse(
+            event_stream(
+                bodies,
+                on_outcome=lambda outcome: setattr(request.state, "outcome", outcome),
+                request_id=context.request_id,
+                language=context.language,
             )
+        )
+
+    async def _execute(
+        self,
+        request: Request,
+        gql: GraphQLRequest,
+        context: Context,
+        allowed: set[OperationType],
+        media_type: str,
+    ) -> Response:
+        language = context.language
         try:
             result = await self.schema.execute(
                 gql.query,
