@@ -123,6 +123,7 @@ def example(shape: Shape, tags: list[dict[str, Any]]) -> tuple[dict[str, Any], l
         "tagId": root["_id"],
         "rtype": "task",
         "rk": {"$in": ["task\x1f1", "task\x1f2"]},
+        "slot": root["_id"],
     }
     if shape.collection == "api_keys":
         values["_id"] = "key-1"
