@@ -132,6 +132,25 @@ def readme_operations() -> list[tuple[str, dict[str, object]]]:
     return found
 
 
+# The demo tag whose id the README's example variables stand for ("tag_…").
+PLACEHOLDER_SLUGS = {"tag": "product", "target": "bug", "sources": "crash"}
+
+
+async def placeholder_ids(gql: Executor, key: str, value: object) -> object:
+    async def slug_id(slug: str) -> str:
+        query = 'query($s: String!) { tagBySlug(workspaceId: "demo", slug: $s) { id } }'
+        return str((await gql(query, {"s": slug})).ok()["tagBySlug"]["id"])
+
+    def placeholder(v: object) -> bool:
+        return isinstance(v, str) and v.startswith("tag_…")
+
+    if placeholder(value):
+        return await slug_id(PLACEHOLDER_SLUGS[key])
+    if isinstance(value, list) and value and all(placeholder(v) for v in value):
+        return [await slug_id(PLACEHOLDER_SLUGS[key]) for _ in value]
+    return value
+
+
 async def test_every_readme_operation_runs_on_the_demo_with_its_variables(
     gql: Executor, store: Store, schema: TagsSchema
 ) -> None:
@@ -140,16 +159,16 @@ async def test_every_readme_operation_runs_on_the_demo_with_its_variables(
     from demo.seed import seed_demo
 
     await seed_demo(store)
-    product = (await gql('{ tagBySlug(workspaceId: "demo", slug: "product") { id } }')).ok()
     operations = readme_operations()
     assert len(operations) >= 8
     for document, variables in operations:
         if document.lstrip().startswith("subscription"):
             assert validate(schema._schema, parse(document)) == []
             continue
-        if str(variables.get("tag", "")).startswith("tag_…"):
-            # The README tells the reader to put the id tagBySlug returned here.
-            variables = {**variables, "tag": product["tagBySlug"]["id"]}
+        # The README tells the reader to put ids that tagBySlug returned here.
+        variables = {
+            key: await placeholder_ids(gql, key, value) for key, value in variables.items()
+        }
         data = (await gql(document, variables)).ok()
         if "taggedResources" in data:
             assert data["taggedResources"]["totalCount"] > 0
