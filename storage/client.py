@@ -45,6 +45,13 @@ def open_database(
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=timeout_ms * 2,
+        # A write that times out may still run on the server. A driver retry of
+        # it is only safe where the server makes the two attempts one; SecantusDB
+        # replays a finished attempt but runs a retry that overlaps a running one
+        # again, so a `$inc` lands twice or an insert's retry reports its own
+        # documents as duplicates. Without retries the timeout is a store
+        # failure, and the recovery journal completes or takes back the step.
+        retryWrites=False,
         tz_aware=False,
     )
     db = client[name]

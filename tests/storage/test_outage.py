@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from devtools.outage import scenario
@@ -11,12 +9,14 @@ from storage import Store
 from tests.harness import Executor, app_client, store_uri
 
 UNAVAILABLE = "The data store is unavailable; try again shortly."
-# How many usage counters the known recount race (see below) may leave for repair.
-KNOWN_COUNTER_DRIFT = 5
 
 
 async def test_outage_mid_load_fails_clearly_and_recovers_without_losing_anything() -> None:
-    out = await scenario(store_uri(), clients=8, seconds=4.5, timeout_ms=200)
+    # The store timeout (1 s; calls wait that long for a store that is away) is
+    # the only fault here: with a shorter one, a busy machine's slow answers
+    # time out too, and a write the store still applies after its caller gave
+    # up is the one inconsistency left for `tags-admin repair` (README).
+    out = await scenario(store_uri(), clients=8, seconds=4.5, timeout_ms=1000)
     assert out.requests > 50
     # Readiness follows the store: ready, then 503 while it is away, then ready again by itself.
     assert [status for _, status in out.readiness] == [200, 503, 200]
@@ -28,12 +28,7 @@ async def test_outage_mid_load_fails_clearly_and_recovers_without_losing_anythin
     # ...no acknowledged creation is missing, and repair has nothing left to do.
     assert out.acknowledged_tags and out.lost == []
     assert out.repair is not None, out.repair
-    # Known gap, open in issue 11: a recount that completes an interrupted
-    # tagging can race another request's counter increment, leaving a usage
-    # counter or two off, which repair then fixes (seen in about 1 run in 5).
-    # Everything else must be clean; the counters at most a few off.
-    assert replace(out.repair, counters_fixed=0).clean, out.repair
-    assert out.repair.counters_fixed <= KNOWN_COUNTER_DRIFT, out.repair
+    assert out.repair.clean, out.repair
 
 
 # --- An outage that begins between two steps of one mutation --------------------------------
