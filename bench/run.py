@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from bench.documents import tag_document
 from bench.floors import Floor, graphql_core_floor, starlette_floor
 from bench.flows import ADD_TAGS, CREATE_TAG, WORKSPACE, flows, seed
 from bench.process import cpu_seconds, store_label
@@ -316,39 +317,13 @@ async def flows_section(
 def _scale_docs(count: int) -> list[dict[str, Any]]:
     """Complete tag documents, as createTag would store them (see storage/tags.py)."""
     from resolvers.clock import now
-    from resolvers.normalization import default_color, name_key, new_tag_id, search_key, slugify
+    from resolvers.normalization import slugify
 
     at = now()
-    docs: list[dict[str, Any]] = []
-    for i in range(count):
-        name = f"Scale {i:05d}"
-        docs.append(
-            {
-                "_id": new_tag_id(),
-                "ws": "scale",
-                "name": name,
-                "nameKey": name_key(name),
-                "searchKey": search_key(name),
-                "aliases": [],
-                "nameKeys": [name_key(name)],
-                "searchKeys": [search_key(name)],
-                "slug": slugify(name),
-                "color": default_color(name),
-                "description": None,
-                "category": None,
-                "categoryKey": None,
-                "metadata": {},
-                "createdBy": "bench",
-                "parentId": None,
-                "ancestors": [],
-                "depth": 0,
-                "usage": 0,
-                "usageByType": {},
-                "createdAt": at,
-                "updatedAt": at,
-            }
-        )
-    return docs
+    return [
+        tag_document(name, ws="scale", slug=slugify(name), usage=0, at=at)
+        for name in (f"Scale {i:05d}" for i in range(count))
+    ]
 
 
 async def scale_section(tags: int, page_size: int, deep: int) -> list[str]:

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from pymongo.errors import PyMongoError
 
+from bench.documents import tag_document
 from bench.process import store_label
 from config.settings import Settings
 from devtools.asgi import call
@@ -73,34 +74,10 @@ def _names(count: int, rng: random.Random) -> list[str]:
 def _docs(names: list[str], rng: random.Random) -> list[dict[str, Any]]:
     """Complete tag documents, as createTag would store them (see storage/tags.py)."""
     from resolvers.clock import now
-    from resolvers.normalization import default_color, name_key, new_tag_id, search_key
 
     at = now()
     return [
-        {
-            "_id": new_tag_id(),
-            "ws": WORKSPACE,
-            "name": name,
-            "nameKey": name_key(name),
-            "searchKey": search_key(name),
-            "aliases": [],
-            "nameKeys": [name_key(name)],
-            "searchKeys": [search_key(name)],
-            "slug": f"s{i}",
-            "color": default_color(name),
-            "description": None,
-            "category": None,
-            "categoryKey": None,
-            "metadata": {},
-            "createdBy": "bench",
-            "parentId": None,
-            "ancestors": [],
-            "depth": 0,
-            "usage": rng.randint(0, 200),
-            "usageByType": {},
-            "createdAt": at,
-            "updatedAt": at,
-        }
+        tag_document(name, ws=WORKSPACE, slug=f"s{i}", usage=rng.randint(0, 200), at=at)
         for i, name in enumerate(names)
     ]
 
