@@ -35,12 +35,14 @@ __all__ = [
     "Executor",
     "GraphQLResult",
     "app_client",
+    "bearer",
     "drop_database",
     "free_port",
     "fresh_db_name",
     "hs256_token",
     "live_server",
     "open_test_store",
+    "serve",
     "service_env",
     "start_server",
     "stop_store_server",
@@ -125,6 +127,11 @@ def hs256_token(secret: str, sub: str, scope: str, workspaces: list[str]) -> str
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The request headers that present `token`."""
+    return {"authorization": f"Bearer {token}"}
+
+
 def service_env(**overrides: str) -> dict[str, str]:
     """Environment for a service process on the suite's server, in a fresh database, dev mode."""
     env = {
@@ -167,3 +174,10 @@ async def app_client(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
             yield app, http
+
+
+@asynccontextmanager
+async def serve(store: Store, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client to the app on `store` with these settings (see app_client)."""
+    async with app_client(store, Settings(**settings)) as (_, http):
+        yield http

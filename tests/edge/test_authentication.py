@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
 import re
 import time
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cli import tags_admin
-from config.settings import Settings
 from edge.authentication import hash_key
 from resolvers.clock import now
 from storage import AuthorizedWorkspace, Store
-from tests.harness import app_client
+from tests import harness
+from tests.harness import bearer
 
 SECRET = "hs256-test-secret-" + "0123456789abcdef" * 4
 KEY_RE = re.compile(r"tk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
@@ -100,15 +100,9 @@ def handmade(
     return f"{signing_input}.{signature}"
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {token}"}
-
-
-@contextlib.asynccontextmanager
-async def serve(store: Store, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    options: dict[str, Any] = {"auth_mode": "required", "jwt_secret": SECRET, **settings}
-    async with app_client(store, Settings(**options)) as (_, http):
-        yield http
+def serve(store: Store, **settings: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """The app with authentication required by SECRET, unless `settings` say otherwise."""
+    return harness.serve(store, **{"auth_mode": "required", "jwt_secret": SECRET, **settings})
 
 
 async def post(

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 
-from config.settings import Settings
 from storage import Store
-from tests.harness import app_client, hs256_token
+from tests import harness
+from tests.harness import hs256_token
 
 SECRET = "rate-limit-test-secret-" + "0123456789abcdef" * 4
 CREATE = """mutation($name: String!) {
@@ -20,15 +19,12 @@ FIND = 'query($slug: String!) { tagBySlug(workspaceId: "ws-rl", slug: $slug) { i
 
 
 def bearer(sub: str) -> dict[str, str]:
-    token = hs256_token(SECRET, sub, "tags:write", ["ws-rl"])
-    return {"authorization": f"Bearer {token}"}
+    return harness.bearer(hs256_token(SECRET, sub, "tags:write", ["ws-rl"]))
 
 
-@contextlib.asynccontextmanager
-async def serve(store: Store, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    options: dict[str, Any] = {"auth_mode": "required", "jwt_secret": SECRET, **settings}
-    async with app_client(store, Settings(**options)) as (_, http):
-        yield http
+def serve(store: Store, **settings: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """The app with authentication required by SECRET, unless `settings` say otherwise."""
+    return harness.serve(store, **{"auth_mode": "required", "jwt_secret": SECRET, **settings})
 
 
 async def create(http: httpx.AsyncClient, sub: str, name: str) -> httpx.Response:
