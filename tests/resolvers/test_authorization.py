@@ -19,7 +19,7 @@ import pytest
 from resolvers.authorization import ADMIN, READ, TAGGINGS_WRITE, WRITE, Principal
 from schema import TagsSchema
 from storage import Store
-from tests.harness import Executor
+from tests.harness import Executor, GraphQLResult
 from tests.helpers import create_tag, tag_resources
 
 WS_A = "ws-a"
@@ -51,6 +51,37 @@ async def raw_snapshot(
         docs = await getattr(store.database, name)._c.find(query).to_list(None)
         out[name] = sorted(docs, key=lambda d: repr(d.get("_id")))
     return out
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One call made under a granted scope, and the store as it was before the call."""
+
+    result: GraphQLResult
+    allowed: bool
+    before: dict[str, list[dict[str, Any]]]
+
+    async def changed(self, store: Store) -> bool:
+        return await raw_snapshot(store) != self.before
+
+    async def assert_refused(self, store: Store) -> None:
+        """A refused call is FORBIDDEN and writes nothing."""
+        assert self.result.error_codes == ["FORBIDDEN"], self.result.errors
+        assert not await self.changed(store)
+
+
+async def attempt(
+    gql: Executor,
+    store: Store,
+    query: str,
+    variables: dict[str, Any],
+    granted: str | None,
+    needs: str | None,
+) -> Attempt:
+    """Call `query` as a principal granted `granted`, for an operation that needs `needs`."""
+    before = await raw_snapshot(store)
+    result = await gql(query, variables, principal=principal(granted))
+    return Attempt(result, SCOPE_RANK[granted] >= SCOPE_RANK[needs], before)
 
 
 SNAPSHOT_QUERY = f"""
@@ -425,24 +456,22 @@ def test_matrix_covers_every_query_and_mutation_field(schema: TagsSchema) -> Non
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 async def test_scope_matrix(gql: Executor, store: Store, op: Op, granted: str | None) -> None:
     seed = await seed_workspace(gql, WS_A)
-    before = await raw_snapshot(store)
-    result = await gql(op.query, op.variables(seed), principal=principal(granted))
+    tried = await attempt(gql, store, op.query, op.variables(seed), granted, op.needs)
+    result = tried.result
     field = _field(op)
-    allowed = SCOPE_RANK[granted] >= SCOPE_RANK[op.needs]
-    if allowed:
+    if tried.allowed:
         data = result.ok()
         outcome = op.check(data[field], seed)
         if outcome is not None:
             await outcome
         if field not in MUTATIONS:
-            assert await raw_snapshot(store) == before
+            assert not await tried.changed(store)
         else:
-            assert await raw_snapshot(store) != before, "an allowed mutation changed nothing"
+            assert await tried.changed(store), "an allowed mutation changed nothing"
     else:
-        assert result.error_codes == ["FORBIDDEN"], result.errors
+        await tried.assert_refused(store)
         assert result.errors[0]["path"] == [field]
         assert result.data is None or result.data.get(field) is None
-        assert await raw_snapshot(store) == before
 
 
 VIEWER = "{ viewer { id scopes workspaceIds } }"

@@ -14,7 +14,6 @@ from storage import Store
 from tests.harness import Executor
 from tests.resolvers.test_authorization import (
     GRANTS,
-    SCOPE_RANK,
     TAG,
     USER_ERRORS,
     WS_A,
@@ -22,8 +21,7 @@ from tests.resolvers.test_authorization import (
     Seed,
     _field,
     _ok,
-    principal,
-    raw_snapshot,
+    attempt,
     seed_workspace,
 )
 
@@ -112,13 +110,10 @@ async def test_alias_scope_matrix(gql: Executor, store: Store, op: Op, granted: 
         {"id": seed.alpha["id"]},
     )
     assert given.ok()["updateTag"]["userErrors"] == []
-    before = await raw_snapshot(store)
-    result = await gql(op.query, op.variables(seed), principal=principal(granted))
+    tried = await attempt(gql, store, op.query, op.variables(seed), granted, op.needs)
     field = _field(op)
-    if SCOPE_RANK[granted] >= SCOPE_RANK[op.needs]:
-        op.check(result.ok()[field], seed)
-        changed = await raw_snapshot(store) != before
-        assert changed == (field != "tagByName")
+    if tried.allowed:
+        op.check(tried.result.ok()[field], seed)
+        assert await tried.changed(store) == (field != "tagByName")
     else:
-        assert result.error_codes == ["FORBIDDEN"], result.errors
-        assert await raw_snapshot(store) == before
+        await tried.assert_refused(store)
