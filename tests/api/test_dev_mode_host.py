@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
@@ -12,18 +11,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.graphql_ws import PROTOCOL, WAIT
-from tests.harness import live_server
 
 CREATE = (
     'mutation { createTag(input: {workspaceId: "ws-dev-host", name: "Rebound"}) { tag { id } } }'
 )
 FIND = '{ tagBySlug(workspaceId: "ws-dev-host", slug: "rebound") { id } }'
-
-
-@pytest.fixture(scope="module")
-def dev_url() -> Iterator[str]:
-    with live_server() as url:
-        yield url
 
 
 def port_of(url: str) -> int:

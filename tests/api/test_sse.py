@@ -56,12 +56,6 @@ def bearer(workspaces: list[str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def dev_url() -> Iterator[str]:
-    with live_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def secured_url() -> Iterator[str]:
     with live_server(
         TAGS_AUTH_MODE="required", TAGS_JWT_SECRET=SECRET, TAGS_CORS_ORIGINS="https://app.example"

@@ -43,12 +43,6 @@ def token(workspaces: list[str], scope: str = "tags:read tags:write") -> str:
 
 
 @pytest.fixture(scope="module")
-def dev_url() -> Iterator[str]:
-    with live_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def secured_url() -> Iterator[str]:
     with live_server(TAGS_AUTH_MODE="required", TAGS_JWT_SECRET=SECRET) as url:
         yield url

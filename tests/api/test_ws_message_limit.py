@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from websockets.asyncio.client import connect
@@ -11,13 +10,6 @@ from websockets.exceptions import ConnectionClosed
 
 from edge.graphql_ws import MAX_MESSAGE, MESSAGE_TOO_BIG
 from tests.graphql_ws import PROTOCOL, WAIT, ws_url
-from tests.harness import live_server
-
-
-@pytest.fixture(scope="module")
-def dev_url() -> Iterator[str]:
-    with live_server() as url:
-        yield url
 
 
 def ping_of_size(size: int) -> str:
