@@ -622,8 +622,11 @@ Case = tuple[str, list[tuple[tuple[Any, ...], Any]]]
 
 @st.composite
 def cases(draw: st.DrawFn, ops: list[Op]) -> Case:
-    """(operation name, [(path, hostile value), ...]); the name keeps reports short."""
-    op = OPS_BY_NAME[draw(st.sampled_from([o.name for o in ops]))]
+    """(operation name, [(path, hostile value), ...]); the name keeps reports short.
+
+    The names in `ops` are unique; they are drawn in the order given."""
+    by_name = {o.name: o for o in ops}
+    op = by_name[draw(st.sampled_from([o.name for o in ops]))]
     paths = sorted(op.slots, key=repr)
     chosen = draw(st.lists(st.sampled_from(paths), min_size=1, max_size=2, unique=True))
     # A whole list (or object) and one of its items are not replaced together.

@@ -20,6 +20,7 @@ from tests.resolvers.test_fuzz import (
     Fixtures,
     Op,
     _has_cc,
+    cases,
     hostile_list,
     hostile_value,
     run_case,
@@ -104,15 +105,6 @@ ALIAS_OPS: list[Op] = [
 OPS = {op.name: op for op in ALIAS_OPS}
 
 
-@st.composite
-def alias_cases(draw: Any) -> tuple[str, list[tuple[tuple[Any, ...], Any]]]:
-    op = OPS[draw(st.sampled_from(sorted(OPS)))]
-    paths = sorted(op.slots, key=repr)
-    chosen = draw(st.lists(st.sampled_from(paths), min_size=1, max_size=2, unique=True))
-    chosen = [p for p in chosen if not any(q != p and p[: len(q)] == q for q in chosen)]
-    return op.name, [(p, draw(op.slots[p])) for p in chosen]
-
-
 FIXTURES = Fixtures()
 
 
@@ -128,7 +120,7 @@ def check_aliases(tag: dict[str, Any]) -> None:
 
 
 @settings(FUZZ_SETTINGS, max_examples=120)
-@given(case=alias_cases())
+@given(case=cases([OPS[name] for name in sorted(OPS)]))
 async def test_hostile_alias_arguments(client: httpx.AsyncClient, store: Store, case: Any) -> None:
     name, edits = case
     op = OPS[name]

@@ -21,6 +21,7 @@ from tests.resolvers.test_fuzz import (
     Ctx,
     Fixtures,
     Op,
+    cases,
     hostile_value,
     run_case,
     type_confusion,
@@ -84,19 +85,11 @@ def _two_children(c: Ctx) -> dict[str, Any]:
     }
 
 
-@st.composite
-def cases(draw: Any) -> tuple[str, list[tuple[tuple[Any, ...], Any]]]:
-    op = BY_NAME[draw(st.sampled_from(sorted(BY_NAME)))]
-    paths = sorted(op.slots, key=repr)
-    chosen = draw(st.lists(st.sampled_from(paths), min_size=1, max_size=2, unique=True))
-    return op.name, [(p, draw(op.slots[p])) for p in chosen]
-
-
 FIXTURES = Fixtures()
 
 
 @settings(FUZZ_SETTINGS, max_examples=60)
-@given(case=cases())
+@given(case=cases([BY_NAME[name] for name in sorted(BY_NAME)]))
 async def test_hostile_exclusive_arguments(
     client: httpx.AsyncClient, store: Store, case: tuple[str, list[Any]]
 ) -> None:

@@ -18,6 +18,7 @@ from tests.resolvers.test_fuzz import (
     WS,
     Fixtures,
     Op,
+    cases,
     hostile_value,
     run_case,
     type_confusion,
@@ -74,19 +75,11 @@ SPRAWL_QUERIES: list[Op] = [
 BY_NAME = {op.name: op for op in SPRAWL_QUERIES}
 
 
-@st.composite
-def cases(draw: Any) -> tuple[str, list[tuple[tuple[Any, ...], Any]]]:
-    op = BY_NAME[draw(st.sampled_from(sorted(BY_NAME)))]
-    paths = sorted(op.slots, key=repr)
-    chosen = draw(st.lists(st.sampled_from(paths), min_size=1, max_size=2, unique=True))
-    return op.name, [(p, draw(op.slots[p])) for p in chosen]
-
-
 FIXTURES = Fixtures()
 
 
 @settings(FUZZ_SETTINGS, max_examples=80)
-@given(case=cases())
+@given(case=cases([BY_NAME[name] for name in sorted(BY_NAME)]))
 async def test_hostile_sprawl_arguments(
     client: httpx.AsyncClient, store: Store, case: tuple[str, list[Any]]
 ) -> None:
