@@ -332,26 +332,35 @@ async def test_delete_with_descendants_interrupted_before_removing_tags(
     assert await carried_by(gql, "file", "f2") == {ids["other"], ids["sub"]}
 
 
-async def test_merge_interrupted_after_taggings_moved(
-    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def interrupted_merge_of_mid(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch, target: str, crash_at: str
+) -> tuple[dict[str, str], RepairReport]:
+    """Merge "mid" into `target` on the built tree, crashing at TagStore.`crash_at`, then
+    repair twice: the merge is finished, the source gone, and every resource that carried
+    the source now carries the target (once). Returns the tree's ids and the first report."""
     ids = await build(gql)
     before = {rk: await carried_by(gql, *rk) for rk in RESOURCES}
-    with crashing(monkeypatch, TagStore, "delete_ids") as calls:
+    with crashing(monkeypatch, TagStore, crash_at) as calls:
         await run_crashing(
-            gql, MERGE_TAGS, {"input": {"targetId": ids["other"], "sourceIds": [ids["mid"]]}}
+            gql, MERGE_TAGS, {"input": {"targetId": ids[target], "sourceIds": [ids["mid"]]}}
         )
     assert calls, "the crash point was never reached"
     await assert_reads_sensibly(gql)
 
     report = await repair_twice(store)
     assert report.finished_merges == 1, report
-    assert report.finished_deletes == 0, report
     await assert_tag_gone(gql, ids["mid"])
-    # Every resource that carried the source now carries the target (once).
     for rk, had in before.items():
-        expected = {ids["other"] if t == ids["mid"] else t for t in had}
+        expected = {ids[target] if t == ids["mid"] else t for t in had}
         assert await carried_by(gql, *rk) == expected, rk
+    return ids, report
+
+
+async def test_merge_interrupted_after_taggings_moved(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids, report = await interrupted_merge_of_mid(gql, store, monkeypatch, "other", "delete_ids")
+    assert report.finished_deletes == 0, report
     other = await tag_info(gql, ids["other"])
     # t1, f1, t3, f2 of its own, t2 from the source (t1 and f1 carried both).
     assert other["usage"] == (5, 3, 2), other
@@ -368,23 +377,9 @@ async def test_merge_interrupted_while_moving_taggings(
     """The crash comes after the target's new associations were written but
     before its counter and the tree were updated, and before the source lost
     its own associations."""
-    ids = await build(gql)
-    before = {rk: await carried_by(gql, *rk) for rk in RESOURCES}
-    with crashing(monkeypatch, TagStore, "add_usage_many") as calls:
-        await run_crashing(
-            gql, MERGE_TAGS, {"input": {"targetId": ids["sub"], "sourceIds": [ids["mid"]]}}
-        )
-    assert calls, "the crash point was never reached"
-    await assert_reads_sensibly(gql)
-
-    report = await repair_twice(store)
-    assert report.finished_merges == 1, report
+    ids, report = await interrupted_merge_of_mid(gql, store, monkeypatch, "sub", "add_usage_many")
     assert report.counters_fixed >= 1, report
     assert report.paths_fixed >= 2, report  # leaf and tip now hang below other > sub
-    await assert_tag_gone(gql, ids["mid"])
-    for rk, had in before.items():
-        expected = {ids["sub"] if t == ids["mid"] else t for t in had}
-        assert await carried_by(gql, *rk) == expected, rk
     assert (await tag_info(gql, ids["sub"]))["usage"] == (5, 3, 2)
     tip = await tag_info(gql, ids["tip"])
     assert (tip["ancestors"], tip["depth"]) == ([ids["other"], ids["sub"], ids["leaf"]], 3)
