@@ -8,12 +8,14 @@ Each test gets a database of its own, dropped afterwards.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +36,7 @@ __all__ = [
     "ROOT",
     "Executor",
     "GraphQLResult",
+    "alive",
     "app_client",
     "bearer",
     "drop_database",
@@ -125,6 +128,17 @@ def hs256_token(secret: str, sub: str, scope: str, workspaces: list[str]) -> str
 
     claims = {"sub": sub, "exp": int(time.time()) + 600, "scope": scope, "workspaces": workspaces}
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` is still running (Linux: reads /proc)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped) counts as gone.
+    state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    return state != "Z"
 
 
 def bearer(token: str) -> dict[str, str]:

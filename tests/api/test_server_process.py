@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from storage.embedded import CONSOLE, start_or_attach
-from tests.harness import ROOT, start_server
+from tests.harness import ROOT, alive, start_server
 
 VIEWER = {"query": "{ viewer { id } }"}
 CREATE = {"query": 'mutation { createTag(input: {workspaceId: "w", name: "Kept"}) { tag { id } } }'}
@@ -40,16 +40,6 @@ def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
 
 def store_pid(data_dir: Path) -> int:
     return int(json.loads((data_dir / "server.json").read_text())["pid"])
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (exited, not yet reaped) counts as gone.
-    state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    return state != "Z"
 
 
 def wait_gone(pid: int, seconds: float = 10) -> bool:

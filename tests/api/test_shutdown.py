@@ -10,14 +10,13 @@ store child are gone, with exit code 0, well inside 10 s.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-from tests.harness import start_server
+from tests.harness import alive, start_server
 
 # The contract's bound. A guard on a subprocess, not a benchmark.
 CONTRACT_S = 10.0
@@ -46,15 +45,6 @@ def read_until(sock: socket.socket, marker: bytes) -> bytes:
             break
         seen += chunk
     return seen
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    return state != "Z"
 
 
 def test_sigterm_with_a_stream_open_and_a_request_in_flight_exits_0_within_10_s(
