@@ -22,6 +22,11 @@ from storage.embedded import EmbeddedServer, EmbeddedStoreError, start_or_attach
 
 log = logging.getLogger("tags")
 
+# What shutdown leaves for completing the fix-ups of cancelled requests: they
+# are cancelled 4 s after the signal, the store takes about a second to stop,
+# and the process exits by 8.5 s whatever happens (server.py).
+FIXUP_BUDGET_S = 1.5
+
 
 async def _complete_interrupted_work(store: Store, every: float = 0.5) -> None:
     """Operations a store failure cut short are completed once the store is back."""
@@ -29,6 +34,20 @@ async def _complete_interrupted_work(store: Store, every: float = 0.5) -> None:
         await asyncio.sleep(every)
         if store.recovery.pending:
             await store.recovery.run_pending()
+
+
+async def complete_before_exit(store: Store, budget: float = FIXUP_BUDGET_S) -> None:
+    """Complete what the requests cancelled at shutdown left half done, within `budget`."""
+    if not store.recovery.pending:
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(store.recovery.run_pending(), budget)
+    if store.recovery.pending:
+        log.error(
+            "%d interrupted operation(s) could not be completed before exit; "
+            "run `tags-admin repair` to finish them.",
+            store.recovery.pending,
+        )
 
 
 async def _watch_embedded(server: EmbeddedServer, every: float = 1.0) -> None:
@@ -162,6 +181,7 @@ def lifespan(
         finally:
             for task in background:
                 task.cancel()
+            await complete_before_exit(active)
             if bus is None:
                 await app.state.bus.close()
             if owned:

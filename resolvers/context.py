@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -44,10 +45,12 @@ class Context:
     async def completed_after_outage(
         self, label: str, fix: Callable[[], Awaitable[None]]
     ) -> AsyncIterator[None]:
-        """Steps that a store failure may cut short: `fix` completes them later."""
+        """Steps that a store failure, or the request's cancellation at shutdown,
+        may cut short: `fix` completes them later (at shutdown, before the store
+        closes; see edge/lifespan.py)."""
         try:
             yield
-        except StoreError:
+        except (StoreError, asyncio.CancelledError):
             self.store.recovery.register(label, fix)
             raise
 

@@ -79,9 +79,7 @@ class Recovery:
         return len(self._pending)
 
     def register(self, label: str, fix: FixUp) -> None:
-        log.warning(
-            "store failure interrupted %s; it will be completed when the store is back", label
-        )
+        log.warning("%s was cut short; it will be completed once the store answers", label)
         self._pending.append((label, fix))
 
     async def run_pending(self) -> int:
