@@ -141,10 +141,7 @@ def store_floor(resources: int, tags: int) -> tuple[float, float]:
     client.drop_database(database.name)
     collection = database["taggings"]
     for index in query_shapes.indexes_of(query_shapes.TAGGINGS):
-        options: dict[str, Any] = {"unique": index.unique}
-        if index.partial_filter:
-            options["partialFilterExpression"] = index.partial_filter
-        collection.create_index(list(index.keys), **options)
+        collection.create_index(list(index.keys), **index.driver_options)
     ws, at = AuthorizedWorkspace(WORKSPACE), datetime.now(UTC)
     docs = [
         tagging_doc(ws, resource_key("task", f"BULK-{r}"), f"tag-{t}", at)

@@ -15,7 +15,7 @@ class ApiKeyStore:
 
     async def ensure_indexes(self) -> None:
         for index in indexes_of(API_KEYS):
-            await self._keys.create_index(index.keys, unique=index.unique, name=index.name)
+            await self._keys.ensure_index(index)
 
     async def insert(
         self,

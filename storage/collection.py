@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bson.errors import BSONError
 from pymongo import DeleteMany, ReturnDocument, UpdateMany, UpdateOne
@@ -35,6 +35,9 @@ from pymongo.errors import (
 from storage.errors import DuplicateKey, PartialInsert, StoreRefused, StoreUnavailable
 from storage.metering import current_meter
 from storage.outage import Outage
+
+if TYPE_CHECKING:
+    from storage.query_shapes import Index
 
 Doc = dict[str, Any]
 Filter = Mapping[str, Any]
@@ -286,21 +289,14 @@ class Collection:
             result = await self._c.bulk_write(requests, ordered=ordered)
         return int(result.modified_count), int(result.deleted_count)
 
-    async def create_index(
-        self,
-        keys: Sort,
-        *,
-        unique: bool = False,
-        name: str | None = None,
-        expire_after_seconds: int | None = None,
-        partial: Mapping[str, Any] | None = None,
-    ) -> None:
-        # Index names list their fields so a duplicate-key message can be read back.
-        name = name or "__".join(field for field, _ in keys)
-        options: dict[str, Any] = {"unique": unique, "name": name}
-        if expire_after_seconds is not None:
-            options["expireAfterSeconds"] = expire_after_seconds
-        if partial is not None:
-            options["partialFilterExpression"] = dict(partial)
+    async def ensure_index(self, index: Index) -> None:
+        """Build one of storage.query_shapes' indexes, unless it exists."""
         async with self._call():
-            await self._c.create_index(list(keys), **options)
+            await self._c.create_index(list(index.keys), **index.driver_options)
+
+    async def ensure_ttl_index(self, field: str, expire_after_seconds: int) -> None:
+        """An index on `field` whose documents the server deletes after this many seconds."""
+        async with self._call():
+            await self._c.create_index(
+                [(field, 1)], name=field, expireAfterSeconds=expire_after_seconds
+            )

@@ -53,7 +53,7 @@ class MongoEventLog:
         self._resume: Any = None
 
     async def ensure_indexes(self) -> None:
-        await self._events.create_index([("createdAt", 1)], expire_after_seconds=EVENT_TTL_SECONDS)
+        await self._events.ensure_ttl_index("createdAt", EVENT_TTL_SECONDS)
 
     async def append(self, docs: Sequence[Doc]) -> None:
         """Insert the events in order. Each doc is stamped with its `_id` (in place)

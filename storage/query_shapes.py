@@ -62,6 +62,14 @@ class Index:
         return self.name or "__".join(f for f, _ in self.keys)
 
     @property
+    def driver_options(self) -> dict[str, Any]:
+        """The options of the driver's `create_index` that build this index."""
+        options: dict[str, Any] = {"unique": self.unique, "name": self.index_name}
+        if self.partial_exists:
+            options["partialFilterExpression"] = self.partial_filter
+        return options
+
+    @property
     def fields(self) -> tuple[str, ...]:
         return tuple(f for f, _ in self.keys)
 

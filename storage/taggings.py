@@ -59,9 +59,7 @@ class TaggingStore:
 
     async def ensure_indexes(self) -> None:
         for index in query_shapes.indexes_of(query_shapes.TAGGINGS):
-            await self._t.create_index(
-                index.keys, unique=index.unique, name=index.name, partial=index.partial_filter
-            )
+            await self._t.ensure_index(index)
 
     async def insert(self, docs: Sequence[Doc]) -> list[int]:
         """Insert new associations in chunks; returns the indexes actually written

@@ -186,9 +186,7 @@ class TagStore:
         # index at once, so no name can be taken as another tag's alias meanwhile.
         await self.build_missing_name_keys()
         for index in indexes_of(TAGS):
-            await self._tags.create_index(
-                index.keys, unique=index.unique, name=index.name, partial=index.partial_filter
-            )
+            await self._tags.ensure_index(index)
 
     # Reads -----------------------------------------------------------------
 
