@@ -55,3 +55,7 @@ MAX_RESOURCE_ID_LENGTH: Final = 256
 MAX_ALIASES_PER_TAG: Final = 50  # each alias is limited like a name
 MAX_SIMILAR_TAGS: Final = 20  # `similarTags(first:)`
 MAX_COUNTED_RESOURCES: Final = 10_000  # `Tag.related`, `tagCounts`: the most recently tagged
+
+# Contract 1.2.
+MAX_ARCHIVE_IDS: Final = 100  # archiveTags / restoreTags ids (VALIDATION)
+MAX_IMPORT_TAGS: Final = 10_000  # tags per importTags file (LIMIT_EXCEEDED)

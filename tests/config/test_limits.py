@@ -31,6 +31,8 @@ TABLE_ROWS: dict[str, str] = {
     "tags per resource": f"{limits.MAX_TAGS_PER_RESOURCE}",
     "tags per workspace": f"{limits.MAX_TAGS_PER_WORKSPACE}",
     "hierarchy depth": f"0..{limits.MAX_TREE_DEPTH}",
+    "(1.2) ids per `archiveTags`": f"1..{limits.MAX_ARCHIVE_IDS}",
+    "(1.2) tags per `importTags` file": f"{limits.MAX_IMPORT_TAGS} (and the body limit)",
 }
 
 # Phrases of schema.graphql that state a range, as this module's constants spell them.
@@ -52,6 +54,8 @@ CONTRACT_PHRASES = [
     f"characters, at most {limits.MAX_ALIASES_PER_TAG}, in the order given.",
     f"`first`: 0-{limits.MAX_SIMILAR_TAGS}.",
     f"most the {limits.MAX_COUNTED_RESOURCES} most recently tagged of them.",
+    f"(1.2) Tags to archive or restore (1-{limits.MAX_ARCHIVE_IDS} ids).",
+    f"at most {limits.MAX_IMPORT_TAGS} tags and within the request body limit.",
 ]
 
 
