@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.mongodb_uri is not None:
         return asyncio.run(_run(args, settings, settings.mongodb_uri))
     try:
-        embedded = start_or_attach(settings.data_dir, CONSOLE)
+        embedded = start_or_attach(settings.data_dir, CONSOLE, settings.embedded_server)
     except EmbeddedStoreError as exc:
         print(f"tags-admin: the embedded store could not start: {exc}", file=sys.stderr)
         return 1

@@ -11,6 +11,8 @@ from typing import Any
 
 from storage.collection import Collection, StoreCall
 from storage.outage import Outage
+from storage.query_shapes import API_KEYS, LOCKS, TAGGINGS, TAGS, indexes_of
+from storage.unique_claims import ServerQuirks, probe
 
 
 @dataclass(slots=True)
@@ -25,6 +27,12 @@ class Database:
     taggings: Collection
     api_keys: Collection
     locks: Collection
+    quirks: ServerQuirks
+
+    async def probe_server(self) -> None:
+        """Find what the server does with unique keys on an update (storage/unique_claims.py)."""
+        async with StoreCall(self.outage):
+            self.quirks.stale_unique_claims = await probe(self.db)
 
     async def ping(self) -> None:
         async with StoreCall(self.outage):
@@ -56,13 +64,20 @@ def open_database(
     )
     db = client[name]
     outage = Outage(timeout_ms / 1000)
+    quirks = ServerQuirks()
+
+    def collection(name: str) -> Collection:
+        unique = frozenset(f for ix in indexes_of(name) if ix.unique for f in ix.fields)
+        return Collection(db[name], outage, unique_fields=unique, quirks=quirks)
+
     return Database(
         client=client,
         db=db,
         embedded=embedded,
         outage=outage,
-        tags=Collection(db["tags"], outage),
-        taggings=Collection(db["taggings"], outage),
-        api_keys=Collection(db["api_keys"], outage),
-        locks=Collection(db["locks"], outage),
+        tags=collection(TAGS),
+        taggings=collection(TAGGINGS),
+        api_keys=collection(API_KEYS),
+        locks=collection(LOCKS),
+        quirks=quirks,
     )

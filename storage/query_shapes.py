@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from storage.unique_claims import RESEAT_COMMENT
+
 Key = tuple[str, int]
 Sort = Sequence[Key]
 
@@ -792,6 +794,8 @@ def signature(
 
 def signatures_of(command_name: str, command: Mapping[str, Any]) -> list[Signature]:
     """The query shapes in one command as the driver sent it (none for inserts and the like)."""
+    if command.get("comment") == RESEAT_COMMENT:
+        return []
     if command_name == "find":
         return [signature(command["find"], "find", command.get("filter"), _sort(command))]
     if command_name == "findAndModify":
