@@ -152,29 +152,6 @@ TAG_BY_CREATOR = _ix(TAGS, "ws", "createdBy", "nameKey", "_id")
 # similarTags' prefilter is a regex on the folded names and aliases: mongod
 # tests it on these index keys and fetches only the tags that pass.
 TAG_BY_SEARCH_KEY = _ix(TAGS, "ws", "searchKeys")
-# The fields of the filters above, in every other order too: the filter's
-# equality, then the order's keys. A planner takes the index that binds the most
-# fields; without these, a filtered page in another order than NAME was read
-# from the filter's index and every match sorted in memory
-# (tests/storage/test_query_plans.py, on the Rust server).
-TAG_FILTER_KEYS = ("parentId", "ancestors", "depth", "categoryKey", "createdBy")
-
-
-def _filtered_order_index(fld: str, order: str, descending: bool) -> Index:
-    if order == "USAGE_COUNT" and descending:
-        keys = order_sort(order, descending)
-        return _ix(TAGS, "ws", fld, *keys, name=f"ws__{fld}__usage_desc__nameKey___id")
-    # An order whose keys all reverse is served by one index in both directions.
-    return _ix(TAGS, "ws", fld, *ORDERS[order])
-
-
-TAG_FILTERED_ORDER: dict[tuple[str, str, bool], Index] = {
-    (fld, order, descending): _filtered_order_index(fld, order, descending)
-    for fld in TAG_FILTER_KEYS
-    for order in ORDERS
-    if order != "NAME"
-    for descending in (False, True)
-}
 
 TAGGING_UNIQUE = _ix(TAGGINGS, "ws", "rk", "tagId", unique=True)
 TAGGING_BY_TAG = _ix(TAGGINGS, "ws", "tagId", ("at", -1), "rk")
@@ -207,7 +184,6 @@ INDEXES: tuple[Index, ...] = (
     TAGGING_TAG_ONLY,
     TAGGING_SLOT_UNIQUE,
     API_KEY_BY_CREATED,
-    *dict.fromkeys(TAG_FILTERED_ORDER.values()),
 )
 
 
@@ -281,10 +257,9 @@ def _tag_pages() -> Iterator[Shape]:
                 keyset=keyset,
                 note="other filters, search and ids are checked on the fetched tags",
             )
-            for filter_name, (fld, name_index) in TAG_FILTERS.items():
-                filter_index = (
-                    name_index if order == "NAME" else TAG_FILTERED_ORDER[(fld, order, descending)]
-                )
+            if order != "NAME":
+                continue
+            for filter_name, (fld, filter_index) in TAG_FILTERS.items():
                 yield Shape(
                     f"tags.page.{filter_name}.{order}.{direction}{suffix}",
                     TAGS,

@@ -9,7 +9,9 @@ filter of `tags`, `Tag.resources` and `taggedResources` as a client would
 (a first page, the page after a cursor in the middle, the last page, the page
 before that cursor), records every command the storage layer sends, and
 explains each: none may be a collection scan, and no page may sort in memory
-more than the page. Only the multi-tag `taggedResources` sorts its resources
+more than the page. Two exceptions, each bounded and said why: a filter of
+`tags` in another order than NAME may sort the matches of its own index
+(`FILTERED_ORDERS`), and the multi-tag `taggedResources` sorts its resources
 after grouping them, by design (`BY_DESIGN`).
 
 The planner is the server's: on the Python server (`TAGS_EMBEDDED_SERVER=python`,
@@ -40,7 +42,14 @@ from resolvers.taggings import queries
 from schema import TagsSchema
 from storage import AuthorizedWorkspace, Store, open_store
 from storage.embedded import RUST
-from storage.query_shapes import INDEXES, ORDERS, match, order_sort, signatures_of
+from storage.query_shapes import (
+    INDEXES,
+    ORDERS,
+    TAG_FILTERS,
+    match,
+    order_sort,
+    signatures_of,
+)
 from storage.taggings import resource_key, tagging_doc
 from storage.tags import TagQuery, sort_values
 from tests.harness import Executor, drop_database, fresh_db_name, store_uri
@@ -73,6 +82,18 @@ POPULAR_RESOURCES = 1_500  # above BATCHED_USAGE: Tag.resources reads pages thro
 # A page after a cursor on a key without ties reads the page, the one after it
 # that tells whether there is more, and at most a few keys besides.
 TIGHT = 2 * (PAGE + 1)
+
+# A filter of `tags` in another order than NAME: the Rust planner reads the
+# filter's own index (equality on two fields beats one) and sorts its matches in
+# memory, where mongod's rules have the order's index serve the page and check
+# the filter on the fetched tags. An index per filter and order (20 more on
+# tags) gives both planners an index range, but the Rust server works out the
+# order of every unsorted read over its candidate indexes: with 34 indexes
+# instead of 14 those reads took 2.7 times as long (5.9 ms instead of 2.1 ms
+# for a tag's children on 120 tags, 48 ms instead of 15 ms on 1 000), which
+# every request pays; a filtered list in another order than NAME is rare. So
+# such a page may sort the filter's matches (its index bounds them), nothing more.
+FILTERED_ORDERS = {name: index.index_name for name, (_, index) in TAG_FILTERS.items()}
 
 # The one page shape whose sort no index can give: resources of several tags
 # ordered by their latest association, known only once grouped.
@@ -215,9 +236,16 @@ def _shape_name(name: str, command: dict[str, Any]) -> str | None:
 
 
 def plan_problems(
-    db: Any, commands: list[tuple[str, dict[str, Any]]], *, tight: bool = False
+    db: Any,
+    commands: list[tuple[str, dict[str, Any]]],
+    *,
+    tight: bool = False,
+    sorted_off: str | None = None,
 ) -> list[str]:
-    """What is wrong with the plans of these commands (empty when nothing is)."""
+    """What is wrong with the plans of these commands (empty when nothing is).
+
+    `sorted_off`: an index whose matches may be sorted in memory (FILTERED_ORDERS).
+    """
     distinct: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, command in commands:
         key = repr(sorted((k, repr(v)) for k, v in command.items() if k not in ("lsid", "$db")))
@@ -233,7 +261,8 @@ def plan_problems(
         limit = _limit(name, command)
         if plan.collscan:
             problems.append(f"COLLSCAN: {what}")
-        if plan.blocking_sort and shape not in BY_DESIGN:
+        bounded = sorted_off is not None and f"IXSCAN {sorted_off}" in plan.scans
+        if plan.blocking_sort and shape not in BY_DESIGN and not bounded:
             sorted_count = plan.sorted_in_memory
             if limit is None or sorted_count is None or sorted_count > limit:
                 problems.append(f"blocking sort of {sorted_count} (limit {limit}): {what}")
@@ -326,7 +355,8 @@ async def test_every_tag_page_is_an_index_range(
                 await _read_like_a_client(gql, base, middle[0])
                 # Ties: usage counters (most are 0) are; names, and times but for batches, not.
                 tight = label == "none" and order != "USAGE_COUNT"
-                found = plan_problems(db, log.commands, tight=tight)
+                sorted_off = FILTERED_ORDERS.get(label) if order != "NAME" else None
+                found = plan_problems(db, log.commands, tight=tight, sorted_off=sorted_off)
                 problems += [f"{order} {direction} {label}: {p}" for p in found]
         assert problems == [], "\n".join(problems)
     finally:
