@@ -110,6 +110,14 @@ def _describe(outcome: dict[str, Any]) -> str:
     return ", ".join(counts)
 
 
+def _figures(name: str, outcome: dict[str, Any]) -> dict[str, float]:
+    busy = outcome["healthz"]
+    return {
+        f"{name} s": outcome["seconds"],
+        f"{name} healthz p99 ms": _percentile(busy, 99) * 1000,
+    }
+
+
 def _row(name: str, size: str, outcome: dict[str, Any]) -> str:
     busy = outcome["healthz"]
     trips = ((outcome["answer"].get("extensions") or {}).get("cost") or {}).get("dbRoundTrips")
@@ -160,7 +168,7 @@ def store_floor(resources: int, tags: int) -> tuple[float, float]:
     return inserted, deleted
 
 
-def run_report(quick: bool = False) -> list[str]:
+def run_report(quick: bool = False) -> tuple[list[str], dict[str, float]]:
     resources, tags = (5, 5) if quick else (500, 100)
     refs = [{"type": "task", "id": f"BULK-{k}"} for k in range(resources)]
     size = f"{resources} × {tags}"
@@ -178,15 +186,24 @@ def run_report(quick: bool = False) -> list[str]:
         ids = [t["id"] for t in created["answer"]["data"]["createTags"]["tags"]]
         idle = _poll(base, None, 2.0)
         apply = {"input": {"workspaceId": WORKSPACE, "resources": refs, "tagIds": ids}}
+        added = _measured(base, ADD, apply)
+        removed = _measured(base, REMOVE, apply)
         rows = [
             _row("createTags", f"{tags} tags", created),
-            _row("addTagsToResources", size, _measured(base, ADD, apply)),
-            _row("removeTagsFromResources", size, _measured(base, REMOVE, apply)),
+            _row("addTagsToResources", size, added),
+            _row("removeTagsFromResources", size, removed),
         ]
+        figures = _figures("add", added) | _figures("remove", removed)
+        for outcome in (added, removed):
+            answer = outcome["answer"]
+            payload = (answer.get("data") or {}) and next(iter(answer["data"].values()))
+            if answer.get("errors") or not payload or payload.get("userErrors"):
+                figures["bulk errors"] = figures.get("bulk errors", 0) + 1
         _measured(base, ADD, apply)
         deleted = _measured(base, DELETE, {"input": {"workspaceId": WORKSPACE, "ids": ids}})
         rows.append(_row("deleteTags (each on every resource)", f"{tags} tags", deleted))
     floor_insert, floor_delete = store_floor(resources, tags)
+    figures |= {"floor insert s": floor_insert, "floor delete s": floor_delete}
     return [
         "`python server.py` (1 worker) on a store of its own; `/healthz` sent back to back "
         "from another thread while each mutation runs (idle p99 before: "
@@ -201,14 +218,15 @@ def run_report(quick: bool = False) -> list[str]:
         f"The store's own floor for the same {resources * tags} associations (a bare driver, "
         "no service, nothing else running: `insert_many` of the same documents into a "
         "collection with the same indexes, 1 000 per call, then one `delete_many`): "
-        f"{floor_insert:.1f} s to insert, {floor_delete:.1f} s to delete. SecantusDB "
-        "maintains each of the collection's six indexes in Python for every document; "
-        "what the mutations take beyond that is the service's reads, checks and "
+        f"{floor_insert:.1f} s to insert, {floor_delete:.1f} s to delete (the Python "
+        "server maintains each of the collection's six indexes in Python for every "
+        "document, the Rust one natively); what the mutations take beyond that is the "
+        "service's reads, checks and "
         "counters, and sharing two cores with the /healthz poller.",
-    ]
+    ], figures
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.bulk")
     parser.add_argument("--quick", action="store_true", help="5 resources x 5 tags")
-    print("\n".join(run_report(parser.parse_args().quick)))
+    print("\n".join(run_report(parser.parse_args().quick)[0]))

@@ -281,19 +281,39 @@ def load_run(
     return LoadRun(workers, json.loads(done.stdout), before, after)
 
 
-def run_report(quick: bool = False) -> list[str]:
+def run_report(
+    quick: bool = False, total: int = TOTAL, seconds: float = MAX_SECONDS
+) -> tuple[list[str], dict[str, float]]:
+    """Runs with 1 and 2 workers (1 only when `quick`): the report's lines and figures.
+
+    `total` and `seconds` bound each run (the Python server's runs send fewer).
+    """
     if quick:
-        runs = [load_run(1, 40, 4, 10.0, warmup=10, tagged=10, roots=4)]
-        total, concurrency = 40, 4
-    else:
-        total, concurrency = TOTAL, CONCURRENCY
+        total, seconds, concurrency = 40, 10.0, 4
         runs = [
-            load_run(1, total, concurrency, MAX_SECONDS),
-            load_run(2, total, concurrency, MAX_SECONDS),
+            load_run(w, total, concurrency, seconds, warmup=10, tagged=10, roots=4) for w in (1, 2)
         ]
+    else:
+        concurrency = CONCURRENCY
+        runs = [load_run(w, total, concurrency, seconds) for w in (1, 2)]
+    figures: dict[str, float] = {}
+    for run in runs:
+        done = run.stats["requests"]
+        prefix = f"load {run.workers}w"
+        figures[f"{prefix} throughput"] = run.stats["throughput"]
+        figures[f"{prefix} p50 ms"] = run.stats["p50_ms"]
+        figures[f"{prefix} p99 ms"] = run.stats["p99_ms"]
+        figures[f"{prefix} errors"] = run.stats["errors"]
+        figures[f"{prefix} requests"] = done
+        figures[f"{prefix} service CPU ms"] = (
+            (run.after.service_cpu - run.before.service_cpu) / done * 1000
+        )
+        figures[f"{prefix} store CPU ms"] = (
+            (run.after.store_cpu - run.before.store_cpu) / done * 1000
+        )
     lines = [
         f"A second process sent up to {total} requests (and for at most "
-        f"{MAX_SECONDS if not quick else 10:.0f} s) over {concurrency} concurrent connections to "
+        f"{seconds:.0f} s) over {concurrency} concurrent connections to "
         "`python server.py` (what `make run` starts) on 127.0.0.1, after a seed and a warm-up; "
         " mix: 40% tag picker, 25% tag tree, 25% resource tags of 50 resources, "
         "5% createTag, 5% addTagsToResources. CPU per request is read from /proc over the "
@@ -311,7 +331,7 @@ def run_report(quick: bool = False) -> list[str]:
             for e in run.stats["first_errors"]
         ),
     ]
-    return lines
+    return lines, figures
 
 
 if __name__ == "__main__":
@@ -322,4 +342,4 @@ if __name__ == "__main__":
         )
         print(json.dumps(figures))
     else:
-        print("\n".join(run_report()))
+        print("\n".join(run_report()[0]))

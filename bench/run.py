@@ -1,11 +1,14 @@
 """`make bench`: the benchmarks of bench/REPORT.md.
 
-    python -m bench.run            # everything; writes bench/REPORT.md
+    python -m bench.run            # everything, on both servers; writes bench/REPORT.md
     python -m bench.run --quick    # a few iterations of each, writes nothing (the suite runs this)
+    python -m bench.run --quick --server rust   # the same on one embedded server
     python -m bench.run --flows 60 # only the flows and their CPU ratios, 60 requests each
 
 Everything runs on a real store: `TAGS_MONGODB_URI` when set, else the embedded
-store (a SecantusDB server in a child process) in a temporary directory.
+store (a SecantusDB server in a child process) in a temporary directory, every
+section once on each of SecantusDB's servers (`rust`, then `python`), reported
+side by side with issue 18's goals marked met or not (bench/goals.py).
 
 Requests go straight into the ASGI app (no client library inside the timing).
 Since the store runs in another process, the service's own cost is the CPU time
@@ -34,17 +37,19 @@ from typing import Any
 
 import orjson
 
+from bench import goals
 from bench.floors import Floor, graphql_core_floor, starlette_floor
 from bench.flows import ADD_TAGS, CREATE_TAG, WORKSPACE, flows, seed
 from bench.process import cpu_seconds, store_label
 from config.settings import Settings
 from devtools.asgi import call
 from devtools.documents import tag_document
-from devtools.store import store_pid, store_uri
+from devtools.store import stop_store_server, store_pid, store_uri
 from resolvers.pagination import encode_cursor
 from server import create_app
 from storage import current_meter, open_store
 from storage.collection import Collection
+from storage.embedded import PYTHON, RUST
 from storage.tags import order_sort, sort_values
 
 REPORT = Path(__file__).resolve().parent / "REPORT.md"
@@ -304,13 +309,16 @@ async def flows_section(
         f"{with_http:.2f}×. Other reads: {others}. The store now runs in its own process, so "
         "the driver's encoding and decoding of the same documents is work every service on "
         "MongoDB does: it belongs to the floor, not to this service's overhead.",
-        "",
-        *HISTORY,
     ]
     figures = {f"{name} ratio": samples[name].ratio for name in reads}
     figures.update(
         {f"{name} ratio to graphql-core": samples[name].ratio_to_graphql_core for name in reads}
     )
+    for name, sample in samples.items():
+        figures[f"{name} wall ms"] = statistics.median(sample.wall) * 1000
+        figures[f"{name} service CPU ms"] = statistics.median(sample.cpu) * 1000
+        if sample.store_cpu is not None:
+            figures[f"{name} store CPU ms"] = sample.store_cpu * 1000
     return lines, figures
 
 
@@ -326,8 +334,13 @@ def _scale_docs(count: int) -> list[dict[str, Any]]:
     ]
 
 
-async def scale_section(tags: int, page_size: int, deep: int) -> list[str]:
-    """Page 1, page 2 and page `deep` of a `tags`-tag workspace: same round trips."""
+async def scale_section(
+    tags: int, page_size: int, deep: int, repeat: int = 5
+) -> tuple[list[str], dict[str, float]]:
+    """Page 1, page 2 and page `deep` of a `tags`-tag workspace: same round trips.
+
+    Each page is read `repeat` times; its wall and CPU are the medians.
+    """
     name = f"bench_scale_{os.getpid()}"
     store = open_store(store_uri(), name)
     docs = _scale_docs(tags)
@@ -354,9 +367,13 @@ async def scale_section(tags: int, page_size: int, deep: int) -> list[str]:
             if number == deep:
                 after = cursor_after((deep - 1) * page_size)
             body = orjson.dumps({"query": query, "variables": {"after": after}})
-            cpu, start = time.process_time(), time.perf_counter()
-            status, raw = await call(app, "POST", "/graphql", body)
-            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+            walls, cpus = [], []
+            for _ in range(repeat):
+                cpu, start = time.process_time(), time.perf_counter()
+                status, raw = await call(app, "POST", "/graphql", body)
+                walls.append(time.perf_counter() - start)
+                cpus.append(time.process_time() - cpu)
+            wall, cpu = statistics.median(walls), statistics.median(cpus)
             meter = current_meter()
             answer = orjson.loads(raw)
             assert status == 200 and "errors" not in answer, raw[:500]
@@ -366,25 +383,59 @@ async def scale_section(tags: int, page_size: int, deep: int) -> list[str]:
             if number == 1:
                 assert after == cursor_after(page_size), "cursor encoding changed"
             costs[number] = (meter.round_trips if meter else -1, wall, cpu)
+        floors = await _page_floors(store, by_name, page_size, deep)
         lines = [
             f"{tags} tags in one workspace, read in pages of {page_size} with `after` cursors "
-            f"(page {deep} starts after the {(deep - 1) * page_size}th tag):",
+            f"(page {deep} starts after the {(deep - 1) * page_size}th tag); each page read "
+            f"{repeat} times, medians. *Store floor*: the same page's one store query "
+            "through a bare driver (pymongo), no service around it:",
             "",
-            "| page | store round trips | wall ms | service CPU ms |",
-            "|---|---|---|---|",
+            "| page | store round trips | wall ms | service CPU ms | store floor ms |",
+            "|---|---|---|---|---|",
             *(
-                f"| {n} | {trips} | {wall * 1000:.2f} | {cpu * 1000:.2f} |"
+                f"| {n} | {trips} | {wall * 1000:.2f} | {cpu * 1000:.2f} | {floors[n]:.2f} |"
                 for n, (trips, wall, cpu) in costs.items()
             ),
             "",
             "Each page is one keyset range query on (ws, nameKey, _id) (`nameKey > cursor`, limit "
             "page size + 1), whatever its depth, so round trips and service CPU stay flat (page "
-            "1's CPU includes first-use costs). The embedded SecantusDB server's planner is "
-            "simple: judge the query's shape by `explain`, not by its wall time here.",
+            "1's CPU includes first-use costs). What a page costs the store depends on the "
+            "server: judge the query's shape by `explain` (bench/PLANS.md), its cost by the "
+            "store floor.",
         ]
         await store.database.client.drop_database(name)
     store.close()
-    return lines
+    figures = {f"page {n} wall ms": wall * 1000 for n, (_, wall, _) in costs.items()}
+    figures |= {f"page {n} store floor ms": floor for n, floor in floors.items()}
+    return lines, figures
+
+
+async def _page_floors(
+    store: Any, by_name: list[dict[str, Any]], page_size: int, deep: int, repeat: int = 5
+) -> dict[int, float]:
+    """Median ms of each page's own store query (a keyset range, page size + 1) via pymongo."""
+    from pymongo import MongoClient
+
+    from storage import keyset
+
+    client: MongoClient[dict[str, Any]] = MongoClient(store_uri())
+    try:
+        tags = client[store.database.db.name]["tags"]
+        out = {}
+        for number in (1, 2, deep):
+            query: dict[str, Any] = {"ws": "scale"}
+            if number > 1:
+                start = by_name[(number - 1) * page_size - 1]
+                query = {"$and": [query, keyset.after(NAME_SORT, sort_values(start, NAME_SORT))]}
+            walls = []
+            for _ in range(repeat):
+                began = time.perf_counter()
+                tags.find(query).sort(NAME_SORT).limit(page_size + 1).to_list()
+                walls.append(time.perf_counter() - began)
+            out[number] = statistics.median(walls) * 1000
+        return out
+    finally:
+        client.close()
 
 
 def machine() -> str:
@@ -402,67 +453,149 @@ def machine() -> str:
     )
 
 
-async def main(quick: bool) -> int:
+# The Python server is slow: its load runs send fewer requests (the report says so).
+PYTHON_LOAD_TOTAL = 3_000
+PYTHON_LOAD_SECONDS = 300.0
+
+
+@dataclass
+class ServerRun:
+    """Every section's lines and figures on one server."""
+
+    name: str
+    sections: dict[str, list[str]] = field(default_factory=dict)
+    figures: dict[str, float] = field(default_factory=dict)
+    minutes: float = 0.0
+
+
+@contextlib.contextmanager
+def embedded_server(name: str | None) -> Iterator[None]:
+    """Benchmarks on the embedded server `name` (None: `TAGS_MONGODB_URI`'s server).
+
+    The scratch store of devtools.store and every `python server.py` the load and
+    bulk sections start follow `TAGS_EMBEDDED_SERVER`.
+    """
+    previous = os.environ.get("TAGS_EMBEDDED_SERVER")
+    stop_store_server()
+    if name is not None:
+        os.environ["TAGS_EMBEDDED_SERVER"] = name
+    try:
+        yield
+    finally:
+        stop_store_server()
+        if previous is None:
+            os.environ.pop("TAGS_EMBEDDED_SERVER", None)
+        else:
+            os.environ["TAGS_EMBEDDED_SERVER"] = previous
+
+
+async def run_sections(name: str, quick: bool) -> ServerRun:
     from bench import bulk, faults, load, sprawl
 
     began = time.perf_counter()
+    out = ServerRun(name)
     times, warmup = (5, 2) if quick else (150, 15)
-    flow_lines, figures = await flows_section(times, warmup, 30 if quick else 500)
-    scale_lines = await scale_section(*((300, 50, 6) if quick else (10_000, 50, 200)))
-    sprawl_lines, sprawl_figures = await sprawl.sprawl_section(
-        *((300, 3) if quick else (10_000, 30))
-    )
-    figures |= sprawl_figures
+    lines, figures = await flows_section(times, warmup, 30 if quick else 500)
+    out.sections["flows"], out.figures = lines, figures
+    lines, figures = await scale_section(*((300, 50, 6) if quick else (10_000, 50, 200)))
+    out.sections["scale"] = lines
+    out.figures |= figures
+    lines, figures = await sprawl.sprawl_section(*((300, 3) if quick else (10_000, 30)))
+    out.sections["sprawl"] = lines
+    out.figures |= figures
     # The quick run drives a small load through a real server process too, so the
     # suite checks that harness as well.
-    load_lines = await asyncio.to_thread(load.run_report, quick)
-    bulk_lines = await asyncio.to_thread(bulk.run_report, quick)
-    extra: list[str] = []
+    if name == PYTHON and not quick:
+        run_load = functools.partial(load.run_report, False, PYTHON_LOAD_TOTAL, PYTHON_LOAD_SECONDS)
+    else:
+        run_load = functools.partial(load.run_report, quick)
+    lines, figures = await asyncio.to_thread(run_load)
+    out.sections["load"] = lines
+    out.figures |= figures
+    lines, figures = await asyncio.to_thread(bulk.run_report, quick)
+    out.sections["bulk"] = lines
+    out.figures |= figures
     if not quick:
-        extra += ["## Store faults", "", *(await faults.report()), ""]
-    text = "\n".join(
-        [
-            "# Benchmark report",
-            "",
-            f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-            f"- Machine: {machine()}; other jobs may share it, so wall times are noisy and "
-            "the CPU ratios (measured in the same run) are the figures to compare",
-            f"- Store: {store_label()}",
-            f"- Command: `make bench` (`python -m bench.run`); {times} measured requests per "
-            f"flow after {warmup} warm-up; the whole run took "
-            "{elapsed}",
-            "",
-            "## Single-page-app flows",
-            "",
-            "Each request is sent straight into the ASGI app; figures are per request.",
-            "",
-            *flow_lines,
-            "",
-            "## Scale: pagination depth",
-            "",
-            *scale_lines,
-            "",
-            "## Tag sprawl: similarTags and RELEVANCE on 10 000 tags",
-            "",
-            *sprawl_lines,
-            "",
-            "## Load",
-            "",
-            *load_lines,
-            "",
-            "## Bulk mutations",
-            "",
-            *bulk_lines,
-            "",
-            *extra,
-        ]
-    )
-    text = text.replace("{elapsed}", f"{(time.perf_counter() - began) / 60:.1f} min")
+        out.sections["faults"] = await faults.report()
+    out.minutes = (time.perf_counter() - began) / 60
+    print(f"bench.run: {name} done in {out.minutes:.1f} min", file=sys.stderr)
+    return out
+
+
+SECTIONS = (
+    ("flows", "Single-page-app flows", "Each request is sent straight into the ASGI app; "
+     "figures are per request."),
+    ("scale", "Scale: pagination depth", ""),
+    ("sprawl", "Tag sprawl: similarTags and RELEVANCE on 10 000 tags", ""),
+    ("load", "Load", ""),
+    ("bulk", "Bulk mutations", ""),
+    ("faults", "Store faults", ""),
+)  # fmt: skip
+
+
+def servers_to_run(only: str | None) -> list[str | None]:
+    if os.environ.get("TAGS_MONGODB_URI"):
+        return [None]
+    return [only] if only else [RUST, PYTHON]
+
+
+async def main(quick: bool, only: str | None = None) -> int:
+    began = time.perf_counter()
+    times, warmup = (5, 2) if quick else (150, 15)
+    runs: list[ServerRun] = []
+    for name in servers_to_run(only):
+        with embedded_server(name):
+            runs.append(await run_sections(name or "mongodb", quick))
+    results = {run.name: run.figures for run in runs}
+    label = {RUST: "`rust` (secantusd-rs)", PYTHON: "`python` (secantusd-py)"}
+    parts = [
+        "# Benchmark report",
+        "",
+        f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Machine: {machine()}; other jobs may share it, so wall times are noisy and "
+        "the CPU ratios (measured in the same run) are the figures to compare",
+        f"- Store: {store_label()}; "
+        + (
+            "every section ran on each embedded server in turn, in this one run: "
+            + ", ".join(f"{label.get(r.name, r.name)} {r.minutes:.1f} min" for r in runs)
+            if len(runs) > 1
+            else f"server: {runs[0].name}"
+        ),
+        f"- Command: `make bench` (`python -m bench.run`); {times} measured requests per "
+        f"flow after {warmup} warm-up; the whole run took {{elapsed}}"
+        + (" (quick sizes: the figures check the harness, not the goals)" if quick else ""),
+    ]
+    if any(r.name == PYTHON for r in runs) and not quick:
+        parts.append(
+            f"- The Python server's load runs send at most {PYTHON_LOAD_TOTAL} requests "
+            f"(and run at most {PYTHON_LOAD_SECONDS:.0f} s) each, the Rust server's "
+            f"{load_total()}: the Python one is too slow for the same count in this run's time"
+        )
+    parts += ["", "## Goals (issue 18)", "", *goals.goals(results), ""]
+    parts += ["## Both servers side by side", "", *goals.comparison(results), ""]
+    for key, title, intro in SECTIONS:
+        present = [r for r in runs if key in r.sections]
+        if not present:
+            continue
+        parts += [f"## {title}", ""]
+        if intro:
+            parts += [intro, ""]
+        for run in present:
+            if len(runs) > 1:
+                parts += [f"### On {label.get(run.name, run.name)}", ""]
+            parts += [*run.sections[key], ""]
+    parts += [*HISTORY, ""]
+    text = "\n".join(parts).replace("{elapsed}", f"{(time.perf_counter() - began) / 60:.1f} min")
     print(text)
-    print(" ".join(f"{name} {value:.2f}" for name, value in figures.items()))
     if not quick:
         REPORT.write_text(text + "\n" + _plans_section(), encoding="utf-8")
     return 0
+
+
+def load_total() -> int:
+    from bench.load import TOTAL
+
+    return TOTAL
 
 
 async def flows_only(times: int) -> int:
@@ -489,6 +622,11 @@ if __name__ == "__main__":
         "--quick", action="store_true", help="a smoke run: few iterations, no report"
     )
     parser.add_argument(
+        "--server",
+        choices=(RUST, PYTHON),
+        help="only this embedded server (default: both, side by side)",
+    )
+    parser.add_argument(
         "--flows",
         type=int,
         metavar="N",
@@ -497,4 +635,4 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if args.flows:
         sys.exit(asyncio.run(flows_only(args.flows)))
-    sys.exit(asyncio.run(main(args.quick)))
+    sys.exit(asyncio.run(main(args.quick, args.server)))

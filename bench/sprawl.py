@@ -3,9 +3,10 @@
     python -m bench.sprawl            # this part alone, printed (10 000 tags)
     python -m bench.sprawl --quick    # a small smoke run
 
-`make bench` puts the same section in bench/REPORT.md. The goal for
-similarTags is under 50 ms of service time per call: the CPU time this process
-spends on the request (driver included), as for every flow of the report.
+`make bench` puts the same section in bench/REPORT.md, for each embedded
+server. The goal for similarTags (issue 18) is at most 50 ms wall per call
+(median) at 10 000 tags on the Rust server; the service's CPU time per call
+(driver included) is shown beside it, as for every flow of the report.
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ async def sprawl_section(tags: int, times: int) -> tuple[list[str], dict[str, fl
             print(f"bench.sprawl: could not drop {db_name}: {error}", file=sys.stderr)
         store.close()
     similar_cpu = max(r["cpu"] for label, r in rows if label.startswith("similarTags"))
+    similar_wall = max(r["wall"] for label, r in rows if label.startswith("similarTags"))
     lines = [
         f"{tags} tags in one workspace (names of 1-3 made-up words, 2-30 characters); "
         f"{times} requests per row after 3 warm-up; figures per request.",
@@ -175,15 +177,18 @@ async def sprawl_section(tags: int, times: int) -> tuple[list[str], dict[str, fl
             for label, r in rows
         ),
         "",
-        f"Goal for similarTags: under {GOAL_MS:.0f} ms of service time per call; median "
-        f"service CPU here {similar_cpu:.2f} ms. The store sends only tags whose folded name "
+        f"Goal for similarTags: at most {GOAL_MS:.0f} ms wall per call (median); here "
+        f"{similar_wall:.1f} ms at most over the three kinds of name, service CPU "
+        f"{similar_cpu:.2f} ms. The store sends only tags whose folded name "
         "passes a regex prefilter (length within the edit limit, or the same letters and digits "
         "with anything between), and only their key fields; rapidfuzz scores those, and the few "
         "closest are read in full. A RELEVANCE page reads the key fields of every match, ranks "
         "them in the service, then reads the page's tags: two round trips whatever is selected. "
         "Wall time includes the embedded store's own (slow, Python) query execution.",
     ]
-    return lines, {"similar_cpu_ms": similar_cpu}
+    figures = {"similarTags CPU ms": similar_cpu, "similarTags wall ms": similar_wall}
+    figures |= {f"{label} wall ms": r["wall"] for label, r in rows}
+    return lines, figures
 
 
 async def main(quick: bool) -> int:
