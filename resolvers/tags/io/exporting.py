@@ -30,10 +30,17 @@ def write_file(file_format: TagFileFormat, docs: Sequence[Doc]) -> str:
 
 
 async def export_tags(
-    ctx: Context, workspace_id: str, file_format: TagFileFormat
+    ctx: Context,
+    workspace_id: str,
+    file_format: TagFileFormat,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[str, int]:
-    """(the file's text, how many tags it holds)."""
+    """(the file's text, how many tags it holds); `progress` as for importing."""
     ws = ctx.principal.workspace(workspace_id, READ)
+    if progress is not None:
+        progress("reading", 0, 0)
     docs = await ctx.store.tags.in_depth_order(ws, live_only=True)
     content = await asyncio.to_thread(write_file, file_format, docs)
+    if progress is not None:
+        progress("writing", len(docs), len(docs))
     return content, len(docs)

@@ -44,8 +44,14 @@ from storage.tags import TagUpdate
 WRITE_BATCH = 500
 MAX_ATTEMPTS = 3
 
-# (stage, done, total): "writing" counts the tags written so far.
+# (stage, done, total): "reading" the file, "planning" its rows, "writing" (done counts
+# the tags written so far).
 Progress = Callable[[str, int, int], None]
+
+
+def _report(progress: Progress | None, stage: str, done: int = 0, total: int = 0) -> None:
+    if progress is not None:
+        progress(stage, done, total)
 
 _READERS = {
     TagFileFormat.JSON: json_file.read,
@@ -130,16 +136,14 @@ class _Writer:
                 held.ensure()
             await self.store.insert_many(batch)
             done += len(batch)
-            if progress is not None:
-                progress("writing", done, total)
+            _report(progress, "writing", done, total)
         for changes in _batches(self.changes, WRITE_BATCH):
             if held is not None:
                 held.ensure()
             self.sent.extend(changes)
             await self.store.update_each(self.ws, [_forward(u) for u in changes])
             done += len(changes)
-            if progress is not None:
-                progress("writing", done, total)
+            _report(progress, "writing", done, total)
         # Checked after writing, so that concurrent creators cannot both slip under it.
         if created and await self.store.count_workspace(self.ws) > MAX_TAGS_PER_WORKSPACE:
             await self.take_back()
@@ -176,8 +180,13 @@ async def write_import(
 
 
 async def _plan(
-    ctx: Context, ws: AuthorizedWorkspace, rows: Sequence[Row], mode: ImportMode
+    ctx: Context,
+    ws: AuthorizedWorkspace,
+    rows: Sequence[Row],
+    mode: ImportMode,
+    progress: Progress | None,
 ) -> Plan:
+    _report(progress, "planning", 0, len(rows))
     docs = await ctx.store.tags.in_depth_order(ws, live_only=False)
     return await asyncio.to_thread(
         plan, rows, docs, mode, ws_id=ws.id, creator=ctx.principal.id, at=now()
@@ -205,6 +214,7 @@ async def import_tags(
     progress: Progress | None = None,
 ) -> ImportResult:
     ws = ctx.principal.workspace(workspace_id, WRITE)
+    _report(progress, "reading")
     rows = await asyncio.to_thread(read_file, file_format, content)
     # Only a row that names a parent can create below one or move a tag.
     tree = not dry_run and any("parent" in row.fields for row in rows)
@@ -212,10 +222,10 @@ async def import_tags(
         try:
             if tree:
                 async with tree_turn(ctx, ws) as held:
-                    the_plan = await _plan(ctx, ws, rows, mode)
+                    the_plan = await _plan(ctx, ws, rows, mode, progress)
                     writes = await write_import(ctx, ws, the_plan, held, progress)
             else:
-                the_plan = await _plan(ctx, ws, rows, mode)
+                the_plan = await _plan(ctx, ws, rows, mode, progress)
                 if dry_run:
                     return ImportResult(
                         len(the_plan.created), len(the_plan.updated), the_plan.unchanged, []

@@ -426,8 +426,11 @@ async def test_the_import_reports_its_progress(store: Store) -> None:
         ctx, WS, TagFileFormat.CSV, content, progress=lambda *p: seen.append(p)
     )
     assert done.created == WRITE_BATCH + 1
+    n = WRITE_BATCH + 1
     assert seen == [
-        ("writing", WRITE_BATCH, WRITE_BATCH + 1),
-        ("writing", WRITE_BATCH + 1, WRITE_BATCH + 1),
+        ("reading", 0, 0),
+        ("planning", 0, n),
+        ("writing", WRITE_BATCH, n),
+        ("writing", n, n),
     ]
     assert await store.tags.count_workspace(AuthorizedWorkspace(WS)) == WRITE_BATCH + 1
