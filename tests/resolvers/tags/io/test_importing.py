@@ -14,7 +14,7 @@ from config.limits import MAX_IMPORT_TAGS
 from resolvers.authorization import DEV_PRINCIPAL
 from resolvers.context import make_context
 from resolvers.tags.io import importing
-from resolvers.tags.io.importing import WRITE_BATCH
+from resolvers.tags.io.importing import UPDATE_BATCH, WRITE_BATCH
 from resolvers.tags.io.rows import TagFileFormat
 from storage import AuthorizedWorkspace, Store
 from storage.repair import repair
@@ -354,7 +354,7 @@ async def test_round_trips_grow_by_a_few_per_thousand_rows(gql: Executor) -> Non
     changed = "name,description\r\n" + "".join(f"Tag {i},second\r\n" for i in range(1010))
     payload, trips = await run_import(gql, changed, "CSV")
     assert payload["updated"] == 1010
-    assert trips == 1 + -(-1010 // WRITE_BATCH)  # the read, then one bulk update per 500
+    assert trips == 1 + -(-1010 // UPDATE_BATCH)  # the read, then one bulk update per 250
 
 
 # Cut short -----------------------------------------------------------------------------
