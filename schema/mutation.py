@@ -13,9 +13,11 @@ from resolvers.context import Info
 from resolvers.errors import UserFailure
 from resolvers.taggings import mutations as tagging_mutations
 from resolvers.tags import mutations as tag_mutations
+from resolvers.tags.io import importing
 from schema.common import UserError, user_errors
 from schema.scalars import JSON
 from schema.tag import ResourceRefInput, Tag, TaggedResource, tagged_resource
+from schema.tag_files import ImportTagsInput, ImportTagsPayload
 from storage.taggings import split_key
 
 P = TypeVar("P")
@@ -491,3 +493,23 @@ class Mutation:
             }
 
         return await mutate(info, SetResourceTagsPayload, _cmid(input), work)
+
+    @strawberry.mutation(description="(1.2) Needs tags:write.")
+    async def import_tags(self, info: Info, input: ImportTagsInput) -> ImportTagsPayload:
+        async def work() -> dict[str, Any]:
+            done = await importing.import_tags(
+                info.context,
+                input.workspace_id,
+                input.format,
+                input.content,
+                input.mode,
+                input.dry_run,
+            )
+            return {
+                "created": done.created,
+                "updated": done.updated,
+                "unchanged": done.unchanged,
+                "tags": [Tag.from_doc(d) for d in done.tags],
+            }
+
+        return await mutate(info, ImportTagsPayload, None, work)

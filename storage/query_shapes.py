@@ -115,6 +115,8 @@ def order_sort(order: str, descending: bool) -> list[Key]:
     return sort
 
 
+# (1.2) exportTags and importTags: roots first, each level by name (TAG_BY_DEPTH).
+DEPTH_ORDER: tuple[Key, ...] = (("depth", 1), ("nameKey", 1), ("_id", 1))
 # Tag.resources: most recently tagged first, ties by resource type then id.
 BY_TAG_SORT: tuple[Key, ...] = (("at", -1), ("rk", 1))
 # Tag.related: many tags' taggings, each tag's newest first (TAGGING_BY_TAG order).
@@ -418,6 +420,25 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         # nameKeys: a merge appends aliases only while none of them is there yet.
         residual=frozenset({"ws", "deleting", "parentId", "ancestors", "nameKeys"}),
         note="a move also matches the place it was decided from",
+    ),
+    Shape(
+        "tags.update_each",
+        TAGS,
+        "update",
+        ID[TAGS],
+        equality=("_id",),
+        residual=frozenset({"ws", "deleting", "updatedAt", "ancestors"}),
+        note="importTags writes only live tags; taking an import back, only what it wrote",
+    ),
+    Shape(
+        "tags.in_depth_order",
+        TAGS,
+        "find",
+        TAG_BY_DEPTH,
+        equality=("ws",),
+        sort=DEPTH_ORDER,
+        residual=frozenset({"deleting"}),
+        note="exportTags and importTags read the whole workspace (at most 10 000 tags)",
     ),
     Shape(
         "tags.delete_by_ids",

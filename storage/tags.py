@@ -34,15 +34,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from storage import keyset
 from storage.access import AuthorizedWorkspace, Visibility
 from storage.collection import BulkOp, Collection, Doc, Sort
-from storage.errors import DuplicateKey
+from storage.errors import DuplicateKey, PartialInsert
+from storage.query_shapes import DEPTH_ORDER, TAGS, indexes_of
 from storage.query_shapes import ORDERS as ORDERS
-from storage.query_shapes import TAGS, indexes_of
 from storage.query_shapes import order_sort as order_sort
 
 
@@ -100,6 +100,17 @@ def names_of(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
 def name_keys_of(doc: Mapping[str, Any]) -> list[str]:
     """Every name key the tag holds: its name's and its aliases'."""
     return [key for key, _ in names_of(doc)]
+
+
+@dataclass(frozen=True, slots=True)
+class TagUpdate:
+    """One tag's change in `TagStore.update_each`: the fields to set and to remove,
+    applied only while the tag has the `expected` values."""
+
+    tag_id: str
+    set: Mapping[str, Any]
+    unset: Sequence[str] = ()
+    expected: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Conflict(Exception):
@@ -288,6 +299,13 @@ class TagStore:
         )
         return bool(found)
 
+    async def in_depth_order(self, ws: AuthorizedWorkspace, *, live_only: bool) -> list[Doc]:
+        """(1.2) Every tag of the workspace, roots first, each level by name, in one read:
+        what exportTags writes (`live_only`) and what importTags decides from (all of
+        them: a flagged tag still holds its names and slug)."""
+        query: dict[str, Any] = {"ws": ws.id, **LIVE} if live_only else {"ws": ws.id}
+        return await self._tags.find(query, sort=DEPTH_ORDER)
+
     async def count(self, ws: AuthorizedWorkspace, query: TagQuery) -> int:
         return await self._tags.count(query.mongo(ws))
 
@@ -357,6 +375,26 @@ class TagStore:
     async def insert_many(self, docs: Sequence[Doc]) -> None:
         """Ordered insert; on a conflict nothing after it was written (see PartialInsert)."""
         await self._tags.insert_many(docs, ordered=True)
+
+    async def update_each(self, ws: AuthorizedWorkspace, updates: Sequence[TagUpdate]) -> None:
+        """(1.2) Many tags' own changes in one ordered call, each only while its tag still
+        matches `expected`; a name or slug another tag holds is `Conflict` (the
+        statements before it were applied, the ones after it not)."""
+        ops: list[BulkOp] = []
+        for update in updates:
+            change: dict[str, Any] = {}
+            if update.set:
+                change["$set"] = dict(update.set)
+            if update.unset:
+                change["$unset"] = {f: "" for f in update.unset}
+            if change:
+                query = {"_id": update.tag_id, "ws": ws.id, **update.expected}
+                ops.append(("update_one", query, change))
+        try:
+            await self._tags.bulk_write(ops, ordered=True)
+        except PartialInsert as refused:
+            dup = refused.duplicates[0] if refused.duplicates else DuplicateKey(())
+            raise conflict_from(dup) from None
 
     async def delete_ids(self, ws: AuthorizedWorkspace, ids: Sequence[str]) -> int:
         return await self._tags.delete_many({"ws": ws.id, "_id": {"$in": list(ids)}})

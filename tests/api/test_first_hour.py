@@ -172,6 +172,16 @@ async def test_every_readme_operation_runs_on_the_demo_with_its_variables(
         data = (await gql(document, variables)).ok()
         if "taggedResources" in data:
             assert data["taggedResources"]["totalCount"] > 0
+        if "exportTags" in data:
+            labels = json.loads(data["exportTags"]["content"])
+            assert len(labels) == data["exportTags"]["tagCount"] > 0
+            assert all(set(label) == {"name", "color", "description"} for label in labels)
+        if "importTags" in data:
+            # The README's dry run: a new tag and a changed one, nothing written.
+            payload = data["importTags"]
+            assert (payload["created"], payload["updated"]) == (1, 1), payload
+            regression = 'query { tagByName(workspaceId: "demo", name: "Regression") { id } }'
+            assert (await gql(regression)).ok()["tagByName"] is None
         for payload in data.values():
             if isinstance(payload, dict) and "userErrors" in payload:
                 assert payload["userErrors"] == [], (document, payload)

@@ -223,6 +223,22 @@ def _check_set(value: Any, seed: Seed) -> None:
     assert value["resource"] == {"type": "task", "id": "1", "tags": [{"name": "Beta"}]}
 
 
+def _check_export(value: Any, seed: Seed) -> None:
+    # (1.2) Every tag of the workspace: Alpha and Beta, then Child below Alpha.
+    assert value["tagCount"] == 3
+    assert [line.split(",")[0] for line in value["content"].splitlines()[1:]] == [
+        "Alpha",
+        "Beta",
+        "Child",
+    ]
+
+
+def _check_import(value: Any, seed: Seed) -> None:
+    _ok(value)
+    assert (value["created"], value["updated"], value["unchanged"]) == (1, 1, 1)
+    assert [t["name"] for t in value["tags"]] == ["Imported", "Beta"]
+
+
 OPS: list[Op] = [
     Op(
         "node",
@@ -421,6 +437,27 @@ OPS: list[Op] = [
         },
         _check_set,
     ),
+    Op(
+        "exportTags",
+        READ,
+        "query($ws: ID!) { exportTags(workspaceId: $ws, format: CSV) { content tagCount } }",
+        lambda s: {"ws": WS_A},
+        _check_export,
+    ),
+    Op(
+        "importTags",
+        WRITE,
+        f"mutation($input: ImportTagsInput!) {{ importTags(input: $input) "
+        f"{{ created updated unchanged tags {{ {TAG} }} {USER_ERRORS} }} }}",
+        lambda s: {
+            "input": {
+                "workspaceId": WS_A,
+                "format": "CSV",
+                "content": "name,parent,description\r\nImported,alpha,\r\nBeta,,b\r\nChild,,\r\n",
+            }
+        },
+        _check_import,
+    ),
 ]
 
 MUTATIONS = {
@@ -433,6 +470,7 @@ MUTATIONS = {
     "addTagsToResources",
     "removeTagsFromResources",
     "setResourceTags",
+    "importTags",
 }
 
 

@@ -218,7 +218,10 @@ MUTATIONS = {
         removeTagsFromResources(input: $input) { removedCount userErrors { code } } }""",
     "create_many": """mutation($input: CreateTagsInput!) { createTags(input: $input) {
         tags { id } userErrors { code } } }""",
+    "import": """mutation($input: ImportTagsInput!) { importTags(input: $input) {
+        created updated userErrors { code } } }""",
 }
+EXPORT = "query($ws: ID!) { exportTags(workspaceId: $ws, format: CSV) { content } }"
 
 OTHER_QUERIES = """
 query Others($ws: ID!, $slug: String!, $ids: [ID!]!, $type: String!, $rid: String!) {
@@ -397,6 +400,10 @@ async def _run_operations(gql: Executor, store: Store) -> None:
     await ok("delete", {"input": {"id": doomed["id"], "deleteDescendants": True}})
     await ok("delete", {"input": {"id": child["id"]}})
     await ok("merge", {"input": {"targetId": extra[0]["id"], "sourceIds": [extra[1]["id"]]}})
+    # (1.2) An export, and an import that creates below a parent and moves a tag.
+    (await gql(EXPORT, {"ws": WS})).ok()
+    content = f"name,parent\r\nImported,{root['slug']}\r\nBatch one,{root['slug']}\r\n"
+    await ok("import", {"input": {"workspaceId": WS, "format": "CSV", "content": content}})
 
     # Repair: a flagged delete, a tag gone without its associations, then every pass.
     ws = AuthorizedWorkspace(WS)
