@@ -147,6 +147,11 @@ TAG_BY_ANCESTOR = _ix(TAGS, "ws", "ancestors", "nameKey", "_id")
 TAG_BY_DEPTH = _ix(TAGS, "ws", "depth", "nameKey", "_id")
 TAG_BY_CATEGORY = _ix(TAGS, "ws", "categoryKey", "nameKey", "_id")
 TAG_BY_CREATOR = _ix(TAGS, "ws", "createdBy", "nameKey", "_id")
+# (1.2) `tags` lists either the tags that are not archived (the default: the
+# field is absent, which `archived: null` matches by equality) or the archived
+# ones (`archived: true`), so both are one equality followed by the NAME order.
+# Not partial: it serves the default list, whose tags lack the field.
+TAG_BY_ARCHIVED = _ix(TAGS, "ws", "archived", "nameKey", "_id")
 # similarTags' prefilter is a regex on the folded names and aliases: mongod
 # tests it on these index keys and fetches only the tags that pass.
 TAG_BY_SEARCH_KEY = _ix(TAGS, "ws", "searchKeys")
@@ -175,6 +180,7 @@ INDEXES: tuple[Index, ...] = (
     TAG_BY_DEPTH,
     TAG_BY_CATEGORY,
     TAG_BY_CREATOR,
+    TAG_BY_ARCHIVED,
     TAG_BY_SEARCH_KEY,
     TAGGING_UNIQUE,
     TAGGING_BY_TAG,
@@ -220,10 +226,13 @@ TAG_FILTERS: dict[str, tuple[str, Index]] = {
     "isRoot": ("depth", TAG_BY_DEPTH),
     "category": ("categoryKey", TAG_BY_CATEGORY),
     "createdBy": ("createdBy", TAG_BY_CREATOR),
+    "archived": ("archived", TAG_BY_ARCHIVED),
 }
-# Every field a tag filter can put in a query.
+# Every field a tag filter can put in a query. `archived` is in every list query
+# unless `filter.archived` is null: with another filter or order it is checked on
+# the tags that filter's or order's index fetches.
 TAG_FILTER_FIELDS = frozenset(
-    {"searchKeys", "categoryKey", "depth", "parentId", "ancestors", "_id", "createdBy"}
+    {"searchKeys", "categoryKey", "depth", "parentId", "ancestors", "_id", "createdBy", "archived"}
 )
 ORDER_INDEX: dict[tuple[str, bool], Index] = {
     ("NAME", False): TAG_BY_NAME,
@@ -405,7 +414,8 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "update",
         ID[TAGS],
         equality=("_id",),
-        residual=frozenset({"ws"}),
+        residual=frozenset({"ws", "deleting", "archived"}),
+        note="archiveTags / restoreTags change only live tags not yet in the new state",
     ),
     Shape(
         "tags.find_and_modify",

@@ -35,22 +35,13 @@ KNOWN_GAPS: set[str] = {
     "TYPE_REMOVED: TagChangeConnection was removed.",
     "TYPE_REMOVED: TagFileFormat was removed.",
     "TYPE_REMOVED: TagFile was removed.",
-    "TYPE_REMOVED: ArchiveTagsInput was removed.",
-    "TYPE_REMOVED: ArchiveTagsPayload was removed.",
     "TYPE_REMOVED: ImportMode was removed.",
     "TYPE_REMOVED: ImportTagsInput was removed.",
     "TYPE_REMOVED: ImportTagsPayload was removed.",
-    "FIELD_REMOVED: Field Tag.archived was removed.",
-    "FIELD_REMOVED: Field Tag.archivedAt was removed.",
     "FIELD_REMOVED: Field Tag.history was removed.",
-    "FIELD_REMOVED: Field TagFilter.archived was removed.",
     "FIELD_REMOVED: Field Query.tagChanges was removed.",
     "FIELD_REMOVED: Field Query.exportTags was removed.",
-    "FIELD_REMOVED: Field Mutation.archiveTags was removed.",
-    "FIELD_REMOVED: Field Mutation.restoreTags was removed.",
     "FIELD_REMOVED: Field Mutation.importTags was removed.",
-    "VALUE_REMOVED_FROM_ENUM: Enum value TagEventKind.ARCHIVED was removed.",
-    "VALUE_REMOVED_FROM_ENUM: Enum value TagEventKind.RESTORED was removed.",
 }
 
 
