@@ -171,6 +171,15 @@ async def test_a_hundred_ids_take_the_same_round_trips_as_one(gql: Executor) -> 
     assert restored.round_trips == 3
 
 
+async def test_the_worst_case_of_an_archive_payload_is_its_100_tags(gql: Executor) -> None:
+    result = await gql(
+        'mutation { archiveTags(input: {workspaceId: "ws-main", ids: ["x"]}) { tags { id } } }'
+    )
+    assert result.ok()["archiveTags"] == {"tags": []}
+    # The payload and at most 100 tags (MAX_ARCHIVE_IDS), not the 500 of other lists.
+    assert result.extensions["cost"]["maxObjects"] == 1 + 100
+
+
 async def test_children_are_not_archived_with_their_parent(gql: Executor) -> None:
     parent = await create_tag(gql, "Parent")
     child = await create_tag(gql, "Child", parentId=parent["id"])
