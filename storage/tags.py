@@ -374,6 +374,7 @@ class TagStore:
     # Writes ----------------------------------------------------------------
 
     async def insert(self, doc: Doc) -> None:
+        _not_archived_is_absent(doc)
         try:
             await self._tags.insert_one(doc)
         except DuplicateKey as dup:
@@ -381,6 +382,8 @@ class TagStore:
 
     async def insert_many(self, docs: Sequence[Doc]) -> None:
         """Ordered insert; on a conflict nothing after it was written (see PartialInsert)."""
+        for doc in docs:
+            _not_archived_is_absent(doc)
         await self._tags.insert_many(docs, ordered=True)
 
     async def delete_ids(self, ws: AuthorizedWorkspace, ids: Sequence[str]) -> int:
@@ -688,6 +691,14 @@ class TagStore:
 
     async def set_fields(self, tag_id: str, fields: Mapping[str, Any]) -> None:
         await self._tags.update_one({"_id": tag_id}, {"$set": dict(fields)})
+
+
+def _not_archived_is_absent(doc: Doc) -> None:
+    """A new tag that is not archived has no `archived` field at all: `tags` lists
+    the tags whose field is absent (`archived: null`), and `false` would not match."""
+    if not doc.get(ARCHIVED):
+        doc.pop(ARCHIVED, None)
+        doc.pop(ARCHIVED_AT, None)
 
 
 def _children_filter(parents: Sequence[tuple[str, str]], visible: Visibility) -> dict[str, Any]:
