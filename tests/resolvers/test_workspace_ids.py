@@ -60,6 +60,14 @@ OPERATIONS: dict[str, str] = {
         "mutation($ws: ID!) { setResourceTags(input: {workspaceId: $ws, "
         f"resource: {TASK}, tagIds: []}}) {{ resource {{ id }} userErrors {{ code }} }} }}"
     ),
+    "archiveTags": (
+        f'mutation($ws: ID!) {{ archiveTags(input: {{workspaceId: $ws, ids: ["{MISSING}"]}}) '
+        "{ notFoundIds userErrors { code } } }"
+    ),
+    "restoreTags": (
+        f'mutation($ws: ID!) {{ restoreTags(input: {{workspaceId: $ws, ids: ["{MISSING}"]}}) '
+        "{ notFoundIds userErrors { code } } }"
+    ),
 }
 SUBSCRIPTION = "subscription($ws: ID!) { tagEvents(workspaceId: $ws) { kind tagId } }"
 
