@@ -137,6 +137,7 @@ class Query:
                 "descendant_of": f.descendant_of,
                 "ids": f.ids,
                 "created_by": f.created_by,
+                "archived": f.archived,
             },
             order.value,
             descending,

@@ -151,6 +151,11 @@ TAG_BY_ANCESTOR = _ix(TAGS, "ws", "ancestors", "nameKey", "_id")
 TAG_BY_DEPTH = _ix(TAGS, "ws", "depth", "nameKey", "_id")
 TAG_BY_CATEGORY = _ix(TAGS, "ws", "categoryKey", "nameKey", "_id")
 TAG_BY_CREATOR = _ix(TAGS, "ws", "createdBy", "nameKey", "_id")
+# (1.2) `tags` lists either the tags that are not archived (the default: the
+# field is absent, which `archived: null` matches by equality) or the archived
+# ones (`archived: true`), so both are one equality followed by the NAME order.
+# Not partial: it serves the default list, whose tags lack the field.
+TAG_BY_ARCHIVED = _ix(TAGS, "ws", "archived", "nameKey", "_id")
 # similarTags' prefilter is a regex on the folded names and aliases: mongod
 # tests it on these index keys and fetches only the tags that pass.
 TAG_BY_SEARCH_KEY = _ix(TAGS, "ws", "searchKeys")
@@ -179,6 +184,7 @@ INDEXES: tuple[Index, ...] = (
     TAG_BY_DEPTH,
     TAG_BY_CATEGORY,
     TAG_BY_CREATOR,
+    TAG_BY_ARCHIVED,
     TAG_BY_SEARCH_KEY,
     TAGGING_UNIQUE,
     TAGGING_BY_TAG,
@@ -224,10 +230,13 @@ TAG_FILTERS: dict[str, tuple[str, Index]] = {
     "isRoot": ("depth", TAG_BY_DEPTH),
     "category": ("categoryKey", TAG_BY_CATEGORY),
     "createdBy": ("createdBy", TAG_BY_CREATOR),
+    "archived": ("archived", TAG_BY_ARCHIVED),
 }
-# Every field a tag filter can put in a query.
+# Every field a tag filter can put in a query. `archived` is in every list query
+# unless `filter.archived` is null: with another filter or order it is checked on
+# the tags that filter's or order's index fetches.
 TAG_FILTER_FIELDS = frozenset(
-    {"searchKeys", "categoryKey", "depth", "parentId", "ancestors", "_id", "createdBy"}
+    {"searchKeys", "categoryKey", "depth", "parentId", "ancestors", "_id", "createdBy", "archived"}
 )
 ORDER_INDEX: dict[tuple[str, bool], Index] = {
     ("NAME", False): TAG_BY_NAME,
@@ -409,7 +418,11 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "update",
         ID[TAGS],
         equality=("_id",),
-        residual=frozenset({"ws"}),
+        residual=frozenset({"ws", "deleting", "archived", "updatedAt", "ancestors"}),
+        note=(
+            "archiveTags / restoreTags change only live tags not yet in the new state;"
+            " importTags (TagStore.update_each) only tags still as it read them"
+        ),
     ),
     Shape(
         "tags.find_and_modify",
@@ -420,15 +433,6 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         # nameKeys: a merge appends aliases only while none of them is there yet.
         residual=frozenset({"ws", "deleting", "parentId", "ancestors", "nameKeys"}),
         note="a move also matches the place it was decided from",
-    ),
-    Shape(
-        "tags.update_each",
-        TAGS,
-        "update",
-        ID[TAGS],
-        equality=("_id",),
-        residual=frozenset({"ws", "deleting", "updatedAt", "ancestors"}),
-        note="importTags writes only live tags; taking an import back, only what it wrote",
     ),
     Shape(
         "tags.in_depth_order",

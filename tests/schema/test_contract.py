@@ -33,17 +33,8 @@ KNOWN_GAPS: set[str] = {
     "TYPE_REMOVED: TagChange was removed.",
     "TYPE_REMOVED: TagChangeEdge was removed.",
     "TYPE_REMOVED: TagChangeConnection was removed.",
-    "TYPE_REMOVED: ArchiveTagsInput was removed.",
-    "TYPE_REMOVED: ArchiveTagsPayload was removed.",
-    "FIELD_REMOVED: Field Tag.archived was removed.",
-    "FIELD_REMOVED: Field Tag.archivedAt was removed.",
     "FIELD_REMOVED: Field Tag.history was removed.",
-    "FIELD_REMOVED: Field TagFilter.archived was removed.",
     "FIELD_REMOVED: Field Query.tagChanges was removed.",
-    "FIELD_REMOVED: Field Mutation.archiveTags was removed.",
-    "FIELD_REMOVED: Field Mutation.restoreTags was removed.",
-    "VALUE_REMOVED_FROM_ENUM: Enum value TagEventKind.ARCHIVED was removed.",
-    "VALUE_REMOVED_FROM_ENUM: Enum value TagEventKind.RESTORED was removed.",
 }
 
 

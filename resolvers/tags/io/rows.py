@@ -23,6 +23,7 @@ from typing import Any
 
 from i18n import N_, msg
 from resolvers.errors import Problem, UserErrorCode
+from storage.tags import ARCHIVED, ARCHIVED_AT, is_archived
 
 CONTENT = "content"
 
@@ -98,20 +99,16 @@ def too_many_tags(limit: int) -> Problem:
 
 
 # The archived column -----------------------------------------------------------
-# Archiving itself (Tag.archived, archiveTags) is the archive part's: a tag is
-# archived while its document's `archivedAt` holds a time. These three are the
-# only places the files read or write that field.
-
-ARCHIVED_AT = "archivedAt"
-
-
-def is_archived(doc: Mapping[str, Any]) -> bool:
-    return doc.get(ARCHIVED_AT) is not None
+# A tag is archived while its document has `archived: true` (storage/tags.py);
+# "not archived" is the equality `archived: null`, which an absent field and a
+# null both match, and `false` would not: a restore by import writes nulls.
 
 
 def archived_fields(archived: bool, at: datetime) -> dict[str, Any]:
     """The document fields that make a tag archived (or not) as of `at`."""
-    return {ARCHIVED_AT: at if archived else None}
+    if archived:
+        return {ARCHIVED: True, ARCHIVED_AT: at}
+    return {ARCHIVED: None, ARCHIVED_AT: None}
 
 
 # A tag as a file shows it ------------------------------------------------------
