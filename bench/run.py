@@ -490,7 +490,7 @@ def embedded_server(name: str | None) -> Iterator[None]:
 
 
 async def run_sections(name: str, quick: bool) -> ServerRun:
-    from bench import bulk, faults, load, sprawl
+    from bench import bulk, faults, load, sprawl, tag_files
 
     began = time.perf_counter()
     out = ServerRun(name)
@@ -515,6 +515,7 @@ async def run_sections(name: str, quick: bool) -> ServerRun:
     lines, figures = await asyncio.to_thread(bulk.run_report, quick)
     out.sections["bulk"] = lines
     out.figures |= figures
+    out.sections["files"] = await asyncio.to_thread(tag_files.run_report, quick)
     if not quick:
         out.sections["faults"] = await faults.report()
     out.minutes = (time.perf_counter() - began) / 60
@@ -529,6 +530,7 @@ SECTIONS = (
     ("sprawl", "Tag sprawl: similarTags and RELEVANCE on 10 000 tags", ""),
     ("load", "Load", ""),
     ("bulk", "Bulk mutations", ""),
+    ("files", "Export and import (1.2)", ""),
     ("faults", "Store faults", ""),
 )  # fmt: skip
 

@@ -10,6 +10,8 @@ from resolvers.context import Info
 from resolvers.taggings import queries as tagging_queries
 from resolvers.tags import queries as tag_queries
 from resolvers.tags import similar
+from resolvers.tags.io import exporting
+from resolvers.tags.io.rows import TagFileFormat
 from schema.common import Node
 from schema.tag import (
     OrderDirection,
@@ -22,6 +24,7 @@ from schema.tag import (
     TagOrder,
     TagOrderField,
 )
+from schema.tag_files import TagFile
 
 
 @strawberry.type(description="Who is calling, and what they may do.")
@@ -134,6 +137,7 @@ class Query:
                 "descendant_of": f.descendant_of,
                 "ids": f.ids,
                 "created_by": f.created_by,
+                "archived": f.archived,
             },
             order.value,
             descending,
@@ -194,6 +198,22 @@ class Query:
             before,
         )
         return TaggedResourceConnection.from_page(page, workspace_id)
+
+    @strawberry.field(
+        description=cleandoc(
+            """
+            (1.2) The workspace's tags as one file in `format`: every tag, archived ones
+            included, ordered by depth, then name (case-insensitive), so a parent comes
+            before its children. What `importTags` reads back (see TagFileFormat).
+            Needs tags:read.
+            """
+        )
+    )
+    async def export_tags(
+        self, info: Info, workspace_id: strawberry.ID, format: TagFileFormat = TagFileFormat.JSON
+    ) -> TagFile:
+        content, count = await exporting.export_tags(info.context, workspace_id, format)
+        return TagFile(format=format, content=content, tag_count=count)
 
     @strawberry.field
     def viewer(self, info: Info) -> Viewer:
