@@ -208,7 +208,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, uri: str) -> int:
-    store = open_store(uri, settings.mongodb_db)
+    store = open_store(uri, settings.mongodb_db, history_days=settings.history_days)
     try:
         await store.ensure_indexes()
         return int(await args.run(store, args))

@@ -25,6 +25,7 @@ class Database:
     taggings: Collection
     api_keys: Collection
     locks: Collection
+    tag_changes: Collection
 
     async def ping(self) -> None:
         async with StoreCall(self.outage):
@@ -65,4 +66,5 @@ def open_database(
         taggings=Collection(db["taggings"], outage),
         api_keys=Collection(db["api_keys"], outage),
         locks=Collection(db["locks"], outage),
+        tag_changes=Collection(db["tag_changes"], outage),
     )

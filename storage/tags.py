@@ -17,7 +17,10 @@ One document per tag:
     depth        len(ancestors)
     usage        total taggings;  usageByType: {type with "." as "%": count}
     createdAt, updatedAt
-    deleting     present while a delete or merge removes the tag
+    deleting     present while a delete or merge removes the tag; its `change`
+                 is what the history records of it (storage/history.py)
+    changesPending  (1.2) history entries written with the change, until they
+                 are copied to the history (storage/history.py)
 
 `ancestors` and `depth` are derived data kept beside `parentId` so that
 ancestors, subtree queries and cycle checks need no recursive walk; the repair
@@ -41,6 +44,7 @@ from storage import keyset
 from storage.access import AuthorizedWorkspace, Visibility
 from storage.collection import BulkOp, Collection, Doc, Sort
 from storage.errors import DuplicateKey
+from storage.history import PENDING
 from storage.query_shapes import ORDERS as ORDERS
 from storage.query_shapes import TAGS, indexes_of
 from storage.query_shapes import order_sort as order_sort
@@ -330,6 +334,10 @@ class TagStore:
         )
         return {d["slug"] for d in docs}
 
+    async def subtree(self, ws: AuthorizedWorkspace, ids: Sequence[str]) -> list[Doc]:
+        """Every tag below these tags, whole documents."""
+        return await self._tags.find({"ws": ws.id, "ancestors": {"$in": list(ids)}})
+
     async def subtree_ids(self, ws: AuthorizedWorkspace, ids: Sequence[str]) -> list[str]:
         docs = await self._tags.find(
             {"ws": ws.id, "ancestors": {"$in": list(ids)}}, projection={"_id": 1}
@@ -367,13 +375,18 @@ class TagStore:
         tag_id: str,
         changes: Mapping[str, Any],
         expected: Mapping[str, Any] | None = None,
+        *,
+        pending: Doc | None = None,
     ) -> Doc | None:
         """The tag after `changes`; None when it is gone, or when `expected` (the
-        values a decision was made from, e.g. its place in the tree) no longer holds."""
+        values a decision was made from, e.g. its place in the tree) no longer holds.
+        `pending`: the change's history entry, written in the same statement."""
+        update: dict[str, Any] = {"$set": dict(changes)}
+        if pending is not None:
+            update["$push"] = {PENDING: pending}
         try:
             return await self._tags.find_one_and_update(
-                {"ws": ws.id, "_id": tag_id, **LIVE, **(expected or {})},
-                {"$set": dict(changes)},
+                {"ws": ws.id, "_id": tag_id, **LIVE, **(expected or {})}, update
             )
         except DuplicateKey as dup:
             raise conflict_from(dup) from None
@@ -412,13 +425,17 @@ class TagStore:
         *,
         merge_into: str | None = None,
         adopt: Sequence[Sequence[str]] = (),
+        change: Mapping[str, Any] | None = None,
     ) -> int:
         """Flag tags on their way out; `merge_into` records where their taggings go,
         `adopt` the (alias, name key, search key) entries the target takes from the
-        sources as aliases (every source's flag carries them all)."""
+        sources as aliases (every source's flag carries them all), `change` what
+        the history records (storage.history.flagged_entries)."""
         flag: dict[str, Any] = {"mergeInto": merge_into} if merge_into else {}
         if adopt:
             flag["adopt"] = [list(a) for a in adopt]
+        if change is not None:
+            flag["change"] = dict(change)
         return await self._tags.update_many(
             {"ws": ws.id, "_id": {"$in": list(ids)}}, {"$set": {"deleting": flag or True}}
         )
