@@ -6,18 +6,30 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
+# The embedded store's default server, secantusd-rs (README "The embedded store"),
+# built once from the crate secantus-mdb at the pinned version into the venv;
+# a new pin builds it again.
+SECANTUS_RS_VERSION := $(strip $(file < requirements/secantusd-rs.version))
+SECANTUS_RS_ROOT := $(VENV)/secantusd-rs
+RS_STAMP := $(SECANTUS_RS_ROOT)/.installed-$(SECANTUS_RS_VERSION)
+CARGO ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 
-.PHONY: run demo test lint format schema repair bench lock licenses messages clean
+.PHONY: run demo test test-python-server lint format schema repair bench lock licenses messages clean
 
-run: $(RUN_STAMP)
+run: $(RUN_STAMP) $(RS_STAMP)
 	exec $(BIN)/python server.py
 
 # `make run` with a demo workspace ("demo") already seeded, for a first look in GraphiQL.
-demo: $(RUN_STAMP)
+demo: $(RUN_STAMP) $(RS_STAMP)
 	TAGS_SEED_DEMO=true exec $(BIN)/python server.py
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) $(RS_STAMP)
 	$(BIN)/python -m pytest
+
+# The storage, api and end-to-end tests again on SecantusDB's Python server, so
+# that neither server rots (README "The embedded store").
+test-python-server: $(DEV_STAMP)
+	TAGS_EMBEDDED_SERVER=python $(BIN)/python -m pytest tests/storage tests/api tests/cli
 
 # lint-imports checks the layers of README's Layout ([tool.importlinter] in pyproject.toml).
 lint: $(DEV_STAMP)
@@ -36,7 +48,7 @@ schema: $(RUN_STAMP)
 
 # Benchmarks on a real store (TAGS_MONGODB_URI, else the embedded one in a temporary
 # directory): writes bench/REPORT.md (about 30 minutes: the load runs send 20 000 requests each).
-bench: $(DEV_STAMP)
+bench: $(DEV_STAMP) $(RS_STAMP)
 	$(BIN)/python -m bench.plans
 	$(BIN)/python -m bench.run
 
@@ -57,7 +69,7 @@ messages: $(DEV_STAMP)
 	$(BIN)/pybabel compile --statistics -D tags -d i18n/locales
 
 # Recompute derived data and finish interrupted deletes/merges on the configured store.
-repair: $(RUN_STAMP)
+repair: $(RUN_STAMP) $(RS_STAMP)
 	$(BIN)/tags-admin repair
 
 # Re-pin requirements/*.lock from pyproject.toml (needs pip-tools from the dev lock).
@@ -81,6 +93,15 @@ $(DEV_STAMP): requirements/dev.lock pyproject.toml edge/graphiql-assets.json | $
 	$(PIP) install --no-deps --no-build-isolation -e .
 	$(BIN)/python -m edge.graphiql install
 	$(BIN)/pybabel compile -D tags -d i18n/locales
+	touch $@
+
+# --force: a new pin replaces the binary cargo may not know it installed (a copied
+# .venv). --ignore-rust-version: the crate asks for rustc 1.98 while these machines' cargo
+# is 1.95; it builds with 1.95 and the whole suite passes on what it builds.
+$(RS_STAMP): requirements/secantusd-rs.version | $(BIN)/python
+	@echo "Building secantusd-rs $(SECANTUS_RS_VERSION) (the embedded store's server; once, about 5 minutes)"
+	$(CARGO) install --locked --force --ignore-rust-version --version $(SECANTUS_RS_VERSION) secantus-mdb --root $(SECANTUS_RS_ROOT)
+	rm -f $(SECANTUS_RS_ROOT)/.installed-*
 	touch $@
 
 clean:

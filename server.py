@@ -205,7 +205,7 @@ def main() -> None:
     embedded = None
     if settings.embedded:
         try:
-            embedded = start_or_attach(settings.data_dir)
+            embedded = start_or_attach(settings.data_dir, server=settings.embedded_server)
         except EmbeddedStoreError as exc:
             print(f"tags: the embedded store could not start: {exc}", file=sys.stderr)
             raise SystemExit(1) from None

@@ -125,6 +125,7 @@ def example(shape: Shape, tags: list[dict[str, Any]]) -> tuple[dict[str, Any], l
         "rtype": "task",
         "rk": {"$in": ["task\x1f1", "task\x1f2"]},
         "slot": root["_id"],
+        "archived": True,
     }
     if shape.collection == "api_keys":
         values["_id"] = "key-1"

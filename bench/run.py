@@ -403,7 +403,7 @@ def machine() -> str:
 
 
 async def main(quick: bool) -> int:
-    from bench import bulk, faults, load, sprawl
+    from bench import bulk, faults, load, sprawl, tag_files
 
     began = time.perf_counter()
     times, warmup = (5, 2) if quick else (150, 15)
@@ -417,6 +417,7 @@ async def main(quick: bool) -> int:
     # suite checks that harness as well.
     load_lines = await asyncio.to_thread(load.run_report, quick)
     bulk_lines = await asyncio.to_thread(bulk.run_report, quick)
+    file_lines = await asyncio.to_thread(tag_files.run_report, quick)
     extra: list[str] = []
     if not quick:
         extra += ["## Store faults", "", *(await faults.report()), ""]
@@ -453,6 +454,10 @@ async def main(quick: bool) -> int:
             "## Bulk mutations",
             "",
             *bulk_lines,
+            "",
+            "## Export and import (1.2)",
+            "",
+            *file_lines,
             "",
             *extra,
         ]

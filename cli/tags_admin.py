@@ -7,12 +7,21 @@
     tags-admin export-schema [PATH]
     tags-admin repair
     tags-admin seed-demo
+    tags-admin export --workspace W --format json|csv|github-labels [FILE]
+    tags-admin import --workspace W --format json|csv|github-labels [--create-only] [--dry-run] FILE
 
 `token create` needs no store: it prints a development JWT signed with
 TAGS_JWT_SECRET (with TAGS_JWT_ISSUER / TAGS_JWT_AUDIENCE as `iss` / `aud` when
 set). The other commands reach the store through TAGS_MONGODB_URI / TAGS_MONGODB_DB; with no URI,
 the embedded store in TAGS_DATA_DIR: the one the running service started, or,
 when no service runs, one it starts for the length of the command.
+
+(1.2) `export` and `import` do what exportTags and importTags do, as the
+principal `tags-admin` (every scope, every workspace), with a progress bar on
+a terminal and plain progress lines otherwise (cli/progress.py), on stderr.
+`export` writes the file to FILE or to stdout. `import` prints what it did
+(or, with --dry-run, what it would do), or every problem of the file with its
+row, and then exits with 1, having changed nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from config.settings import Settings, SettingsError
 from edge.authentication import hash_key, new_api_key
@@ -168,13 +178,148 @@ async def _repair(store: Store, args: argparse.Namespace) -> int:
 
 async def _seed_demo(store: Store, args: argparse.Namespace) -> int:
     from demo.seed import WORKSPACE, seed_demo
+    from resolvers.authorization import ADMIN_CLI_PRINCIPAL
 
-    counts = await seed_demo(store)
+    counts = await seed_demo(store, ADMIN_CLI_PRINCIPAL)
     print(
         f"workspace {WORKSPACE!r}: {counts['tags_created']} tags created, "
         f"{counts['associations_added']} associations added"
     )
     return 0
+
+
+# (1.2) Tag files ---------------------------------------------------------------
+
+FILE_FORMATS = {"json": "JSON", "csv": "CSV", "github-labels": "GITHUB_LABELS"}
+
+
+async def _admin_context(store: Store) -> Any:
+    from resolvers.authorization import ADMIN_CLI_PRINCIPAL
+    from resolvers.context import make_context
+
+    return make_context(None, ADMIN_CLI_PRINCIPAL, store, bus=await _event_bus(store))
+
+
+async def _event_bus(store: Store) -> Any:
+    """Where a running service's subscribers hear of the changes: the shared event log,
+    when the store has change streams (as the service decides; none on a standalone)."""
+    from resolvers.events.bus import SharedBus
+    from storage.events import MongoEventLog, supports_change_streams
+
+    if not await supports_change_streams(store.database):
+        return None
+    log = MongoEventLog(store.database)
+    await log.ensure_indexes()
+    return SharedBus(log, store.recovery)
+
+
+def _where(field: Sequence[str] | None) -> str:
+    """`["content", "3", "name"]` as a person reads it: `row 3, name`."""
+    path = list(field or [])[1:]
+    if not path:
+        return "file"
+    head = "header" if path[0] == "0" else f"row {path[0]}"
+    return ", ".join([head, ".".join(path[1:])]) if len(path) > 1 else head
+
+
+async def _export(store: Store, args: argparse.Namespace) -> int:
+    from graphql import GraphQLError
+
+    from cli.progress import Reporter
+    from resolvers.tags.io.exporting import export_tags
+    from resolvers.tags.io.rows import TagFileFormat
+
+    ctx = await _admin_context(store)
+    try:
+        with Reporter("export") as progress:
+            content, count = await export_tags(
+                ctx, args.workspace, TagFileFormat(FILE_FORMATS[args.format]), progress
+            )
+    except GraphQLError as exc:
+        print(f"tags-admin: {exc.message}", file=sys.stderr)
+        return 2
+    _write_text(args.file, content)
+    where = "stdout" if args.file is None else args.file
+    print(f"tags-admin: exported {count} tags of {args.workspace!r} to {where}", file=sys.stderr)
+    return 0
+
+
+def _write_text(path: str | None, content: str) -> None:
+    """The file as exported, byte for byte (CSV keeps its CRLF); None: stdout."""
+    if path is None:
+        sys.stdout.write(content)
+        sys.stdout.flush()
+        return
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write(content)
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, "rb") as source:
+            return source.read().decode("utf-8")
+    except OSError as exc:
+        print(f"tags-admin: cannot read {path}: {exc.strerror}", file=sys.stderr)
+    except UnicodeDecodeError as exc:
+        print(f"tags-admin: {path} is not UTF-8 text (byte {exc.start})", file=sys.stderr)
+    return None
+
+
+async def _import(store: Store, args: argparse.Namespace) -> int:
+    from graphql import GraphQLError
+
+    from cli.progress import Reporter
+    from resolvers.errors import UserFailure
+    from resolvers.tags.io.importing import import_tags
+    from resolvers.tags.io.rows import ImportMode, TagFileFormat
+
+    content = _read_text(args.file)
+    if content is None:
+        return 2
+    ctx = await _admin_context(store)
+    mode = ImportMode.CREATE_ONLY if args.create_only else ImportMode.MERGE
+    try:
+        with Reporter("import") as progress:
+            done = await import_tags(
+                ctx,
+                args.workspace,
+                TagFileFormat(FILE_FORMATS[args.format]),
+                content,
+                mode,
+                args.dry_run,
+                progress,
+            )
+    except UserFailure as failure:
+        await ctx.finish_mutation(succeeded=False)
+        for problem in failure.problems:
+            print(f"tags-admin: {_where(problem.field)}: {problem.message}", file=sys.stderr)
+        count = len(failure.problems)
+        print(f"tags-admin: nothing was imported ({count} problems)", file=sys.stderr)
+        return 1
+    except GraphQLError as exc:
+        await ctx.finish_mutation(succeeded=False)
+        print(f"tags-admin: {exc.message}", file=sys.stderr)
+        return 2
+    await ctx.finish_mutation(succeeded=True)
+    verb = "would create" if args.dry_run else "created"
+    print(f"{verb} {done.created}, updated {done.updated}, unchanged {done.unchanged}")
+    return 0
+
+
+def _file_commands(commands: Any) -> None:
+    formats = sorted(FILE_FORMATS)
+    export = commands.add_parser("export", help="(1.2) write a workspace's tags as one file")
+    export.add_argument("--workspace", required=True)
+    export.add_argument("--format", required=True, choices=formats)
+    export.add_argument("file", nargs="?", help="where to write it (default: stdout)")
+    export.set_defaults(run=_export)
+    load = commands.add_parser("import", help="(1.2) import tags from a file, all or nothing")
+    load.add_argument("--workspace", required=True)
+    load.add_argument("--format", required=True, choices=formats)
+    load.add_argument("--create-only", action="store_true", help="leave matching tags alone")
+    load.add_argument("--dry-run", action="store_true", help="say what it would do, write nothing")
+    load.add_argument("file")
+    load.set_defaults(run=_import)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -204,6 +349,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("path", nargs="?", default="schema.graphql")
     commands.add_parser("repair", help="finish interrupted work, recount").set_defaults(run=_repair)
     commands.add_parser("seed-demo", help="create the demo workspace").set_defaults(run=_seed_demo)
+    _file_commands(commands)
     return parser
 
 
@@ -236,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.mongodb_uri is not None:
         return asyncio.run(_run(args, settings, settings.mongodb_uri))
     try:
-        embedded = start_or_attach(settings.data_dir, CONSOLE)
+        embedded = start_or_attach(settings.data_dir, CONSOLE, settings.embedded_server)
     except EmbeddedStoreError as exc:
         print(f"tags-admin: the embedded store could not start: {exc}", file=sys.stderr)
         return 1

@@ -56,6 +56,11 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: set[str]) 
     return value
 
 
+def embedded_server_of(env: Mapping[str, str]) -> str:
+    """TAGS_EMBEDDED_SERVER: `rust` (the default) or `python`."""
+    return _choice(env, "TAGS_EMBEDDED_SERVER", "rust", {"rust", "python"})
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -87,6 +92,8 @@ class Settings:
     mongodb_uri: str | None = None
     mongodb_db: str = "tags"
     data_dir: Path = DEFAULT_DATA_DIR
+    # (1.2) Which SecantusDB server the embedded store runs: "rust" or "python".
+    embedded_server: str = "rust"
     auth_mode: str = "dev"
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
@@ -153,6 +160,7 @@ class Settings:
             mongodb_uri=uri,
             mongodb_db=(env.get("TAGS_MONGODB_DB") or "tags").strip(),
             data_dir=Path(data_dir).expanduser() if data_dir else DEFAULT_DATA_DIR,
+            embedded_server=embedded_server_of(env),
             auth_mode=auth_mode,
             jwt_secret=env.get("TAGS_JWT_SECRET") or None,
             jwt_public_key=public_key,

@@ -29,7 +29,12 @@ def start_server(
     `output` receives stdout and stderr together (e.g. subprocess.PIPE to read them).
     """
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGS_")}
+    # The suite's choice of embedded server reaches the service too (make test-python-server).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TAGS_") or k == "TAGS_EMBEDDED_SERVER"
+    }
     env.update({"TAGS_PORT": str(port), **env_overrides})
     process = subprocess.Popen(
         [sys.executable, "server.py"],

@@ -13,6 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from config.settings import embedded_server_of
 from storage.embedded import EmbeddedServer, start_or_attach
 
 _server: EmbeddedServer | None = None
@@ -27,7 +28,7 @@ def store_uri() -> str:
         return configured
     if _server is None:
         _scratch = tempfile.TemporaryDirectory(prefix="tags-scratch-store-")
-        _server = start_or_attach(Path(_scratch.name))
+        _server = start_or_attach(Path(_scratch.name), server=embedded_server_of(os.environ))
         atexit.register(stop_store_server)
     return _server.uri
 

@@ -146,11 +146,12 @@ def lifespan(
             if uri is None:
                 if server is None:
                     server = started_here = await asyncio.to_thread(
-                        start_or_attach, settings.data_dir
+                        start_or_attach, settings.data_dir, server=settings.embedded_server
                     )
                 uri = server.uri
                 log.info(
-                    "Embedded store: SecantusDB on 127.0.0.1:%d, data in %s%s.",
+                    "Embedded store: SecantusDB (%s server) on 127.0.0.1:%d, data in %s%s.",
+                    server.server if server.owned else "a running",
                     server.port,
                     settings.data_dir,
                     "" if server.owned else " (started by another process)",

@@ -35,6 +35,7 @@ from resolvers.events.bus import TagEventKind
 from storage import AuthorizedWorkspace, Doc
 from storage.repair import recount
 from storage.taggings import CHUNK, RESOURCES_PER_READ, split_key, tagging_doc
+from storage.tags import is_archived
 
 
 class Rollback(Exception):
@@ -70,6 +71,7 @@ async def add_associations(
     enforce_limit: bool = True,
     slots: Mapping[str, str] | None = None,
     leaving: Mapping[str, int] | None = None,
+    allow_archived: bool = False,
 ) -> int:
     """Insert (resource key, tag id, time) associations; returns how many were new.
 
@@ -81,7 +83,9 @@ async def add_associations(
     exclusive); such an association is not written while the resource holds
     another child of that parent in the slot. `leaving`: how many tags the same
     request removes from a resource right after (setResourceTags), which the
-    limit does not count.
+    limit does not count. (1.2) A tag archived meanwhile is taken back like a
+    deleted one, unless `allow_archived` (a merge moving associations, or
+    replaced associations put back: nothing new is applied).
     """
     if not pairs:
         return 0
@@ -107,7 +111,7 @@ async def add_associations(
         ctx.store.recovery.counters.writing(tag_ids),
     ):
         return await _insert_counted(
-            ctx, ws, docs, limit_paths, enforce_limit, leaving or {}, counting
+            ctx, ws, docs, limit_paths, enforce_limit, leaving or {}, counting, allow_archived
         )
 
 
@@ -119,15 +123,20 @@ async def _insert_counted(
     enforce_limit: bool,
     leaving: Mapping[str, int],
     counting: list[bool],
+    allow_archived: bool,
 ) -> int:
     written = [docs[i] for i in await ctx.store.taggings.insert(docs)]
     if not written:
         return 0
     tag_ids = sorted({d["tagId"] for d in written})
-    alive = {d["_id"] for d in await ctx.store.tags.live_in_workspace(ws, tag_ids)}
+    live = await ctx.store.tags.live_in_workspace(ws, tag_ids)
+    alive = {d["_id"] for d in live}
     problems = []
     if any(t not in alive for t in tag_ids):
         problems.append(Problem(UserErrorCode.NOT_FOUND, "A tag was deleted meanwhile.", None))
+    if not allow_archived and any(is_archived(d) for d in live):
+        # Archived after this request checked it: what it wrote would apply it.
+        problems.append(Problem(UserErrorCode.VALIDATION, "A tag was archived meanwhile.", None))
     counts = (
         await ctx.store.taggings.counts_per_resource(ws, sorted({d["rk"] for d in written}))
         if enforce_limit
@@ -216,4 +225,5 @@ async def move_taggings(
         if row["rk"] not in latest or row["at"] > latest[row["rk"]]:
             latest[row["rk"]] = row["at"]
     pairs = [(rk, target_id, at) for rk, at in latest.items()]
-    return await add_associations(ctx, ws, pairs, enforce_limit=False)
+    # A merge decided on its target in its tree turn; one archived since still gets them.
+    return await add_associations(ctx, ws, pairs, enforce_limit=False, allow_archived=True)

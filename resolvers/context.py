@@ -62,9 +62,12 @@ class Context:
         events, self.events = self.events, []
         if succeeded and events and self.bus is not None:
             # One event per tag and kind: a merge or a multi-type removal touches a
-            # tag's usage several times, subscribers need to hear it once.
-            unique = {(e.kind, e.tag_id): e for e in reversed(events)}
-            await self.bus.publish(sorted(unique.values(), key=events.index))
+            # tag's usage several times, subscribers need to hear it once, where it
+            # first happened. One pass: an import publishes 10 000 events.
+            first: dict[tuple[TagEventKind, str], TagEventRecord] = {}
+            for event in events:
+                first.setdefault((event.kind, event.tag_id), event)
+            await self.bus.publish(list(first.values()))
 
 
 Info = strawberry.Info[Context, None]

@@ -12,10 +12,13 @@ import strawberry
 from resolvers.context import Info
 from resolvers.errors import UserFailure
 from resolvers.taggings import mutations as tagging_mutations
+from resolvers.tags import archive
 from resolvers.tags import mutations as tag_mutations
+from resolvers.tags.io import importing
 from schema.common import UserError, user_errors
 from schema.scalars import JSON
 from schema.tag import ResourceRefInput, Tag, TaggedResource, tagged_resource
+from schema.tag_files import ImportTagsInput, ImportTagsPayload
 from storage.taggings import split_key
 
 P = TypeVar("P")
@@ -29,17 +32,23 @@ async def mutate(
 ) -> P:
     """Run a mutation; a UserFailure becomes a payload with only userErrors set."""
     context = info.context
+    # (1.2) The lifecycle payloads have no clientMutationId to echo.
+    echo = {"client_mutation_id": client_mutation_id} if _echoes(payload) else {}
     try:
         fields = await work()
     except UserFailure as failure:
         context.refresh_loaders()
         await context.finish_mutation(succeeded=False)
-        return payload(user_errors=user_errors(failure), client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
+        return payload(user_errors=user_errors(failure), **echo)  # type: ignore[call-arg]
     except BaseException:
         await context.finish_mutation(succeeded=False)
         raise
     await context.finish_mutation(succeeded=True)
-    return payload(**fields, user_errors=[], client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
+    return payload(**fields, user_errors=[], **echo)  # type: ignore[call-arg]
+
+
+def _echoes(payload: Any) -> bool:
+    return any(f.name == "client_mutation_id" for f in dataclasses.fields(payload))
 
 
 def given(
@@ -362,6 +371,31 @@ class SetResourceTagsPayload:
     client_mutation_id: str | None = None
 
 
+@strawberry.input(description="(1.2) Tags to archive or restore (1-100 ids).")
+class ArchiveTagsInput:
+    workspace_id: strawberry.ID
+    ids: list[strawberry.ID]
+
+
+@strawberry.type(
+    description=cleandoc(
+        """
+        (1.2) Archiving an archived tag, or restoring one that is not, changes
+        nothing and is no error. Children are not archived with their parent.
+        """
+    )
+)
+class ArchiveTagsPayload:
+    tags: list[Tag] = strawberry.field(
+        default_factory=list,
+        description=(
+            "The tags named, as they are now, in the order of `ids` (unknown ids left out)."
+        ),
+    )
+    not_found_ids: list[strawberry.ID] = dataclasses.field(default_factory=list)
+    user_errors: list[UserError] = dataclasses.field(default_factory=list)
+
+
 def _cmid(input: Any) -> str | None:
     value = input.client_mutation_id
     return None if value is strawberry.UNSET else value
@@ -491,3 +525,43 @@ class Mutation:
             }
 
         return await mutate(info, SetResourceTagsPayload, _cmid(input), work)
+
+    @strawberry.mutation(description="(1.2) Needs tags:write.")
+    async def import_tags(self, info: Info, input: ImportTagsInput) -> ImportTagsPayload:
+        async def work() -> dict[str, Any]:
+            done = await importing.import_tags(
+                info.context,
+                input.workspace_id,
+                input.format,
+                input.content,
+                input.mode,
+                input.dry_run,
+            )
+            return {
+                "created": done.created,
+                "updated": done.updated,
+                "unchanged": done.unchanged,
+                "tags": [Tag.from_doc(d) for d in done.tags],
+            }
+
+        return await mutate(info, ImportTagsPayload, None, work)
+
+    @strawberry.mutation(description="(1.2) Needs tags:write.")
+    async def archive_tags(self, info: Info, input: ArchiveTagsInput) -> ArchiveTagsPayload:
+        async def work() -> dict[str, Any]:
+            docs, missing = await archive.archive_tags(
+                info.context, input.workspace_id, list(input.ids)
+            )
+            return {"tags": [Tag.from_doc(d) for d in docs], "not_found_ids": missing}
+
+        return await mutate(info, ArchiveTagsPayload, None, work)
+
+    @strawberry.mutation(description="(1.2) Needs tags:write.")
+    async def restore_tags(self, info: Info, input: ArchiveTagsInput) -> ArchiveTagsPayload:
+        async def work() -> dict[str, Any]:
+            docs, missing = await archive.restore_tags(
+                info.context, input.workspace_id, list(input.ids)
+            )
+            return {"tags": [Tag.from_doc(d) for d in docs], "not_found_ids": missing}
+
+        return await mutate(info, ArchiveTagsPayload, None, work)

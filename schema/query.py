@@ -11,6 +11,8 @@ from resolvers.context import Info
 from resolvers.taggings import queries as tagging_queries
 from resolvers.tags import queries as tag_queries
 from resolvers.tags import similar
+from resolvers.tags.io import exporting
+from resolvers.tags.io.rows import TagFileFormat
 from schema.common import Node
 from schema.history import TagChange, TagChangeConnection
 from schema.tag import (
@@ -24,6 +26,7 @@ from schema.tag import (
     TagOrder,
     TagOrderField,
 )
+from schema.tag_files import TagFile
 
 
 @strawberry.type(description="Who is calling, and what they may do.")
@@ -145,6 +148,7 @@ class Query:
                 "descendant_of": f.descendant_of,
                 "ids": f.ids,
                 "created_by": f.created_by,
+                "archived": f.archived,
             },
             order.value,
             descending,
@@ -229,6 +233,22 @@ class Query:
     ) -> TagChangeConnection:
         page = await history.tag_changes(info.context, workspace_id, tag_id, actor, first, after)
         return TagChangeConnection.from_page(page)
+
+    @strawberry.field(
+        description=cleandoc(
+            """
+            (1.2) The workspace's tags as one file in `format`: every tag, archived ones
+            included, ordered by depth, then name (case-insensitive), so a parent comes
+            before its children. What `importTags` reads back (see TagFileFormat).
+            Needs tags:read.
+            """
+        )
+    )
+    async def export_tags(
+        self, info: Info, workspace_id: strawberry.ID, format: TagFileFormat = TagFileFormat.JSON
+    ) -> TagFile:
+        content, count = await exporting.export_tags(info.context, workspace_id, format)
+        return TagFile(format=format, content=content, tag_count=count)
 
     @strawberry.field
     def viewer(self, info: Info) -> Viewer:

@@ -17,7 +17,11 @@ TagEventKindEnum = domain_enum(
     TagEventKind,
     name="TagEventKind",
     description=None,
-    values={"USAGE_CHANGED": "A tag was added to or removed from resources."},
+    values={
+        "USAGE_CHANGED": "A tag was added to or removed from resources.",
+        "ARCHIVED": "(1.2)",
+        "RESTORED": "(1.2)",
+    },
 )
 
 

@@ -98,6 +98,15 @@ class TagFilter:
     created_by: strawberry.ID | None = strawberry.field(
         default=None, description="Only tags created by this principal id (see Viewer.id)."
     )
+    archived: bool | None = strawberry.field(
+        default=False,
+        description=cleandoc(
+            """
+            (1.2) false (the default): only tags that are not archived; true: only
+            archived tags; null: both.
+            """
+        ),
+    )
 
 
 @strawberry.input
@@ -209,6 +218,23 @@ class Tag(Node):
         )
     )
     depth: int = strawberry.field(description="0 for a root tag, parent's depth + 1 otherwise.")
+    archived: bool = strawberry.field(
+        description=cleandoc(
+            """
+            (1.2) An archived tag is retired, not deleted: it keeps its id, names,
+            aliases, place in the tree and every association, so old resources still
+            show it and its usage counts stay right. It is left out of `tags` (see
+            TagFilter.archived) and cannot be applied to a resource (VALIDATION, also
+            when `tagNames` names it). Its name and aliases stay taken (NAME_TAKEN);
+            `tag`, `node`, `tagBySlug`, `tagByName`, `similarTags` and `resourceTags`
+            still return it, with `archived: true`, so a picker can offer to restore
+            it instead of creating a duplicate.
+            """
+        )
+    )
+    archived_at: datetime | None = strawberry.field(
+        description="(1.2) When the tag was archived; null when it is not."
+    )
     created_at: datetime
     updated_at: datetime
     _doc: strawberry.Private[Doc]
@@ -229,6 +255,8 @@ class Tag(Node):
             exclusive=bool(doc.get("exclusive", False)),
             aliases=doc.get("aliases") or [],
             depth=doc.get("depth", 0),
+            archived=bool(doc.get("archived")),
+            archived_at=doc.get("archivedAt"),
             created_at=doc["createdAt"],
             updated_at=doc["updatedAt"],
             _doc=doc,

@@ -60,6 +60,7 @@ class Store:
         return self.database.embedded
 
     async def ensure_indexes(self) -> None:
+        await self.database.probe_server()
         await self.tags.ensure_indexes()
         await self.taggings.ensure_indexes()
         await self.api_keys.ensure_indexes()

@@ -11,6 +11,8 @@ from typing import Any
 
 from storage.collection import Collection, StoreCall
 from storage.outage import Outage
+from storage.query_shapes import API_KEYS, LOCKS, TAG_CHANGES, TAGGINGS, TAGS, indexes_of
+from storage.unique_claims import ServerQuirks, probe
 
 
 @dataclass(slots=True)
@@ -26,6 +28,12 @@ class Database:
     api_keys: Collection
     locks: Collection
     tag_changes: Collection
+    quirks: ServerQuirks
+
+    async def probe_server(self) -> None:
+        """Find what the server does with unique keys on an update (storage/unique_claims.py)."""
+        async with StoreCall(self.outage):
+            self.quirks.stale_unique_claims = await probe(self.db)
 
     async def ping(self) -> None:
         async with StoreCall(self.outage):
@@ -57,14 +65,21 @@ def open_database(
     )
     db = client[name]
     outage = Outage(timeout_ms / 1000)
+    quirks = ServerQuirks()
+
+    def collection(name: str) -> Collection:
+        unique = frozenset(f for ix in indexes_of(name) if ix.unique for f in ix.fields)
+        return Collection(db[name], outage, unique_fields=unique, quirks=quirks)
+
     return Database(
         client=client,
         db=db,
         embedded=embedded,
         outage=outage,
-        tags=Collection(db["tags"], outage),
-        taggings=Collection(db["taggings"], outage),
-        api_keys=Collection(db["api_keys"], outage),
-        locks=Collection(db["locks"], outage),
-        tag_changes=Collection(db["tag_changes"], outage),
+        tags=collection(TAGS),
+        taggings=collection(TAGGINGS),
+        api_keys=collection(API_KEYS),
+        locks=collection(LOCKS),
+        tag_changes=collection(TAG_CHANGES),
+        quirks=quirks,
     )

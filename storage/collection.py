@@ -35,6 +35,7 @@ from pymongo.errors import (
 from storage.errors import DuplicateKey, PartialInsert, StoreRefused, StoreUnavailable
 from storage.metering import current_meter
 from storage.outage import Outage
+from storage.unique_claims import ServerQuirks, reseated, touches
 
 if TYPE_CHECKING:
     from storage.query_shapes import Index
@@ -45,6 +46,9 @@ Sort = Sequence[tuple[str, int]]
 # One statement of a bulk write: ("update_one" or "update_many", filter, update),
 # or ("delete_many", filter, None).
 BulkOp = tuple[str, Filter, Mapping[str, Any] | None]
+
+# IndexOptionsConflict, IndexKeySpecsConflict: an index of that name exists.
+_INDEX_CONFLICT_CODES = frozenset({85, 86})
 
 _INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
 
@@ -176,15 +180,31 @@ class StoreCall:
 class Collection:
     """A metered, translated view of one driver collection."""
 
-    __slots__ = ("_c", "_outage", "name")
+    __slots__ = ("_c", "_outage", "_quirks", "_unique_fields", "name")
 
-    def __init__(self, driver_collection: Any, outage: Outage) -> None:
+    def __init__(
+        self,
+        driver_collection: Any,
+        outage: Outage,
+        *,
+        unique_fields: frozenset[str] = frozenset(),
+        quirks: ServerQuirks | None = None,
+    ) -> None:
         self._c = driver_collection
         self._outage = outage
+        # The fields of this collection's unique indexes, and what the server
+        # does with their keys on an update (storage/unique_claims.py).
+        self._unique_fields = unique_fields
+        self._quirks = quirks or ServerQuirks()
         self.name: str = driver_collection.name
 
     def _call(self, docs: int = 0, ordered: bool = True) -> StoreCall:
         return StoreCall(self._outage, docs, ordered)
+
+    def _reseats(self, *updates: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> bool:
+        return self._quirks.stale_unique_claims and any(
+            touches(u, self._unique_fields) for u in updates
+        )
 
     async def find(
         self,
@@ -232,7 +252,15 @@ class Collection:
     ) -> int:
         """Returns how many documents matched (0 or 1); an upsert that inserted counts 1."""
         async with self._call():
-            result = await self._c.update_one(filter, update, upsert=upsert)
+            if self._reseats(update):
+                result = await reseated(
+                    self._c,
+                    self._unique_fields,
+                    filter,
+                    lambda s: self._c.update_one(filter, update, upsert=upsert, session=s),
+                )
+            else:
+                result = await self._c.update_one(filter, update, upsert=upsert)
         return int(result.matched_count) + (1 if result.upserted_id is not None else 0)
 
     async def find_one_and_update(
@@ -248,6 +276,20 @@ class Collection:
         `return_before`, as it was: None when an upsert inserted it)."""
         returned = ReturnDocument.BEFORE if return_before else ReturnDocument.AFTER
         async with self._call():
+            if self._reseats(update):
+                return await reseated(
+                    self._c,
+                    self._unique_fields,
+                    filter,
+                    lambda s: self._c.find_one_and_update(
+                        filter,
+                        update,
+                        projection=projection,
+                        upsert=upsert,
+                        return_document=returned,
+                        session=s,
+                    ),
+                )
             return await self._c.find_one_and_update(
                 filter, update, projection=projection, upsert=upsert, return_document=returned
             )
@@ -261,7 +303,15 @@ class Collection:
     ) -> int:
         """`update`: operators, or an aggregation pipeline (a list of stages)."""
         async with self._call():
-            result = await self._c.update_many(filter, update)
+            if self._reseats(update):
+                result = await reseated(
+                    self._c,
+                    self._unique_fields,
+                    filter,
+                    lambda s: self._c.update_many(filter, update, session=s),
+                )
+            else:
+                result = await self._c.update_many(filter, update)
         return int(result.modified_count)
 
     async def delete_many(self, filter: Filter) -> int:
@@ -286,20 +336,51 @@ class Collection:
             else:
                 raise ValueError(f"unknown bulk statement {kind!r}")
         async with self._call():
-            result = await self._c.bulk_write(requests, ordered=ordered)
+            updates = [update for kind, _, update in ops if kind != "delete_many" and update]
+            if self._reseats(*updates):
+                changing = {"$or": [dict(f) for kind, f, _ in ops if kind != "delete_many"]}
+                result = await reseated(
+                    self._c,
+                    self._unique_fields,
+                    changing,
+                    lambda s: self._c.bulk_write(requests, ordered=ordered, session=s),
+                )
+            else:
+                result = await self._c.bulk_write(requests, ordered=ordered)
         return int(result.modified_count), int(result.deleted_count)
 
     async def ensure_index(self, index: Index) -> None:
         """Build one of storage.query_shapes' indexes, unless it exists."""
-        async with self._call():
-            await self._c.create_index(list(index.keys), **index.driver_options)
+        await self._create_index(list(index.keys), index.driver_options)
 
     async def ensure_ttl_index(self, field: str, expire_after_seconds: int) -> None:
         """An index on `field` whose documents the server deletes after this many seconds."""
+        await self._create_index(
+            [(field, 1)], {"name": field, "expireAfterSeconds": expire_after_seconds}
+        )
+
+    async def _create_index(self, keys: list[tuple[str, int]], options: dict[str, Any]) -> None:
         async with self._call():
-            await self._c.create_index(
-                [(field, 1)], name=field, expireAfterSeconds=expire_after_seconds
-            )
+            try:
+                await self._c.create_index(keys, **options)
+            except OperationFailure as exc:
+                if exc.code not in _INDEX_CONFLICT_CODES or not await self._has_index(
+                    keys, options
+                ):
+                    raise
+
+    async def _has_index(self, keys: list[tuple[str, int]], options: Mapping[str, Any]) -> bool:
+        # SecantusDB's Python server compares an index's whole stored spec, and the
+        # Rust server stores one more field in it (`numberKeys`): an index the
+        # Rust server built is then "a different index with the same name" to the
+        # Python one. The same keys and options are the same index.
+        existing = (await self._c.index_information()).get(options["name"])
+        if existing is None:
+            return False
+        return [(f, int(d)) for f, d in existing["key"]] == keys and all(
+            existing.get(option, False) == options.get(option, False)
+            for option in ("unique", "partialFilterExpression", "expireAfterSeconds")
+        )
 
     async def ttl_of(self, name: str) -> int | None:
         """The `expireAfterSeconds` of the index `name`; None when there is no such index."""

@@ -1,5 +1,12 @@
 """The embedded store: a SecantusDB server (MongoDB wire protocol, WiredTiger) run as a child.
 
+SecantusDB has two servers that keep the same files, chosen by
+`TAGS_EMBEDDED_SERVER`: `rust` (`secantusd-rs`, the crate `secantus-mdb`, which
+the set-up of `make run`/`make test` builds into the venv; a real query planner,
+within a few times mongod's speed) and `python` (`secantusd-py`, the PyPI
+package; readable, slow, sorts in memory). A directory written by one opens with
+the other, so switching needs no migration.
+
 SecantusDB is GPL-2.0; the service only ever talks to it over a socket and never
 imports it, so the service's own code stays independent of that licence.
 
@@ -43,6 +50,16 @@ DB_DIR = "db"
 # Who started a server: the service, or a console command that stops it when done.
 SERVICE = "service"
 CONSOLE = "console"
+
+# The two servers of SecantusDB (TAGS_EMBEDDED_SERVER).
+RUST = "rust"
+PYTHON = "python"
+SERVERS = (RUST, PYTHON)
+
+# Where the set-up (Makefile) builds secantusd-rs: inside the environment that
+# runs the service, so a fresh clone needs nothing installed by hand.
+RUST_ROOT = Path(sys.prefix) / "secantusd-rs"
+RUST_BINARY = RUST_ROOT / "bin" / "secantusd-rs"
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 8.0
@@ -122,6 +139,7 @@ class EmbeddedServer:
     data_dir: Path
     port: int
     role: str = SERVICE
+    server: str = RUST
     process: subprocess.Popen[bytes] | None = None
     _lock: Any = field(default=None, repr=False)
 
@@ -145,7 +163,7 @@ class EmbeddedServer:
         """Start the server again on the same port after it crashed (clients reconnect)."""
         if self.process is None:
             raise EmbeddedStoreError("only the process that owns the embedded store restarts it")
-        self.process = _spawn(self.data_dir, self.port)
+        self.process = _spawn(self.data_dir, self.port, self.server)
         _wait_until_ready(self.process, self.port, self.log_path)
         _write_run_file(self.data_dir, self.process.pid, self.port, self.role)
 
@@ -178,25 +196,38 @@ def _terminate(pid: int, process: subprocess.Popen[bytes] | None = None) -> None
         process.wait()
 
 
-def _spawn(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def _command(server: str, port: int, db_dir: Path) -> list[str]:
+    common = ["--host", "127.0.0.1", "--port", str(port), "--storage-path", str(db_dir)]
+    # Keeps quiet change streams resumable, as mongod's default does.
+    common += ["--log-level", "WARNING", "--noop-heartbeat-seconds", "10"]
+    if server == PYTHON:
+        return [sys.executable, "-m", "secantus", *common]
+    if not RUST_BINARY.exists():
+        raise EmbeddedStoreError(
+            f"TAGS_EMBEDDED_SERVER=rust, but secantusd-rs is not built ({RUST_BINARY} is "
+            "missing): run `make run` or `make test` once to build it, or set "
+            "TAGS_EMBEDDED_SERVER=python"
+        )
+    # A WiredTiger log file is allocated in full, so its size is an empty store's
+    # size (128 MB by default); the cache default of 4 GB is more than a tags
+    # workspace needs beside the service on one machine. Without
+    # --sync-on-commit a kill -9 of the server loses the writes of its last
+    # moments, acknowledged ones too (tests/api/test_server_process.py).
+    return [
+        str(RUST_BINARY),
+        *common,
+        "--log-file-max",
+        "32MB",
+        "--cache-size",
+        "1G",
+        "--sync-on-commit",
+    ]
+
+
+def _spawn(data_dir: Path, port: int, server: str) -> subprocess.Popen[bytes]:
     db_dir = data_dir / DB_DIR
     db_dir.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "secantus",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--storage-path",
-        str(db_dir),
-        "--log-level",
-        "WARNING",
-        # Keeps quiet change streams resumable, as mongod's default does.
-        "--noop-heartbeat-seconds",
-        "10",
-    ]
+    command = _command(server, port, db_dir)
     with open(data_dir / LOG_FILE, "ab") as out:
         # A session of its own: Ctrl-C in the terminal reaches the service, which
         # drains its requests first and then stops the store.
@@ -245,7 +276,7 @@ def _write_run_file(data_dir: Path, pid: int, port: int, role: str) -> None:
     scratch.replace(path)
 
 
-def _start_owned(data_dir: Path, lock: Any, role: str) -> EmbeddedServer:
+def _start_owned(data_dir: Path, lock: Any, role: str, server: str) -> EmbeddedServer:
     db_dir = data_dir / DB_DIR
     stale = _read_run_file(data_dir / RUN_FILE)
     if stale and _pid_alive(stale["pid"]) and _is_our_server(stale["pid"], db_dir):
@@ -258,14 +289,18 @@ def _start_owned(data_dir: Path, lock: Any, role: str) -> EmbeddedServer:
     last: EmbeddedStoreError | None = None
     for _ in range(3):  # another program may take the free port before the server binds it
         port = _free_port()
-        process = _spawn(data_dir, port)
+        try:
+            process = _spawn(data_dir, port, server)
+        except EmbeddedStoreError:
+            lock.close()
+            raise
         try:
             _wait_until_ready(process, port, data_dir / LOG_FILE)
         except EmbeddedStoreError as exc:
             last = exc
             continue
         _write_run_file(data_dir, process.pid, port, role)
-        return EmbeddedServer(data_dir, port, role, process, lock)
+        return EmbeddedServer(data_dir, port, role, server, process, lock)
     lock.close()
     assert last is not None
     raise last
@@ -285,12 +320,13 @@ def _attach(data_dir: Path, role: str) -> EmbeddedServer | None:
     return EmbeddedServer(data_dir, run["port"], run["role"])
 
 
-def start_or_attach(data_dir: Path, role: str = SERVICE) -> EmbeddedServer:
+def start_or_attach(data_dir: Path, role: str = SERVICE, server: str = RUST) -> EmbeddedServer:
     """The embedded server on `data_dir`: started here when nobody runs it, else the running one.
 
-    `role` is SERVICE or CONSOLE. A service does not attach to a server a console
-    command started (it would vanish when the command ends): it waits for the
-    command to finish and then starts its own.
+    `server` (RUST or PYTHON) is the one to start; a running one is used whichever
+    it is, since both keep the same files. `role` is SERVICE or CONSOLE. A service
+    does not attach to a server a console command started (it would vanish when the
+    command ends): it waits for the command to finish and then starts its own.
     """
     data_dir = data_dir.resolve()
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -317,4 +353,4 @@ def start_or_attach(data_dir: Path, role: str = SERVICE) -> EmbeddedServer:
                 ) from None
             time.sleep(0.1)
             continue
-        return _start_owned(data_dir, lock, role)
+        return _start_owned(data_dir, lock, role, server)

@@ -27,6 +27,7 @@ log = logging.getLogger("tags.events")
 
 # Events are only needed while subscribers catch up; the TTL index drops them.
 EVENT_TTL_SECONDS = 3600
+APPEND_BATCH = 1000
 
 
 class EventLog(Protocol):
@@ -62,18 +63,21 @@ class MongoEventLog:
         for doc in docs:
             doc.setdefault("_id", ObjectId())
             doc.setdefault("createdAt", created)
-        pending = list(docs)
-        while pending:
-            try:
-                await self._events.insert_many(pending, ordered=True)
-                return
-            except PartialInsert as partial:
-                # An earlier attempt was written but its answer was lost. An ordered
-                # insert stops at the first duplicate: send what follows it again.
-                seen = [d.index for d in partial.duplicates if d.index is not None]
-                if not seen:
-                    raise
-                pending = pending[min(seen) + 1 :]
+        # An import publishes up to 10 000 events: a call of at most APPEND_BATCH
+        # each stays well within the store timeout.
+        for start in range(0, len(docs), APPEND_BATCH):
+            pending = list(docs[start : start + APPEND_BATCH])
+            while pending:
+                try:
+                    await self._events.insert_many(pending, ordered=True)
+                    break
+                except PartialInsert as partial:
+                    # An earlier attempt was written but its answer was lost. An ordered
+                    # insert stops at the first duplicate: send what follows it again.
+                    seen = [d.index for d in partial.duplicates if d.index is not None]
+                    if not seen:
+                        raise
+                    pending = pending[min(seen) + 1 :]
 
     async def follow(self) -> AsyncIterator[Doc]:
         """Every inserted event, resuming after the last one seen when the stream breaks."""

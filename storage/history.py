@@ -14,10 +14,13 @@ Without transactions an entry and its change are two writes. So that an
 acknowledged change always has its entry, even after a crash between the two,
 the entry travels with the change: a created or updated tag document carries
 it in `changesPending` (written in the same statement as the change), a
-deleted or merged one in its `deleting` flag. The request then copies it here
-and takes it off the tag (`flush`); a store outage leaves that to the recovery
-journal, a crash to repair (`pending_in_tags`). Inserting an entry twice
-writes it once: the `_id` is fixed before the first attempt.
+deleted or merged one in its `deleting` flag. A statement that changes many
+tags at once (archive, restore) pushes one stub to all of them: the entry
+without its tag, whose `_id` is the change's 24 digits (`completed`). The
+request then copies it here and takes it off the tag (`flush`); a store
+outage leaves that to the recovery journal, a crash to repair
+(`copy_pending`). Inserting an entry twice writes it once: the `_id` is
+fixed before the first attempt.
 """
 
 from __future__ import annotations
@@ -48,8 +51,11 @@ FIELDS = (
 # Kinds whose entry lists the tag's fields on one side only.
 WHOLE_BEFORE = frozenset({"DELETED", "MERGED"})
 WHOLE_AFTER = frozenset({"CREATED"})
-# Kinds that are only worth an entry when a field changed.
-FIELD_KINDS = frozenset({"UPDATED", "IMPORTED"})
+# Kinds that change none of FIELDS: their entries list no field.
+STATE_KINDS = frozenset({"ARCHIVED", "RESTORED"})
+# Kinds that are only worth an entry when a field changed. An import's entry is
+# written for every tag the import changed, also one it only archived.
+FIELD_KINDS = frozenset({"UPDATED"})
 TTL_FIELD = "at"
 TTL_INDEX = "at_ttl"
 SECONDS_PER_DAY = 86_400
@@ -120,7 +126,7 @@ def entry(
         after = None
     if kind in WHOLE_AFTER:
         before = None
-    changes = field_changes(before, after)
+    changes = [] if kind in STATE_KINDS else field_changes(before, after)
     if kind in FIELD_KINDS and before is not None and after is not None and not changes:
         return None
     doc: Doc = {
@@ -135,6 +141,19 @@ def entry(
     if merged_into_id is not None and kind == "MERGED":
         doc["mergedIntoId"] = merged_into_id
     return doc
+
+
+def stub(base: str, workspace_id: str, kind: str, *, actor: str | None, at: Any) -> Doc:
+    """The entry of a change of many tags whose fields it does not touch, as all of
+    them carry it (see `completed`)."""
+    return {"_id": base, "ws": workspace_id, "kind": kind, "actor": actor, "at": at, "changes": []}
+
+
+def completed(doc: Mapping[str, Any], carried: Mapping[str, Any]) -> Doc:
+    """The entry a tag carries, made whole: a stub gets the tag's id."""
+    if "tagId" in carried:
+        return dict(carried)
+    return {**carried, "_id": change_id(carried["_id"], doc["_id"]), "tagId": doc["_id"]}
 
 
 def flagged_entries(doc: Mapping[str, Any]) -> list[Doc]:
@@ -191,12 +210,21 @@ class HistoryStore:
             return len(partial.inserted)
         return len(entries)
 
+    async def delete(self, entry_ids: Iterable[str]) -> None:
+        """Take entries back (an import undone after its entries may have landed)."""
+        ids = sorted(set(entry_ids))
+        if ids:
+            await self._c.delete_many({"_id": {"$in": ids}})
+
     async def clear_pending(self, tag_ids: Iterable[str], entry_ids: Iterable[str]) -> None:
-        """Take copied entries off their tags (one statement for all of them)."""
+        """Take copied entries off their tags (one statement for all of them), and
+        the stubs they were made from (an entry's id starts with its stub's)."""
         ids = sorted(set(tag_ids))
+        carried = {*entry_ids}
+        carried |= {entry_id[:24] for entry_id in carried}
         if ids:
             await self._tags.update_many(
-                {"_id": {"$in": ids}}, {"$pull": {PENDING: {"_id": {"$in": sorted(entry_ids)}}}}
+                {"_id": {"$in": ids}}, {"$pull": {PENDING: {"_id": {"$in": sorted(carried)}}}}
             )
 
     async def copy_pending(self, tag_ids: Sequence[str] | None = None) -> int:
@@ -210,7 +238,7 @@ class HistoryStore:
         if tag_ids is not None:
             query["_id"] = {"$in": list(tag_ids)}
         carrying = await self._tags.find(query, projection={PENDING: 1})
-        entries = [e for doc in carrying for e in doc[PENDING]]
+        entries = [completed(doc, e) for doc in carrying for e in doc[PENDING]]
         if not entries:
             return 0
         written = await self.insert(entries)

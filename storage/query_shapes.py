@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from storage.unique_claims import RESEAT_COMMENT
+
 Key = tuple[str, int]
 Sort = Sequence[Key]
 
@@ -114,6 +116,8 @@ def order_sort(order: str, descending: bool) -> list[Key]:
     return sort
 
 
+# (1.2) exportTags and importTags: roots first, each level by name (TAG_BY_DEPTH).
+DEPTH_ORDER: tuple[Key, ...] = (("depth", 1), ("nameKey", 1), ("_id", 1))
 # Tag.resources: most recently tagged first, ties by resource type then id.
 BY_TAG_SORT: tuple[Key, ...] = (("at", -1), ("rk", 1))
 # Tag.related: many tags' taggings, each tag's newest first (TAGGING_BY_TAG order).
@@ -150,6 +154,11 @@ TAG_BY_ANCESTOR = _ix(TAGS, "ws", "ancestors", "nameKey", "_id")
 TAG_BY_DEPTH = _ix(TAGS, "ws", "depth", "nameKey", "_id")
 TAG_BY_CATEGORY = _ix(TAGS, "ws", "categoryKey", "nameKey", "_id")
 TAG_BY_CREATOR = _ix(TAGS, "ws", "createdBy", "nameKey", "_id")
+# (1.2) `tags` lists either the tags that are not archived (the default: the
+# field is absent, which `archived: null` matches by equality) or the archived
+# ones (`archived: true`), so both are one equality followed by the NAME order.
+# Not partial: it serves the default list, whose tags lack the field.
+TAG_BY_ARCHIVED = _ix(TAGS, "ws", "archived", "nameKey", "_id")
 # similarTags' prefilter is a regex on the folded names and aliases: mongod
 # tests it on these index keys and fetches only the tags that pass.
 TAG_BY_SEARCH_KEY = _ix(TAGS, "ws", "searchKeys")
@@ -185,6 +194,7 @@ INDEXES: tuple[Index, ...] = (
     TAG_BY_DEPTH,
     TAG_BY_CATEGORY,
     TAG_BY_CREATOR,
+    TAG_BY_ARCHIVED,
     TAG_BY_SEARCH_KEY,
     TAGGING_UNIQUE,
     TAGGING_BY_TAG,
@@ -233,10 +243,13 @@ TAG_FILTERS: dict[str, tuple[str, Index]] = {
     "isRoot": ("depth", TAG_BY_DEPTH),
     "category": ("categoryKey", TAG_BY_CATEGORY),
     "createdBy": ("createdBy", TAG_BY_CREATOR),
+    "archived": ("archived", TAG_BY_ARCHIVED),
 }
-# Every field a tag filter can put in a query.
+# Every field a tag filter can put in a query. `archived` is in every list query
+# unless `filter.archived` is null: with another filter or order it is checked on
+# the tags that filter's or order's index fetches.
 TAG_FILTER_FIELDS = frozenset(
-    {"searchKeys", "categoryKey", "depth", "parentId", "ancestors", "_id", "createdBy"}
+    {"searchKeys", "categoryKey", "depth", "parentId", "ancestors", "_id", "createdBy", "archived"}
 )
 ORDER_INDEX: dict[tuple[str, bool], Index] = {
     ("NAME", False): TAG_BY_NAME,
@@ -455,7 +468,11 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "update",
         ID[TAGS],
         equality=("_id",),
-        residual=frozenset({"ws"}),
+        residual=frozenset({"ws", "deleting", "archived", "updatedAt", "ancestors"}),
+        note=(
+            "archiveTags / restoreTags change only live tags not yet in the new state;"
+            " importTags (TagStore.update_each) only tags still as it read them"
+        ),
     ),
     Shape(
         "tags.find_and_modify",
@@ -466,6 +483,16 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         # nameKeys: a merge appends aliases only while none of them is there yet.
         residual=frozenset({"ws", "deleting", "parentId", "ancestors", "nameKeys"}),
         note="a move also matches the place it was decided from",
+    ),
+    Shape(
+        "tags.in_depth_order",
+        TAGS,
+        "find",
+        TAG_BY_DEPTH,
+        equality=("ws",),
+        sort=DEPTH_ORDER,
+        residual=frozenset({"deleting"}),
+        note="exportTags and importTags read the whole workspace (at most 10 000 tags)",
     ),
     Shape(
         "tags.delete_by_ids",
@@ -686,6 +713,14 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         note="node(id:) of a TagChange; a recorder's check of what it already wrote",
     ),
     Shape(
+        "changes.delete_by_ids",
+        TAG_CHANGES,
+        "delete",
+        ID[TAG_CHANGES],
+        equality=("_id",),
+        note="an import taken back takes back its entries",
+    ),
+    Shape(
         "changes.history_of_tags",
         TAG_CHANGES,
         "aggregate",
@@ -881,6 +916,8 @@ def signature(
 
 def signatures_of(command_name: str, command: Mapping[str, Any]) -> list[Signature]:
     """The query shapes in one command as the driver sent it (none for inserts and the like)."""
+    if command.get("comment") == RESEAT_COMMENT:
+        return []
     if command_name == "find":
         return [signature(command["find"], "find", command.get("filter"), _sort(command))]
     if command_name == "findAndModify":

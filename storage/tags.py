@@ -21,6 +21,9 @@ One document per tag:
                  is what the history records of it (storage/history.py)
     changesPending  (1.2) history entries written with the change, until they
                  are copied to the history (storage/history.py)
+    archived     (1.2) true while the tag is archived; absent otherwise
+    archivedAt   (1.2) when it was archived; absent otherwise
+    archiveOps   (1.2) ids of the last archive/restore calls that changed it
 
 `ancestors` and `depth` are derived data kept beside `parentId` so that
 ancestors, subtree queries and cycle checks need no recursive walk; the repair
@@ -37,16 +40,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from storage import keyset
 from storage.access import AuthorizedWorkspace, Visibility
 from storage.collection import BulkOp, Collection, Doc, Sort
-from storage.errors import DuplicateKey
+from storage.errors import DuplicateKey, PartialInsert
 from storage.history import PENDING
+from storage.query_shapes import DEPTH_ORDER, TAGS, indexes_of
 from storage.query_shapes import ORDERS as ORDERS
-from storage.query_shapes import TAGS, indexes_of
 from storage.query_shapes import order_sort as order_sort
 
 
@@ -69,6 +72,21 @@ FLAGGED: Mapping[str, Any] = {"deleting": {"$exists": True}}
 
 def is_live(doc: Mapping[str, Any]) -> bool:
     return not doc.get("deleting")
+
+
+# (1.2) An archived tag carries `archived: true` and `archivedAt`; restoring it
+# removes both. Present only while archived, so tags stored before 1.2 (or made
+# by any code that knows nothing of archiving) are simply not archived, and
+# "not archived" is `archived: null`, an equality an index serves.
+ARCHIVED = "archived"
+ARCHIVED_AT = "archivedAt"
+# The ids of the last archive / restore calls that changed the tag (TagStore.set_archived).
+ARCHIVE_OPS = "archiveOps"
+ARCHIVE_OPS_KEPT = 8
+
+
+def is_archived(doc: Mapping[str, Any]) -> bool:
+    return bool(doc.get(ARCHIVED))
 
 
 # The names a tag answers to ---------------------------------------------------
@@ -104,6 +122,20 @@ def names_of(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
 def name_keys_of(doc: Mapping[str, Any]) -> list[str]:
     """Every name key the tag holds: its name's and its aliases'."""
     return [key for key, _ in names_of(doc)]
+
+
+@dataclass(frozen=True, slots=True)
+class TagUpdate:
+    """One tag's change in `TagStore.update_each`: the fields to set and to remove,
+    applied only while the tag has the `expected` values."""
+
+    tag_id: str
+    set: Mapping[str, Any]
+    unset: Sequence[str] = ()
+    expected: Mapping[str, Any] = field(default_factory=dict)
+    # (1.2) The change's history entry, written with it; or the id of one taken off.
+    pending: Doc | None = None
+    unpending: str | None = None
 
 
 class Conflict(Exception):
@@ -146,6 +178,8 @@ class TagQuery:
     ids: tuple[str, ...] | None = None
     created_by: str | None = None
     search_key: str | None = None
+    # (1.2) False: tags that are not archived (the default); True: archived ones; None: both.
+    archived: bool | None = False
 
     @property
     def matches_nothing(self) -> bool:
@@ -178,6 +212,11 @@ class TagQuery:
             query["_id"] = {"$in": list(self.ids)}
         if self.created_by is not None:
             query["createdBy"] = self.created_by
+        if self.archived is not None:
+            # Equality either way (null matches the field's absence), so the
+            # archived index serves both with the NAME order; other filters and
+            # orders check it on the tags their own index fetches.
+            query[ARCHIVED] = True if self.archived else None
         return query
 
 
@@ -292,6 +331,13 @@ class TagStore:
         )
         return bool(found)
 
+    async def in_depth_order(self, ws: AuthorizedWorkspace, *, live_only: bool) -> list[Doc]:
+        """(1.2) Every tag of the workspace, roots first, each level by name, in one read:
+        what exportTags writes (`live_only`) and what importTags decides from (all of
+        them: a flagged tag still holds its names and slug)."""
+        query: dict[str, Any] = {"ws": ws.id, **LIVE} if live_only else {"ws": ws.id}
+        return await self._tags.find(query, sort=DEPTH_ORDER)
+
     async def count(self, ws: AuthorizedWorkspace, query: TagQuery) -> int:
         return await self._tags.count(query.mongo(ws))
 
@@ -357,6 +403,7 @@ class TagStore:
     # Writes ----------------------------------------------------------------
 
     async def insert(self, doc: Doc) -> None:
+        _not_archived_is_absent(doc)
         try:
             await self._tags.insert_one(doc)
         except DuplicateKey as dup:
@@ -364,7 +411,33 @@ class TagStore:
 
     async def insert_many(self, docs: Sequence[Doc]) -> None:
         """Ordered insert; on a conflict nothing after it was written (see PartialInsert)."""
+        for doc in docs:
+            _not_archived_is_absent(doc)
         await self._tags.insert_many(docs, ordered=True)
+
+    async def update_each(self, ws: AuthorizedWorkspace, updates: Sequence[TagUpdate]) -> None:
+        """(1.2) Many tags' own changes in one ordered call, each only while its tag still
+        matches `expected`; a name or slug another tag holds is `Conflict` (the
+        statements before it were applied, the ones after it not)."""
+        ops: list[BulkOp] = []
+        for update in updates:
+            change: dict[str, Any] = {}
+            if update.set:
+                change["$set"] = dict(update.set)
+            if update.unset:
+                change["$unset"] = {f: "" for f in update.unset}
+            if update.pending is not None:
+                change["$push"] = {PENDING: update.pending}
+            if update.unpending is not None:
+                change["$pull"] = {PENDING: {"_id": update.unpending}}
+            if change:
+                query = {"_id": update.tag_id, "ws": ws.id, **update.expected}
+                ops.append(("update_one", query, change))
+        try:
+            await self._tags.bulk_write(ops, ordered=True)
+        except PartialInsert as refused:
+            dup = refused.duplicates[0] if refused.duplicates else DuplicateKey(())
+            raise conflict_from(dup) from None
 
     async def delete_ids(self, ws: AuthorizedWorkspace, ids: Sequence[str]) -> int:
         return await self._tags.delete_many({"ws": ws.id, "_id": {"$in": list(ids)}})
@@ -390,6 +463,45 @@ class TagStore:
             )
         except DuplicateKey as dup:
             raise conflict_from(dup) from None
+
+    async def set_archived(
+        self,
+        ws: AuthorizedWorkspace,
+        ids: Sequence[str],
+        archived: bool,
+        at: Any,
+        op: str,
+        *,
+        pending: Doc | None = None,
+    ) -> int:
+        """Archive (or restore) the live tags of `ids` that are not (or are) archived yet;
+        how many changed. One statement: at most `MAX_ARCHIVE_IDS` ids, each
+        document changed atomically, and repeating it changes nothing more.
+
+        Only a tag in the other state matches, so each change of state is made by
+        exactly one call: `op`, the caller's own id, joins the tag's `archiveOps`
+        (the last few such ids), which is how a caller tells its changes from a
+        concurrent one's when it reads the tags back. `pending`: the change's
+        history stub, written in the same statement (storage/history.py).
+        """
+        query: dict[str, Any] = {"ws": ws.id, "_id": {"$in": list(ids)}, **LIVE}
+        ops = {ARCHIVE_OPS: {"$each": [op], "$slice": -ARCHIVE_OPS_KEPT}}
+        if archived:
+            query[ARCHIVED] = None
+            change: dict[str, Any] = {
+                "$set": {ARCHIVED: True, ARCHIVED_AT: at, "updatedAt": at},
+                "$push": ops,
+            }
+        else:
+            query[ARCHIVED] = True
+            change = {
+                "$unset": {ARCHIVED: "", ARCHIVED_AT: ""},
+                "$set": {"updatedAt": at},
+                "$push": ops,
+            }
+        if pending is not None:
+            change["$push"] = {**change["$push"], PENDING: pending}
+        return await self._tags.update_many(query, change)
 
     async def move_subtree(
         self, ws: AuthorizedWorkspace, tag_id: str, new_prefix: Sequence[str]
@@ -651,6 +763,14 @@ class TagStore:
 
     async def set_fields(self, tag_id: str, fields: Mapping[str, Any]) -> None:
         await self._tags.update_one({"_id": tag_id}, {"$set": dict(fields)})
+
+
+def _not_archived_is_absent(doc: Doc) -> None:
+    """A new tag that is not archived has no `archived` field at all: `tags` lists
+    the tags whose field is absent (`archived: null`), and `false` would not match."""
+    if not doc.get(ARCHIVED):
+        doc.pop(ARCHIVED, None)
+        doc.pop(ARCHIVED_AT, None)
 
 
 def _children_filter(parents: Sequence[tuple[str, str]], visible: Visibility) -> dict[str, Any]:

@@ -43,6 +43,8 @@ class TagEventKind(enum.Enum):
     DELETED = "DELETED"
     MERGED = "MERGED"
     USAGE_CHANGED = "USAGE_CHANGED"
+    ARCHIVED = "ARCHIVED"
+    RESTORED = "RESTORED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,7 +194,9 @@ async def undo_request(
     await remove_associations(ctx, ws, [(rk, t) for rk, t, _ in pairs])
     # A replaced tag deleted meanwhile has nothing to put back (Rollback).
     with contextlib.suppress(Rollback):
-        await add_associations(ctx, ws, replaced, enforce_limit=False, slots=groups.slot_of)
+        await add_associations(
+            ctx, ws, replaced, enforce_limit=False, slots=groups.slot_of, allow_archived=True
+        )
 
 
 async def roll_forward(

@@ -28,10 +28,11 @@ from resolvers.errors import (
 )
 from resolvers.normalization import is_tag_id, name_key, normalize_name, normalize_resource_ref
 from resolvers.taggings import exclusive
+from resolvers.tags.archive import archived_problem
 from resolvers.tags.mutations import create
 from storage import AuthorizedWorkspace, Doc, is_live
 from storage.taggings import RESOURCES_PER_READ, resource_key
-from storage.tags import name_keys_of
+from storage.tags import is_archived, name_keys_of
 
 
 def _resources(raw: Sequence[Mapping[str, str]], problems: Problems) -> list[str]:
@@ -74,6 +75,21 @@ async def _tags_by_id(
     if docs is not None:
         docs.update(found)
     return [t for t in dict.fromkeys(ids) if t in found]
+
+
+def _refuse_archived(
+    ids: Sequence[str],
+    docs: Mapping[str, Doc],
+    field: str,
+    problems: Problems,
+    kept: set[str] | frozenset[str] = frozenset(),
+) -> None:
+    """(1.2) VALIDATION for each id naming an archived tag: it cannot be applied.
+    `kept`: tags the resource already carries, which staying on it does not apply."""
+    for i, tag_id in enumerate(ids):
+        doc = docs.get(tag_id)
+        if doc is not None and is_archived(doc) and tag_id not in kept:
+            problems.add(archived_problem((field, str(i))))
 
 
 def _limit_problems(
@@ -172,6 +188,7 @@ async def add_tags_to_resources(
         problems.add(Problem(UserErrorCode.VALIDATION, "Give tagIds or tagNames.", ("tagIds",)))
     docs: dict[str, Doc] = {}
     ids = await _tags_by_id(ctx, ws, list(tag_ids or []), "tagIds", problems, docs)
+    _refuse_archived(list(tag_ids or []), docs, "tagIds", problems)
     named = [(t, "tagIds") for t in ids]
     names = [
         problems.check(partial(normalize_name, n, path=("tagNames", str(i))))
@@ -193,7 +210,10 @@ async def add_tags_to_resources(
         if name is None:
             continue
         doc = by_key.get(name_key(name))
-        if doc is not None:
+        if doc is not None and is_archived(doc):
+            # Its name stays taken: createMissing does not make another one either.
+            problems.add(archived_problem(("tagNames", str(i))))
+        elif doc is not None:
             ids.append(doc["_id"])
             docs[doc["_id"]] = doc
             named.append((doc["_id"], "tagNames"))
@@ -305,10 +325,17 @@ async def set_resource_tags(
     groups = await exclusive.groups_of(ctx, ws, list(docs.values())) if docs else exclusive.Groups()
     for problem in exclusive.conflicts([(t, "tagIds") for t in ids], groups):
         problems.add(problem)
+    rk = resource_key(*checked) if checked is not None else None
+    current: set[str] | None = None
+    if rk is not None and any(is_archived(d) for d in docs.values()):
+        # An archived tag the resource already carries may stay (a multi-select
+        # saving what it shows); one it does not carry would be applied.
+        current = (await _current_tags(ctx, ws, [rk])).get(rk, set())
+        _refuse_archived(list(tag_ids), docs, "tagIds", problems, kept=current)
     problems.raise_any()
-    assert checked is not None
-    rk = resource_key(*checked)
-    current = (await _current_tags(ctx, ws, [rk])).get(rk, set())
+    assert rk is not None
+    if current is None:
+        current = (await _current_tags(ctx, ws, [rk])).get(rk, set())
     at = now()
     pairs = [(rk, t, at) for t in ids if t not in current]
     try:

@@ -48,6 +48,7 @@ from resolvers.history import (
 )
 from resolvers.normalization import is_tag_id, name_key, new_tag_id
 from resolvers.tags import slugs
+from resolvers.tags.archive import archived_problem
 from resolvers.tags.drafts import (
     Draft,
     category_fields,
@@ -61,7 +62,7 @@ from resolvers.tags.tree import TreeBusyError, tree_turn
 from storage import AuthorizedWorkspace, Conflict, Doc, Held, PartialInsert, is_live
 from storage.history import PENDING, entry
 from storage.repair import complete_removals, fix_paths
-from storage.tags import name_keys_of, names_of
+from storage.tags import is_archived, name_keys_of, names_of
 
 MAX_INSERT_ATTEMPTS = 32
 
@@ -667,6 +668,9 @@ async def _merge(
     target = found.pop(target_id, None)
     if target is None:
         raise not_found(("targetId",))
+    if is_archived(target):
+        # The sources' resources would all be given an archived tag.
+        raise UserFailure([archived_problem(("targetId",))])
     absent = [missing(("sourceIds", str(i))) for i, s in enumerate(source_ids) if s not in found]
     if absent:
         raise UserFailure(absent)

@@ -87,6 +87,7 @@ def tag_query(
     descendant_of: str | None = None,
     ids: Sequence[str] | None = None,
     created_by: str | None = None,
+    archived: bool | None = False,
 ) -> TagQuery:
     if ids is not None and len(ids) > MAX_IDS_PER_LOOKUP:
         raise BadUserInput(msg("filter.ids takes at most {max} ids.", max=MAX_IDS_PER_LOOKUP))
@@ -117,6 +118,7 @@ def tag_query(
         descendant_of=descendant_of,
         ids=tuple(i for i in ids if is_tag_id(i)) if ids is not None else None,
         created_by=created_by,
+        archived=archived,
     )
 
 

@@ -43,6 +43,8 @@ from graphql import (
 
 from config.limits import (
     DEFAULT_PAGE_SIZE,
+    MAX_ARCHIVE_IDS,
+    MAX_IMPORT_TAGS,
     MAX_PAGE_SIZE,
     MAX_RESOURCES_PER_BATCH,
     MAX_TAGS_PER_RESOURCE,
@@ -68,6 +70,9 @@ LIST_BOUNDS: dict[tuple[str, str], int] = {
     ("TagChange", "changes"): len(HISTORY_FIELDS),
     ("AddTagsToResourcesPayload", "resources"): MAX_RESOURCES_PER_BATCH,
     ("RemoveTagsFromResourcesPayload", "resources"): MAX_RESOURCES_PER_BATCH,
+    # (1.2) Every tag of the file, created or updated.
+    ("ImportTagsPayload", "tags"): MAX_IMPORT_TAGS,
+    ("ArchiveTagsPayload", "tags"): MAX_ARCHIVE_IDS,
 }
 # Any other list of objects (payload lists of created tags, user errors...):
 # the largest input list of any operation.

@@ -133,7 +133,7 @@ def readme_operations() -> list[tuple[str, dict[str, object]]]:
 
 
 # The demo tag whose id the README's example variables stand for ("tag_…").
-PLACEHOLDER_SLUGS = {"tag": "product", "target": "bug", "sources": "crash"}
+PLACEHOLDER_SLUGS = {"tag": "product", "target": "bug", "sources": "crash", "ids": "globex"}
 
 
 async def placeholder_ids(gql: Executor, key: str, value: object) -> object:
@@ -172,6 +172,37 @@ async def test_every_readme_operation_runs_on_the_demo_with_its_variables(
         data = (await gql(document, variables)).ok()
         if "taggedResources" in data:
             assert data["taggedResources"]["totalCount"] > 0
+        if "exportTags" in data:
+            labels = json.loads(data["exportTags"]["content"])
+            assert len(labels) == data["exportTags"]["tagCount"] > 0
+            assert all(set(label) == {"name", "color", "description"} for label in labels)
+        if "importTags" in data:
+            # The README's dry run: a new tag and a changed one, nothing written.
+            payload = data["importTags"]
+            assert (payload["created"], payload["updated"]) == (1, 1), payload
+            regression = 'query { tagByName(workspaceId: "demo", name: "Regression") { id } }'
+            assert (await gql(regression)).ok()["tagByName"] is None
+        # (1.2) Archive, list the archived tags, restore: each did what it says.
+        for field, archived in (("archiveTags", True), ("restoreTags", False)):
+            if field in data:
+                tags = data[field]["tags"]
+                assert tags and all(t["archived"] is archived for t in tags), data
+        # (1.2) The history of the README's merge of Crash into Bug.
+        if "tagChanges" in data:
+            bug = data["tagByName"]
+            assert bug["name"] == "Bug", data
+            took = [
+                c
+                for n in bug["history"]["nodes"]
+                if n["kind"] == "UPDATED"
+                for c in n["changes"]
+                if c["field"] == "aliases" and "Crash" in c["after"]
+            ]
+            assert took, data
+            merged = [n for n in data["tagChanges"]["nodes"] if n["kind"] == "MERGED"]
+            assert merged and merged[0]["tag"] is None and merged[0]["mergedIntoId"], data
+        if "archived: true" in document:
+            assert data["tags"]["totalCount"] > 0, data
         for payload in data.values():
             if isinstance(payload, dict) and "userErrors" in payload:
                 assert payload["userErrors"] == [], (document, payload)

@@ -205,3 +205,109 @@ def test_a_service_waits_for_a_console_command_that_holds_the_store(tmp_path: Pa
         assert post(url, VIEWER)["data"] == {"viewer": {"id": "dev"}}
     finally:
         stop(process)
+
+
+CREATE_WITH_ALIAS = {
+    "query": 'mutation { createTag(input: {workspaceId: "w", name: "%s", aliases: ["%s"]}) '
+    "{ tag { id } userErrors { code } } }"
+}
+NAMES = {"query": '{ tags(workspaceId: "w") { nodes { name aliases } } }'}
+
+
+def _create(url: str, name: str, alias: str) -> dict[str, Any]:
+    body = {"query": CREATE_WITH_ALIAS["query"] % (name, alias)}
+    return post(url, body)["data"]["createTag"]  # type: ignore[index]
+
+
+@pytest.mark.skipif(bool(os.environ.get("TAGS_MONGODB_URI")), reason="the embedded store's servers")
+@pytest.mark.parametrize(("first", "second"), [("python", "rust"), ("rust", "python")])
+def test_a_data_directory_one_server_wrote_opens_with_the_other(
+    first: str, second: str, tmp_path: Path
+) -> None:
+    process, url = start_server(
+        output=subprocess.PIPE, TAGS_DATA_DIR=str(tmp_path), TAGS_EMBEDDED_SERVER=first
+    )
+    try:
+        assert _create(url, "Kept", "kept-alias")["userErrors"] == []
+    finally:
+        output = stop(process)
+    assert f"SecantusDB ({first} server)" in output
+
+    process, url = start_server(
+        output=subprocess.PIPE, TAGS_DATA_DIR=str(tmp_path), TAGS_EMBEDDED_SERVER=second
+    )
+    try:
+        assert post(url, NAMES)["data"] == {
+            "tags": {"nodes": [{"name": "Kept", "aliases": ["kept-alias"]}]}
+        }
+        # The unique indexes came across with the documents: the alias is still taken.
+        assert _create(url, "Kept-Alias", "other")["userErrors"] == [{"code": "NAME_TAKEN"}]
+        assert _create(url, "Second", "second-alias")["userErrors"] == []
+    finally:
+        output = stop(process)
+    assert f"SecantusDB ({second} server)" in output
+
+
+PAGE = (
+    'query($after: String) { tags(workspaceId: "w", first: 100, after: $after) '
+    "{ nodes { name } pageInfo { hasNextPage endCursor } } }"
+)
+CREATE_NAMED = 'mutation { createTag(input: {workspaceId: "w", name: "%s"}) { tag { id } } }'
+
+
+def all_names(url: str) -> set[str]:
+    names: set[str] = set()
+    after = None
+    while True:
+        page = post(url, {"query": PAGE, "variables": {"after": after}})["data"]["tags"]  # type: ignore[index]
+        names |= {node["name"] for node in page["nodes"]}
+        if not page["pageInfo"]["hasNextPage"]:
+            return names
+        after = page["pageInfo"]["endCursor"]
+
+
+@pytest.mark.skipif(
+    os.environ.get("TAGS_EMBEDDED_SERVER", "rust") != "rust",
+    reason="the Python server flushes its journal in the background (README)",
+)
+def test_a_store_killed_under_load_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    process, url = start_server(output=subprocess.PIPE, TAGS_DATA_DIR=str(tmp_path))
+    acknowledged: list[str] = []
+    stop_writing = threading.Event()
+
+    def writer(n: int) -> None:
+        with httpx.Client(timeout=10) as client:
+            i = 0
+            while not stop_writing.is_set():
+                i += 1
+                name = f"w{n}-{i}"
+                try:
+                    body = client.post(f"{url}/graphql", json={"query": CREATE_NAMED % name})
+                except httpx.HTTPError:
+                    continue
+                if ((body.json().get("data") or {}).get("createTag") or {}).get("tag"):
+                    acknowledged.append(name)
+
+    writers = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    try:
+        for thread in writers:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while len(acknowledged) < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(store_pid(tmp_path), signal.SIGKILL)
+        time.sleep(1.0)
+        stop_writing.set()
+        for thread in writers:
+            thread.join()
+        deadline = time.monotonic() + 30
+        while not post(url, TAGS).get("data"):
+            assert time.monotonic() < deadline, "the store did not come back"
+            time.sleep(0.2)
+        names = all_names(url)
+    finally:
+        stop_writing.set()
+        stop(process)
+    assert len(acknowledged) >= 40
+    # Every write the service acknowledged, up to the kill, is there after the restart.
+    assert [name for name in acknowledged if name not in names] == []

@@ -36,6 +36,8 @@ RENAME = (
 )
 TAG = 'mutation($ws: ID!, $id: ID!) { addTagsToResources(input: {workspaceId: $ws, resources: [{type: "task", id: "1"}], tagIds: [$id]}) { addedCount } }'
 DELETE = "mutation($id: ID!) { deleteTag(input: {id: $id}) { deletedTagIds } }"
+ARCHIVE = "mutation($ws: ID!, $id: ID!) { archiveTags(input: {workspaceId: $ws, ids: [$id]}) { tags { archived } } }"
+RESTORE = "mutation($ws: ID!, $id: ID!) { restoreTags(input: {workspaceId: $ws, ids: [$id]}) { tags { archived } } }"
 
 
 def token(workspaces: list[str], scope: str = "tags:read tags:write") -> str:
@@ -82,6 +84,24 @@ async def test_events_arrive_in_commit_order_with_fresh_tags(
     assert names[2] == "Third" and events[3]["tag"]["usageCount"] == 1
     assert events[4]["tag"] is None
     assert all(e["at"].endswith("Z") for e in events)
+
+
+async def test_archive_and_restore_reach_subscribers_once_per_change(
+    dev_url: str, http: httpx.AsyncClient
+) -> None:
+    """(1.2) ARCHIVED and RESTORED travel like the other events; a no-op sends none."""
+    ws = new_workspace()
+    subscriber = await Subscriber.open(dev_url, ws)
+    await until_live([subscriber], http, dev_url, ws)
+    tag_id = await create_tag(http, dev_url, ws, "Shelved")
+    for mutation in (ARCHIVE, ARCHIVE, RESTORE, RESTORE):
+        await post(http, dev_url, mutation, ws=ws, id=tag_id)
+    await post(http, dev_url, RENAME, id=tag_id, name="Back")
+    events = [await subscriber.next_event() for _ in range(4)]
+    await subscriber.close()
+    assert [e["kind"] for e in events] == ["CREATED", "ARCHIVED", "RESTORED", "UPDATED"]
+    assert {e["tagId"] for e in events} == {tag_id}
+    assert events[1]["tag"] is not None and events[1]["tag"]["usageCount"] == 0
 
 
 async def test_only_the_subscribed_workspace(dev_url: str, http: httpx.AsyncClient) -> None:

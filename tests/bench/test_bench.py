@@ -32,6 +32,11 @@ def test_quick_benchmark_runs() -> None:
     big = re.search(r"^\| addTagsToResources \| (\d+) \u00d7 (\d+) \| (\d+) added \|", out, re.M)
     assert big, out[-3000:]
     assert int(big.group(3)) == int(big.group(1)) * int(big.group(2))
+    # (1.2) The import of a tag file went through, and so did its copy by tags-admin.
+    assert re.search(r"^\| import CSV, 50 new tags .*\| 50 created, 0 updated", out, re.M), out[
+        -3000:
+    ]
+    assert "exported again it is the very same file" in out
     # The report runs on a real server and says which.
     assert "SecantusDB server in a child process" in out or "`TAGS_MONGODB_URI`" in out
     assert "in-memory store" not in out

@@ -86,10 +86,11 @@ async def attempt(
 
 SNAPSHOT_QUERY = f"""
 query Snap($ws: ID!) {{
-  tags(workspaceId: $ws, first: 100) {{
+  tags(workspaceId: $ws, filter: {{ archived: null }}, first: 100) {{
     totalCount
     nodes {{
       {TAG} slug color description category metadata createdBy depth updatedAt
+      archived archivedAt
       parent {{ id }} childCount usageCount
       resources(first: 100) {{ totalCount nodes {{ type id tagCount }} }}
     }}
@@ -111,6 +112,14 @@ class Seed:
     alpha: dict[str, Any]
     beta: dict[str, Any]
     child: dict[str, Any]
+    # (1.2) An archived tag: left out of `tags`, there for restoreTags.
+    retired: dict[str, Any] | None = None
+
+
+ARCHIVE_IN = (
+    "mutation($ws: ID!, $ids: [ID!]!) { archiveTags(input: {workspaceId: $ws, ids: $ids}) "
+    "{ userErrors { code } } }"
+)
 
 
 async def seed_workspace(gql: Executor, ws: str) -> Seed:
@@ -118,7 +127,10 @@ async def seed_workspace(gql: Executor, ws: str) -> Seed:
     beta = await create_tag(gql, "Beta", ws)
     child = await create_tag(gql, "Child", ws, parentId=alpha["id"])
     await tag_resources(gql, [alpha["id"]], [("task", "1")], ws)
-    return Seed(alpha, beta, child)
+    retired = await create_tag(gql, "Retired", ws)
+    archived = await gql(ARCHIVE_IN, {"ws": ws, "ids": [retired["id"]]})
+    assert archived.ok()["archiveTags"]["userErrors"] == []
+    return Seed(alpha, beta, child, retired)
 
 
 # The scope matrix --------------------------------------------------------------
@@ -221,6 +233,50 @@ def _check_set(value: Any, seed: Seed) -> None:
     _ok(value)
     assert (value["addedCount"], value["removedCount"]) == (1, 1)
     assert value["resource"] == {"type": "task", "id": "1", "tags": [{"name": "Beta"}]}
+
+
+def _check_export(value: Any, seed: Seed) -> None:
+    # (1.2) Every tag of the workspace, the archived Retired too: the roots, then
+    # Child below Alpha.
+    assert value["tagCount"] == 4
+    assert [line.split(",")[0] for line in value["content"].splitlines()[1:]] == [
+        "Alpha",
+        "Beta",
+        "Retired",
+        "Child",
+    ]
+
+
+def _check_changes(value: Any, seed: Seed) -> None:
+    # (1.2) The seed's four creations and its archive, newest first; only WS_A's.
+    assert seed.retired is not None
+    newest = value["nodes"][0]
+    assert (newest["kind"], newest["tagId"]) == ("ARCHIVED", seed.retired["id"])
+    assert sorted(n["kind"] for n in value["nodes"]) == ["ARCHIVED", *["CREATED"] * 4]
+    ids = {seed.alpha["id"], seed.beta["id"], seed.child["id"], seed.retired["id"]}
+    assert {n["tagId"] for n in value["nodes"]} == ids
+
+
+def _check_import(value: Any, seed: Seed) -> None:
+    _ok(value)
+    assert (value["created"], value["updated"], value["unchanged"]) == (1, 1, 1)
+    assert [t["name"] for t in value["tags"]] == ["Imported", "Beta"]
+
+
+def _check_archive(value: Any, seed: Seed) -> None:
+    _ok(value)
+    assert value["tags"] == [{"id": seed.beta["id"], "name": "Beta", "archived": True}]
+    assert value["notFoundIds"] == [UNKNOWN_ID]
+
+
+def _check_restore(value: Any, seed: Seed) -> None:
+    _ok(value)
+    assert seed.retired is not None
+    assert value["tags"] == [{"id": seed.retired["id"], "name": "Retired", "archived": False}]
+    assert value["notFoundIds"] == []
+
+
+ARCHIVE_PAYLOAD = f"tags {{ id name archived }} notFoundIds {USER_ERRORS}"
 
 
 OPS: list[Op] = [
@@ -421,6 +477,56 @@ OPS: list[Op] = [
         },
         _check_set,
     ),
+    Op(
+        "exportTags",
+        READ,
+        "query($ws: ID!) { exportTags(workspaceId: $ws, format: CSV) { content tagCount } }",
+        lambda s: {"ws": WS_A},
+        _check_export,
+    ),
+    Op(
+        "tagChanges",
+        READ,
+        "query($ws: ID!) { tagChanges(workspaceId: $ws) { nodes { kind tagId } } }",
+        lambda s: {"ws": WS_A},
+        _check_changes,
+    ),
+    Op(
+        "importTags",
+        WRITE,
+        f"mutation($input: ImportTagsInput!) {{ importTags(input: $input) "
+        f"{{ created updated unchanged tags {{ {TAG} }} {USER_ERRORS} }} }}",
+        lambda s: {
+            "input": {
+                "workspaceId": WS_A,
+                "format": "CSV",
+                "content": "name,parent,description\r\nImported,alpha,\r\nBeta,,b\r\nChild,,\r\n",
+            }
+        },
+        _check_import,
+    ),
+    Op(
+        "tags(archived)",
+        READ,
+        "query($ws: ID!) { tags(workspaceId: $ws, filter: {archived: true}) "
+        "{ totalCount nodes { name archived } } }",
+        lambda s: {"ws": WS_A},
+        lambda v, s: _eq({"totalCount": 1, "nodes": [{"name": "Retired", "archived": True}]})(v, s),
+    ),
+    Op(
+        "archiveTags",
+        WRITE,
+        f"mutation($input: ArchiveTagsInput!) {{ archiveTags(input: $input) {{ {ARCHIVE_PAYLOAD} }} }}",
+        lambda s: {"input": {"workspaceId": WS_A, "ids": [s.beta["id"], UNKNOWN_ID]}},
+        _check_archive,
+    ),
+    Op(
+        "restoreTags",
+        WRITE,
+        f"mutation($input: ArchiveTagsInput!) {{ restoreTags(input: $input) {{ {ARCHIVE_PAYLOAD} }} }}",
+        lambda s: {"input": {"workspaceId": WS_A, "ids": [s.retired["id"] if s.retired else ""]}},
+        _check_restore,
+    ),
 ]
 
 MUTATIONS = {
@@ -433,6 +539,9 @@ MUTATIONS = {
     "addTagsToResources",
     "removeTagsFromResources",
     "setResourceTags",
+    "importTags",
+    "archiveTags",
+    "restoreTags",
 }
 
 
@@ -535,6 +644,17 @@ BAD_INPUT_OPS = [
         'mutation { createTag(input: {workspaceId: "ws-a", name: "  "}) { userErrors { code } } }',
         TAGGINGS_WRITE,
         id="createTag-blank-name",
+    ),
+    pytest.param(
+        'mutation { archiveTags(input: {workspaceId: "ws-a", ids: []}) { userErrors { code } } }',
+        TAGGINGS_WRITE,
+        id="archiveTags-no-ids",
+    ),
+    pytest.param(
+        'mutation { restoreTags(input: {workspaceId: "ws-a", ids: [%(many)s]}) '
+        "{ userErrors { code } } }",
+        READ,
+        id="restoreTags-too-many-ids",
     ),
     pytest.param(
         'mutation { addTagsToResources(input: {workspaceId: "ws-a", resources: [], '
@@ -809,11 +929,39 @@ PROBES: list[Probe] = [
 ]
 
 
+def _not_found_only(field: str) -> Callable[[Any, Tenants, str], None]:
+    """An archive or restore that named only `x`: nothing found, no error (as deleteTags)."""
+
+    def check(value: Any, t: Tenants, x: str) -> None:
+        assert value == {field: {"tags": [], "notFoundIds": [x], "userErrors": []}}, value
+
+    return check
+
+
+PROBES += [
+    Probe(
+        "archiveTags",
+        f"mutation($input: ArchiveTagsInput!) {{ archiveTags(input: $input) "
+        f"{{ tags {{ id }} notFoundIds {USER_ERRORS} }} }}",
+        lambda t, x: {"input": {"workspaceId": WS_A, "ids": [x]}},
+        _not_found_only("archiveTags"),
+    ),
+    Probe(
+        "restoreTags",
+        f"mutation($input: ArchiveTagsInput!) {{ restoreTags(input: $input) "
+        f"{{ tags {{ id }} notFoundIds {USER_ERRORS} }} }}",
+        lambda t, x: {"input": {"workspaceId": WS_A, "ids": [x]}},
+        _not_found_only("restoreTags"),
+    ),
+]
+
+
 def _foreign_ids(t: Tenants) -> dict[str, str]:
     return {
         "root": t.b.alpha["id"],  # tagged, has a child
         "leaf": t.b.beta["id"],  # tagged on both resources
         "middle": t.b.child["id"],  # has a parent and a child
+        "archived": t.b.retired["id"] if t.b.retired else "",  # (1.2) restoreTags' target
     }
 
 
@@ -828,7 +976,7 @@ def _neutral(value: Any, replace: dict[str, str]) -> Any:
     return value
 
 
-@pytest.mark.parametrize("which", ["root", "leaf", "middle"])
+@pytest.mark.parametrize("which", ["root", "leaf", "middle", "archived"])
 @pytest.mark.parametrize("probe", PROBES, ids=lambda p: p.name)
 async def test_foreign_tag_id_behaves_exactly_like_an_unknown_id(
     gql: Executor, store: Store, tenants: Tenants, probe: Probe, which: str
@@ -959,6 +1107,20 @@ NAMING_B = [
         'mutation { setResourceTags(input: {workspaceId: "ws-b", '
         'resource: {type: "task", id: "1"}, tagIds: []}) { removedCount } }',
         id="setResourceTags",
+    ),
+    pytest.param(
+        'mutation { archiveTags(input: {workspaceId: "ws-b", ids: ["%(b_alpha)s"]}) '
+        "{ notFoundIds } }",
+        id="archiveTags",
+    ),
+    pytest.param(
+        'mutation { restoreTags(input: {workspaceId: "ws-b", ids: ["%(b_alpha)s"]}) '
+        "{ notFoundIds } }",
+        id="restoreTags",
+    ),
+    pytest.param(
+        'query { tags(workspaceId: "ws-b", filter: {archived: true}) { totalCount } }',
+        id="tags-archived",
     ),
 ]
 

@@ -792,7 +792,9 @@ def _check_payload(name: str, payload: dict[str, Any], sent: dict[str, Any]) -> 
         assert e["field"] is None or all(isinstance(p, str) for p in e["field"]), e
     given = sent.get("input")
     cmid = given.get("clientMutationId") if isinstance(given, dict) else None
-    assert payload["clientMutationId"] == cmid, (payload["clientMutationId"], cmid)
+    # (1.2) The lifecycle payloads (archiveTags, restoreTags) have no clientMutationId.
+    if "clientMutationId" in payload:
+        assert payload["clientMutationId"] == cmid, (payload["clientMutationId"], cmid)
     if errors:
         # A failed mutation's object fields are null and its lists empty.
         for key, value in payload.items():

@@ -1,6 +1,7 @@
 """(1.2) The change history: tagChanges, Tag.history, TagChange as a Node.
 
-One entry per change of a tag (create, update, delete, merge on each source),
+One entry per change of a tag (create, update, archive, restore, delete, merge
+on each source, import),
 with the actor, the time and each changed field's before/after as the API
 shows it; none for a refused change or an update that changes nothing. Pages
 are keyset pages, newest first, ties by id.
@@ -186,6 +187,69 @@ async def test_delete_records_every_tag_it_removes(gql: Executor) -> None:
     gone = {e["node"]["tagId"]: e["node"] for e in page["edges"]}
     assert fields(gone[root["id"]])["category"] == ("topic", None)
     assert fields(gone[below["id"]])["parent"] == (root["id"], None)
+
+
+ARCHIVE = """
+mutation Archive($input: ArchiveTagsInput!) {
+  archiveTags(input: $input) { tags { id } userErrors { code } }
+}
+"""
+
+RESTORE = """
+mutation Restore($input: ArchiveTagsInput!) {
+  restoreTags(input: $input) { tags { id } userErrors { code } }
+}
+"""
+
+IMPORT = """
+mutation Import($input: ImportTagsInput!) {
+  importTags(input: $input) { created updated unchanged userErrors { code field } }
+}
+"""
+
+
+async def test_archive_and_restore_record_their_kind_and_no_field(gql: Executor) -> None:
+    one, two = await create_tag(gql, "Old one"), await create_tag(gql, "Old two")
+    both = {"input": {"workspaceId": WS, "ids": [one["id"], two["id"]]}}
+    assert (await gql(ARCHIVE, both)).ok()["archiveTags"]["userErrors"] == []
+    # Archiving an archived tag changes nothing, so records nothing.
+    assert (await gql(ARCHIVE, both)).ok()["archiveTags"]["userErrors"] == []
+    restore = {"input": {"workspaceId": WS, "ids": [one["id"]]}}
+    assert (await gql(RESTORE, restore)).ok()["restoreTags"]["userErrors"] == []
+    page = await changes(gql, first=3)
+    assert kinds(page)[0] == ("RESTORED", one["id"])
+    assert sorted(kinds(page)[1:]) == sorted([("ARCHIVED", one["id"]), ("ARCHIVED", two["id"])])
+    for edge in page["edges"]:
+        assert edge["node"]["changes"] == [] and edge["node"]["actor"] == "dev"
+    # One archive of two tags is one change: its entries share their time.
+    assert page["edges"][1]["node"]["at"] == page["edges"][2]["node"]["at"]
+    assert len((await changes(gql))["edges"]) == 5  # and the two creations
+
+
+async def test_import_records_each_tag_it_creates_or_changes(gql: Executor) -> None:
+    kept = await create_tag(gql, "Kept", description="same")
+    changed = await create_tag(gql, "Changed", description="before")
+    content = "name,description\r\nKept,same\r\nChanged,after\r\nNew,fresh\r\n"
+    variables = {"input": {"workspaceId": WS, "format": "CSV", "content": content}}
+    # A dry run and a refused import record nothing.
+    dry = {"input": {**variables["input"], "dryRun": True}}
+    assert (await gql(IMPORT, dry)).ok()["importTags"]["created"] == 1
+    refused = {"input": {**variables["input"], "content": "name\r\n" + "x" * 101 + "\r\n"}}
+    assert (await gql(IMPORT, refused)).ok()["importTags"]["userErrors"]
+    assert len((await changes(gql))["edges"]) == 2
+    done = (await gql(IMPORT, variables)).ok()["importTags"]
+    assert (done["created"], done["updated"], done["unchanged"]) == (1, 1, 1)
+    page = await changes(gql, first=2)
+    imported = {e["node"]["tag"]["name"]: e["node"] for e in page["edges"]}
+    assert {n["kind"] for n in imported.values()} == {"IMPORTED"}
+    assert fields(imported["Changed"]) == {"description": ("before", "after")}
+    assert fields(imported["New"])["name"] == (None, "New")
+    assert fields(imported["New"])["description"] == (None, "fresh")
+    assert kinds(await changes(gql, tagId=kept["id"])) == [("CREATED", kept["id"])]
+    assert changed["id"] in {n["tagId"] for n in imported.values()}
+    # The same file again changes nothing, and records nothing.
+    assert (await gql(IMPORT, variables)).ok()["importTags"]["unchanged"] == 3
+    assert len((await changes(gql))["edges"]) == 4
 
 
 async def test_pages_are_newest_first_keyset_and_exact(gql: Executor) -> None:

@@ -60,6 +60,20 @@ OPERATIONS: dict[str, str] = {
         "mutation($ws: ID!) { setResourceTags(input: {workspaceId: $ws, "
         f"resource: {TASK}, tagIds: []}}) {{ resource {{ id }} userErrors {{ code }} }} }}"
     ),
+    "archiveTags": (
+        f'mutation($ws: ID!) {{ archiveTags(input: {{workspaceId: $ws, ids: ["{MISSING}"]}}) '
+        "{ notFoundIds userErrors { code } } }"
+    ),
+    "restoreTags": (
+        f'mutation($ws: ID!) {{ restoreTags(input: {{workspaceId: $ws, ids: ["{MISSING}"]}}) '
+        "{ notFoundIds userErrors { code } } }"
+    ),
+    "exportTags": "query($ws: ID!) { exportTags(workspaceId: $ws, format: CSV) { tagCount } }",
+    "tagChanges": "query($ws: ID!) { tagChanges(workspaceId: $ws) { nodes { id } } }",
+    "importTags": (
+        "mutation($ws: ID!) { importTags(input: {workspaceId: $ws, format: CSV, "
+        'content: "name\\r\\nAlpha\\r\\n"}) { created userErrors { code } } }'
+    ),
 }
 SUBSCRIPTION = "subscription($ws: ID!) { tagEvents(workspaceId: $ws) { kind tagId } }"
 

@@ -127,6 +127,42 @@ async def test_a_crash_before_a_merges_entries_are_written(
     )
 
 
+ARCHIVE = """mutation($input: ArchiveTagsInput!) { archiveTags(input: $input) { tags { id } } }"""
+IMPORT = """mutation($input: ImportTagsInput!) { importTags(input: $input) { created } }"""
+
+
+async def test_a_crash_before_an_archives_entries_are_copied(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = await create_tag(gql, "One"), await create_tag(gql, "Two")
+    with monkeypatch.context() as patch:
+        crash_at(patch, "insert")
+        variables = {"input": {"workspaceId": WS, "ids": [one["id"], two["id"]]}}
+        await crashed(gql, ARCHIVE, variables)
+    # Both tags carry the one stub of the change; repair makes an entry of each.
+    carried = [d[PENDING] for d in await store.database.tags.find({"ws": WS})]
+    assert [[e["kind"] for e in c] for c in carried] == [["ARCHIVED"], ["ARCHIVED"]]
+    await repaired(store, 2)
+    assert [k for k in await kinds(gql) if k[0] != "CREATED"] == sorted(
+        [("ARCHIVED", one["id"]), ("ARCHIVED", two["id"])]
+    )
+
+
+async def test_a_crash_before_an_imports_entries_are_copied(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = await create_tag(gql, "Kept")
+    content = "name,description\r\nKept,changed\r\nNew,\r\n"
+    with monkeypatch.context() as patch:
+        crash_at(patch, "insert")
+        variables = {"input": {"workspaceId": WS, "format": "CSV", "content": content}}
+        await crashed(gql, IMPORT, variables)
+    # The process died after the import's writes: they stay, and so do their entries.
+    await repaired(store, 2)
+    imported = [k for k in await kinds(gql) if k[0] == "IMPORTED"]
+    assert len(imported) == 2 and ("IMPORTED", kept["id"]) in imported
+
+
 async def test_the_same_entries_twice_are_written_once(store: Store) -> None:
     entries = [
         {"_id": f"{n:048x}", "ws": WS, "tagId": f"tag_{n:024x}", "kind": "CREATED", "at": n}

@@ -273,6 +273,48 @@ async def scenario_history_merge(
     return check
 
 
+ARCHIVE = """mutation($input: ArchiveTagsInput!) {
+  archiveTags(input: $input) { tags { id } userErrors { code } } }"""
+IMPORT = """mutation($input: ImportTagsInput!) {
+  importTags(input: $input) { created userErrors { code } } }"""
+
+
+async def scenario_history_archive(
+    gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store
+) -> Check:
+    """Two tags archived (their stub with them); the copy to the history is cut."""
+    one, two = await create_tag(gql, "One"), await create_tag(gql, "Two")
+    variables = {"input": {"workspaceId": WS, "ids": [one["id"], two["id"]]}}
+    await cut_short(gql, monkeypatch, store, (HistoryStore, "insert"), ARCHIVE, variables)
+
+    async def check() -> None:
+        for tag in (one, two):
+            assert await history_of(gql, tag["id"]) == ["ARCHIVED", "CREATED"]
+        await nothing_pending(store)
+
+    return check
+
+
+async def scenario_history_import(
+    gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store
+) -> Check:
+    """An import's tags are written; its entries' write is cut: the whole import is
+    taken back, entries included (it did not answer success)."""
+    tag = await create_tag(gql, "Kept")
+    content = "name,description\r\nKept,changed\r\nNew,\r\n"
+    variables = {"input": {"workspaceId": WS, "format": "CSV", "content": content}}
+    await cut_short(gql, monkeypatch, store, (HistoryStore, "insert"), IMPORT, variables)
+
+    async def check() -> None:
+        docs = await store.database.tags.find({"ws": WS})
+        assert [(d["name"], d.get("description")) for d in docs] == [("Kept", None)]
+        assert await history_of(gql, tag["id"]) == ["CREATED"]
+        assert await store.database.tag_changes.count({}) == 1
+        await nothing_pending(store)
+
+    return check
+
+
 def store_visibility() -> Any:
     from storage import EVERYTHING
 
@@ -290,6 +332,8 @@ def store_visibility() -> Any:
         scenario_history_create,
         scenario_history_update,
         scenario_history_merge,
+        scenario_history_archive,
+        scenario_history_import,
     ],
 )
 async def test_an_interrupted_mutation_is_completed_once_the_store_is_back(

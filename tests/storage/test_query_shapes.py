@@ -11,7 +11,7 @@ does not know, or a listed shape no code sends, fails here.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -220,7 +220,14 @@ MUTATIONS = {
         removeTagsFromResources(input: $input) { removedCount userErrors { code } } }""",
     "create_many": """mutation($input: CreateTagsInput!) { createTags(input: $input) {
         tags { id } userErrors { code } } }""",
+    "import": """mutation($input: ImportTagsInput!) { importTags(input: $input) {
+        created updated userErrors { code } } }""",
+    "archive": """mutation($input: ArchiveTagsInput!) { archiveTags(input: $input) {
+        tags { id } userErrors { code } } }""",
+    "restore": """mutation($input: ArchiveTagsInput!) { restoreTags(input: $input) {
+        tags { id } userErrors { code } } }""",
 }
+EXPORT = "query($ws: ID!) { exportTags(workspaceId: $ws, format: CSV) { content } }"
 
 OTHER_QUERIES = """
 query Others($ws: ID!, $slug: String!, $ids: [ID!]!, $type: String!, $rid: String!) {
@@ -281,8 +288,10 @@ query History($ws: ID!, $after: String) {
 CHANGE_NODE = "query Node($id: ID!) { node(id: $id) { id } }"
 
 
-async def _history_operations(gql: Executor, tag_id: str) -> None:
-    """(1.2) Every tagChanges narrowing, first and later pages, both probes; Tag.history."""
+async def _history_operations(gql: Executor, store: Store, tag_id: str) -> None:
+    """(1.2) Every tagChanges narrowing, first and later pages, both probes; Tag.history;
+    the entries of an import taken back, taken back."""
+    await store.history.delete([f"{0:048x}"])
     for narrowing in ({}, {"tagId": tag_id}, {"actor": "dev"}, {"tagId": tag_id, "actor": "dev"}):
         variables = {"ws": WS, **narrowing, "first": 1}
         page = (await gql(CHANGES, variables)).ok()["tagChanges"]
@@ -297,6 +306,28 @@ async def _history_operations(gql: Executor, tag_id: str) -> None:
     (await gql(HISTORY_PAGE, {"ws": WS, "after": after})).ok()
     change_id = first[0]["history"]["nodes"][0]["id"]
     assert (await gql(CHANGE_NODE, {"id": change_id})).ok()["node"] == {"id": change_id}
+
+
+async def _archive_two(gql: Executor) -> dict[str, Any]:
+    """(1.2) Two archived tags, so that a list of archived tags has a page after a
+    cursor; returns the variables that archived them (and will restore them)."""
+    shelved = [await create_tag(gql, f"Shelved {n}", category="topic") for n in range(2)]
+    archived = {"input": {"workspaceId": WS, "ids": [t["id"] for t in shelved]}}
+    assert (await gql(MUTATIONS["archive"], archived)).ok()["archiveTags"]["userErrors"] == []
+    return archived
+
+
+async def _lifecycle_operations(
+    gql: Executor,
+    ok: Callable[[str, dict[str, Any]], Awaitable[None]],
+    root: dict[str, Any],
+    archived: dict[str, Any],
+) -> None:
+    """(1.2) An export, an import that creates below a parent and moves a tag, a restore."""
+    (await gql(EXPORT, {"ws": WS})).ok()
+    content = f"name,parent\r\nImported,{root['slug']}\r\nBatch one,{root['slug']}\r\n"
+    await ok("import", {"input": {"workspaceId": WS, "format": "CSV", "content": content}})
+    await ok("restore", archived)
 
 
 async def _run_operations(gql: Executor, store: Store) -> None:
@@ -315,6 +346,7 @@ async def _run_operations(gql: Executor, store: Store) -> None:
         [("task", "1"), ("task", "2"), ("file", "3")],
     )
     await tag_resources(gql, [loose["id"]], [("task", "1")])
+    archived = await _archive_two(gql)
 
     # Every order, direction and filter: a first page, the page after it, the page before.
     filters: dict[str, Any] = {
@@ -323,13 +355,17 @@ async def _run_operations(gql: Executor, store: Store) -> None:
         "isRoot": True,
         "category": "topic",
         "createdBy": "dev",
+        "archived": True,
     }
     cases: list[tuple[dict[str, Any], str]] = [({}, order) for order in ORDERS]
     cases += [({name: filters[name]}, "NAME") for name in TAG_FILTERS]
     cases += [({"isRoot": False, "search": "x", "ids": [root["id"], extra[0]["id"]]}, "NAME")]
     cases += [({"parentId": root["id"], "search": "extra"}, "CREATED_AT")]
+    # Archived ones with another filter, in another order; archived or not.
+    cases += [({"archived": True, "category": "topic"}, "USAGE_COUNT")]
+    cases += [({"archived": None}, order) for order in ORDERS]
     # RELEVANCE needs a search; it goes with every filter.
-    cases += [({"search": "o"}, "RELEVANCE")]
+    cases += [({"search": "o"}, "RELEVANCE"), ({"search": "o", "archived": None}, "RELEVANCE")]
     cases += [({name: filters[name], "search": "o"}, "RELEVANCE") for name in TAG_FILTERS]
     for tag_filter, order in cases:
         for direction in ("ASC", "DESC"):
@@ -437,7 +473,8 @@ async def _run_operations(gql: Executor, store: Store) -> None:
     await ok("delete", {"input": {"id": doomed["id"], "deleteDescendants": True}})
     await ok("delete", {"input": {"id": child["id"]}})
     await ok("merge", {"input": {"targetId": extra[0]["id"], "sourceIds": [extra[1]["id"]]}})
-    await _history_operations(gql, loose["id"])
+    await _lifecycle_operations(gql, ok, root, archived)
+    await _history_operations(gql, store, loose["id"])
 
     # Repair: a flagged delete, a tag gone without its associations, then every pass.
     ws = AuthorizedWorkspace(WS)
@@ -539,3 +576,49 @@ async def test_history_shapes_use_their_index_on_the_store(
     # Only the entries the equality prefix selects are read, never the collection.
     matching = await db[TAG_CHANGES].count_documents(command["filter"])
     assert explained["executionStats"]["totalDocsExamined"] <= matching < 300
+
+
+# (1.2) The archived filter, as the store itself plans it ----------------------------
+
+
+def _scans(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """(stage, index name) of every scan in a winning plan, however deep."""
+    found: list[tuple[str, str]] = []
+    stages = [plan]
+    while stages:
+        stage = stages.pop()
+        if stage.get("stage") in ("IXSCAN", "COLLSCAN"):
+            found.append((stage["stage"], stage.get("indexName", "")))
+        stages += [stage["inputStage"]] if "inputStage" in stage else []
+        stages += stage.get("inputStages", [])
+    return found
+
+
+@pytest.mark.parametrize("archived", [False, True], ids=["not-archived", "archived"])
+async def test_the_archived_filter_is_planned_on_its_index(
+    gql: Executor, store: Store, archived: bool
+) -> None:
+    """The first page the code sends, explained by the store: an index scan that
+    reads only the matching tags of the workspace, never a collection scan."""
+    from storage.query_shapes import TAG_BY_ARCHIVED
+    from storage.tags import TagQuery
+
+    made = [await create_tag(gql, f"Tag {n}") for n in range(12)]
+    for n in range(3):
+        await create_tag(gql, f"Other {n}", workspace=OTHER_WS)
+    ids = [t["id"] for t in made[::3]]
+    archive = 'mutation($ids: [ID!]!) { archiveTags(input: {workspaceId: "%s", ids: $ids}) { notFoundIds } }'
+    assert (await gql(archive % WS, {"ids": ids})).ok()["archiveTags"]["notFoundIds"] == []
+
+    query = TagQuery(archived=archived).mongo(AuthorizedWorkspace(WS))
+    cursor = store.database.tags._c.find(query).sort(order_sort("NAME", False)).limit(21)
+    explained = await cursor.explain()
+    scans = _scans(explained["queryPlanner"]["winningPlan"])
+    assert scans and all(stage == "IXSCAN" for stage, _ in scans), scans
+    assert {name for _, name in scans} <= {ix.index_name for ix in INDEXES}
+    wanted = 4 if archived else 8
+    assert len(await cursor.to_list(None)) == wanted
+    stats = explained.get("executionStats")
+    if stats and any(name == TAG_BY_ARCHIVED.index_name for _, name in scans):
+        # Bounded by the index: neither the other state nor the other workspace is read.
+        assert stats["totalDocsExamined"] <= wanted, stats
