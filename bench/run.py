@@ -34,12 +34,12 @@ from typing import Any
 
 import orjson
 
-from bench.documents import tag_document
 from bench.floors import Floor, graphql_core_floor, starlette_floor
 from bench.flows import ADD_TAGS, CREATE_TAG, WORKSPACE, flows, seed
 from bench.process import cpu_seconds, store_label
 from config.settings import Settings
 from devtools.asgi import call
+from devtools.documents import tag_document
 from devtools.store import store_pid, store_uri
 from resolvers.pagination import encode_cursor
 from server import create_app

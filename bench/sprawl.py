@@ -22,10 +22,10 @@ from typing import Any
 import orjson
 from pymongo.errors import PyMongoError
 
-from bench.documents import tag_document
 from bench.process import store_label
 from config.settings import Settings
 from devtools.asgi import call
+from devtools.documents import tag_document
 from devtools.store import store_uri
 from server import create_app
 from storage import current_meter, open_store

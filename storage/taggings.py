@@ -320,6 +320,12 @@ class TaggingStore:
         limit: int,
         from_end: bool,
     ) -> list[Doc]:
+        tag_id = _single_tag(groups)
+        if tag_id is not None:
+            docs = await self.page_by_tag(
+                ws, tag_id, rtype, after=after, before=before, limit=limit, from_end=from_end
+            )
+            return [{"_id": d["rk"], "at": d["at"]} for d in docs]
         stages = self._grouped(ws, groups, match_all, rtype)
         if after is not None:
             stages.append({"$match": keyset.after(RESOURCES_SORT, after)})
@@ -342,6 +348,9 @@ class TaggingStore:
         *,
         forward: bool,
     ) -> bool:
+        tag_id = _single_tag(groups)
+        if tag_id is not None:
+            return await self.exists_by_tag(ws, tag_id, rtype, values, forward=forward)
         bound = (
             keyset.after(RESOURCES_SORT, values)
             if forward
@@ -358,6 +367,9 @@ class TaggingStore:
         match_all: bool,
         rtype: str | None,
     ) -> int:
+        tag_id = _single_tag(groups)
+        if tag_id is not None:
+            return await self.count_by_tag(ws, tag_id, rtype)
         stages = [*self._grouped(ws, groups, match_all, rtype), {"$count": "n"}]
         rows = await self._t.aggregate(stages)
         return int(rows[0]["n"]) if rows else 0
@@ -499,6 +511,19 @@ def _chunked(statements: Iterable[tuple[BulkOp, int]]) -> Iterator[tuple[list[Bu
         size += n
     if ops:
         yield ops, size
+
+
+def _single_tag(groups: Sequence[Sequence[str]]) -> str | None:
+    """The one tag every group consists of, if so (taggedResources of one tag).
+
+    A resource then has exactly one association that matches, so the resources
+    in RESOURCES order (latest time first, then the resource key) are that tag's
+    associations in the order of its index, as for Tag.resources: a page is an
+    index range with its limit, where grouping first needs a blocking sort of
+    every matched resource.
+    """
+    every = {t for group in groups for t in group}
+    return next(iter(every)) if len(every) == 1 else None
 
 
 def tagging_doc(ws: AuthorizedWorkspace, rk: str, tag_id: str, at: datetime) -> Doc:
