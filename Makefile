@@ -95,11 +95,12 @@ $(DEV_STAMP): requirements/dev.lock pyproject.toml edge/graphiql-assets.json | $
 	$(BIN)/pybabel compile -D tags -d i18n/locales
 	touch $@
 
-# --ignore-rust-version: the crate asks for rustc 1.98 while these machines' cargo
+# --force: a new pin replaces the binary cargo may not know it installed (a copied
+# .venv). --ignore-rust-version: the crate asks for rustc 1.98 while these machines' cargo
 # is 1.95; it builds with 1.95 and the whole suite passes on what it builds.
 $(RS_STAMP): requirements/secantusd-rs.version | $(BIN)/python
 	@echo "Building secantusd-rs $(SECANTUS_RS_VERSION) (the embedded store's server; once, about 5 minutes)"
-	$(CARGO) install --locked --ignore-rust-version --version $(SECANTUS_RS_VERSION) secantus-mdb --root $(SECANTUS_RS_ROOT)
+	$(CARGO) install --locked --force --ignore-rust-version --version $(SECANTUS_RS_VERSION) secantus-mdb --root $(SECANTUS_RS_ROOT)
 	rm -f $(SECANTUS_RS_ROOT)/.installed-*
 	touch $@
 

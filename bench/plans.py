@@ -125,6 +125,7 @@ def example(shape: Shape, tags: list[dict[str, Any]]) -> tuple[dict[str, Any], l
         "depth": 0,
         "categoryKey": "cat 3",
         "createdBy": "user-2",
+        "actor": "user-2",
         "_id": {"$in": [t["_id"] for t in tags[:20]]},
         "slug": "tag-00042",
         "nameKey": {"$in": ["tag 00042", "tag 00043"]},

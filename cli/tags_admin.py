@@ -178,8 +178,9 @@ async def _repair(store: Store, args: argparse.Namespace) -> int:
 
 async def _seed_demo(store: Store, args: argparse.Namespace) -> int:
     from demo.seed import WORKSPACE, seed_demo
+    from resolvers.authorization import ADMIN_CLI_PRINCIPAL
 
-    counts = await seed_demo(store)
+    counts = await seed_demo(store, ADMIN_CLI_PRINCIPAL)
     print(
         f"workspace {WORKSPACE!r}: {counts['tags_created']} tags created, "
         f"{counts['associations_added']} associations added"
@@ -190,15 +191,13 @@ async def _seed_demo(store: Store, args: argparse.Namespace) -> int:
 # (1.2) Tag files ---------------------------------------------------------------
 
 FILE_FORMATS = {"json": "JSON", "csv": "CSV", "github-labels": "GITHUB_LABELS"}
-ADMIN_PRINCIPAL_ID = "tags-admin"
 
 
 async def _admin_context(store: Store) -> Any:
-    from resolvers.authorization import ADMIN, Principal
+    from resolvers.authorization import ADMIN_CLI_PRINCIPAL
     from resolvers.context import make_context
 
-    principal = Principal(id=ADMIN_PRINCIPAL_ID, scopes=(ADMIN,), workspace_ids=(ALL_WORKSPACES,))
-    return make_context(None, principal, store, bus=await _event_bus(store))
+    return make_context(None, ADMIN_CLI_PRINCIPAL, store, bus=await _event_bus(store))
 
 
 async def _event_bus(store: Store) -> Any:
@@ -355,7 +354,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, uri: str) -> int:
-    store = open_store(uri, settings.mongodb_db)
+    store = open_store(uri, settings.mongodb_db, history_days=settings.history_days)
     try:
         await store.ensure_indexes()
         return int(await args.run(store, args))

@@ -110,6 +110,8 @@ class Settings:
     store_timeout_ms: int = 5000
     # (1.1) Requests per minute per principal in `required` mode; 0 turns it off.
     rate_limit: int = 1200
+    # (1.2) Days change-history entries are kept (a TTL index); 0 keeps them forever.
+    history_days: int = 365
     # Not in the contract: how often an open subscription's API key is looked up
     # again, so a revoked key ends it within this many seconds.
     credential_recheck_s: int = 30
@@ -171,6 +173,8 @@ class Settings:
             seed_demo=_bool(env, "TAGS_SEED_DEMO", False),
             store_timeout_ms=_int(env, "TAGS_STORE_TIMEOUT_MS", 5000, 100, 120_000),
             rate_limit=_int(env, "TAGS_RATE_LIMIT", 1200, 0, 1_000_000),
+            # At most about 270 years: the TTL's seconds stay within a 32-bit int.
+            history_days=_int(env, "TAGS_HISTORY_DAYS", 365, 0, 100_000),
             credential_recheck_s=_int(env, "TAGS_CREDENTIAL_RECHECK_S", 30, 1, 30),
             log_level=_choice(
                 env, "TAGS_LOG_LEVEL", "info", {"debug", "info", "warning", "error", "critical"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from resolvers.authorization import DEV_PRINCIPAL
+from resolvers.authorization import DEV_PRINCIPAL, Principal
 from resolvers.context import make_context
 from resolvers.normalization import name_key
 from schema import build_schema
@@ -64,12 +64,13 @@ mutation SeedTags($input: AddTagsToResourcesInput!) {
 """
 
 
-async def seed_demo(store: Store) -> dict[str, int]:
-    """Create the demo workspace (tags that already exist are kept); returns counts."""
+async def seed_demo(store: Store, principal: Principal = DEV_PRINCIPAL) -> dict[str, int]:
+    """Create the demo workspace (tags that already exist are kept); returns counts.
+    `principal` is who the history says made the tags."""
     schema = build_schema()
 
     async def run(query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        context = make_context(None, DEV_PRINCIPAL, store)
+        context = make_context(None, principal, store)
         result = await schema.execute(query, variable_values=variables, context_value=context)
         if result.errors:
             raise RuntimeError(result.errors[0].message)

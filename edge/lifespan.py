@@ -161,6 +161,7 @@ def lifespan(
                 settings.mongodb_db,
                 timeout_ms=settings.store_timeout_ms,
                 embedded=settings.mongodb_uri is None,
+                history_days=settings.history_days,
             )
         await active.ensure_indexes()
         await _warn_if_nobody_can_authenticate(active, settings)

@@ -88,3 +88,8 @@ class Principal:
 
 
 DEV_PRINCIPAL = Principal(id="dev", scopes=SCOPE_ORDER, workspace_ids=(ALL_WORKSPACES,))
+# (1.2) The actor the history records for changes made with the `tags-admin` CLI.
+ADMIN_CLI_ACTOR = "tags-admin"
+ADMIN_CLI_PRINCIPAL = Principal(
+    id=ADMIN_CLI_ACTOR, scopes=SCOPE_ORDER, workspace_ids=(ALL_WORKSPACES,)
+)

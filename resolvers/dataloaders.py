@@ -10,7 +10,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -21,6 +21,8 @@ from storage.taggings import resource_key
 ResourceKey = tuple[str, str]
 # A tag's related tags: (workspace id, tag id, how many).
 RelatedKey = tuple[str, str, int]
+# (1.2) A page of a tag's history: (workspace id, tag id, cursor values or None, how many).
+HistoryKey = tuple[str, str, tuple[Any, ...] | None, int]
 K = TypeVar("K")
 V = TypeVar("V")
 R = TypeVar("R")
@@ -91,6 +93,8 @@ class Loaders:
     `TagStore.usage_by_tag_id` projects); TaggedResource.tags reads
     `taggings_by_resource_key` (Mongo `rk`); Tag.related reads `related_by_tag_id`;
     Tag.resources reads `resources_by_tag_id` (Mongo `tagId`) for little used tags.
+    (1.2) Tag.history reads `history_by_tag_id`, node(id:) of a TagChange `change_by_id`
+    (both of the `tag_changes` collection).
     """
 
     tag_by_id: DataLoader[str, Doc | None]
@@ -102,6 +106,8 @@ class Loaders:
     related_by_tag_id: DataLoader[RelatedKey, list[Doc]]
     # Keyed by (workspace id, tag id): every association of the tag, for Tag.resources.
     resources_by_tag_id: DataLoader[tuple[str, str], list[Doc]]
+    history_by_tag_id: DataLoader[HistoryKey, list[Doc]]
+    change_by_id: DataLoader[str, Doc | None]
 
     def prime_tags(self, docs: Iterable[Doc]) -> None:
         """Documents a request already holds answer later loads without a store call."""
@@ -171,8 +177,41 @@ def build_loaders(store: Store, visible: Visibility) -> Loaders:
         taggings_by_resource_key=DataLoader(load_fn=load_taggings_by_resource_key),
         related_by_tag_id=DataLoader(load_fn=load_related_by_tag_id),
         resources_by_tag_id=DataLoader(load_fn=load_resources_by_tag_id),
+        history_by_tag_id=DataLoader(load_fn=_history_by_tag_id(store)),
+        change_by_id=DataLoader(load_fn=_change_by_id(store, visible)),
     )
     return loaders
+
+
+def _history_by_tag_id(
+    store: Store,
+) -> Callable[[Sequence[HistoryKey]], Awaitable[list[list[Doc]]]]:
+    """(1.2) Tag.history: visibility is the tag's own (the tag was loaded visibly)."""
+
+    async def load_history_by_tag_id(keys: Sequence[HistoryKey]) -> list[list[Doc]]:
+        # One call per (workspace, cursor, page size): a page of tags is one.
+        groups: defaultdict[tuple[str, tuple[Any, ...] | None, int], list[str]] = defaultdict(list)
+        for ws, tag_id, cursor, limit in keys:
+            groups[(ws, cursor, limit)].append(tag_id)
+        found: dict[HistoryKey, list[Doc]] = {}
+        for (ws, cursor, limit), tag_ids in groups.items():
+            wanted = [(tag_id, cursor) for tag_id in dict.fromkeys(tag_ids)]
+            pages = await store.history.of_tags(AuthorizedWorkspace(ws), wanted, limit)
+            for tag_id, docs in pages.items():
+                found[(ws, tag_id, cursor, limit)] = docs
+        return [found.get(k, []) for k in keys]
+
+    return load_history_by_tag_id
+
+
+def _change_by_id(
+    store: Store, visible: Visibility
+) -> Callable[[Sequence[str]], Awaitable[list[Doc | None]]]:
+    async def load_change_by_id(ids: Sequence[str]) -> list[Doc | None]:
+        docs = {d["_id"]: d for d in await store.history.by_ids(ids, visible)}
+        return [docs.get(i) for i in ids]
+
+    return load_change_by_id
 
 
 def resource_key_in_workspace(workspace_id: str, rtype: str, rid: str) -> ResourceKey:

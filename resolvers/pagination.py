@@ -25,6 +25,8 @@ CURSOR_SHAPES: dict[str, tuple[type, ...]] = {
     # Rank, negated usage, name key, id (resolvers/tags/relevance.py).
     "RELEVANCE": (int, int, str, str),
     "RESOURCES": (datetime, str),
+    # (1.2) tagChanges and Tag.history: time, entry id.
+    "CHANGES": (datetime, str),
 }
 
 

@@ -25,6 +25,7 @@ from schema.extensions.document_cache import DocumentCache
 from schema.extensions.error_codes import log_unexpected, with_codes
 from schema.extensions.pipeline import RequestPipeline
 from schema.extensions.query_limits import AliasLimit, DepthLimit
+from schema.history import TagChange
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import JSON, DateTime, JSONObject
@@ -90,7 +91,7 @@ def build_schema(*, introspection: bool = True, extensions: list[Any] | None = N
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Tag, ErrorCodeEnum],
+        types=[Tag, TagChange, ErrorCodeEnum],
         extensions=[pipeline, *(extensions or [])],
         scalar_overrides={datetime: DateTime, JSON: JSONObject},
     )

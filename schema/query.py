@@ -6,6 +6,7 @@ from inspect import cleandoc
 
 import strawberry
 
+from resolvers import history
 from resolvers.context import Info
 from resolvers.taggings import queries as tagging_queries
 from resolvers.tags import queries as tag_queries
@@ -13,6 +14,7 @@ from resolvers.tags import similar
 from resolvers.tags.io import exporting
 from resolvers.tags.io.rows import TagFileFormat
 from schema.common import Node
+from schema.history import TagChange, TagChangeConnection
 from schema.tag import (
     OrderDirection,
     ResourceRefInput,
@@ -48,6 +50,9 @@ class Query:
         description="Relay refetch. Null when the id is unknown or not visible to the caller."
     )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        if history.is_change_id(id):
+            change = await history.change_by_id(info.context, id)
+            return TagChange.from_doc(change) if change else None
         doc = await tag_queries.tag_by_id(info.context, id)
         return Tag.from_doc(doc) if doc else None
 
@@ -59,7 +64,13 @@ class Query:
     )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         docs = await tag_queries.tags_by_ids(info.context, list(ids))
-        return [Tag.from_doc(d) if d else None for d in docs]
+        found: list[Node | None] = [Tag.from_doc(d) if d else None for d in docs]
+        if any(history.is_change_id(i) for i in ids):
+            changes = await history.changes_by_ids(info.context, list(ids))
+            for i, node_id in enumerate(ids):
+                if node_id in changes:
+                    found[i] = TagChange.from_doc(changes[node_id])
+        return found
 
     @strawberry.field(
         description=(
@@ -198,6 +209,30 @@ class Query:
             before,
         )
         return TaggedResourceConnection.from_page(page, workspace_id)
+
+    @strawberry.field(
+        description=cleandoc(
+            """
+            (1.2) The workspace's change history, newest first (ties by id): every
+            create, update, archive, restore, delete and merge of a tag, with who made
+            it. Applying tags to resources is not recorded here (see `resources` and
+            USAGE_CHANGED events). `tagId` narrows it to one tag (also after that tag
+            was deleted or merged away); `actor` to one principal id (see Viewer.id).
+            Entries are kept for `TAGS_HISTORY_DAYS` days (SERVICE.md). Needs tags:read.
+            """
+        )
+    )
+    async def tag_changes(
+        self,
+        info: Info,
+        workspace_id: strawberry.ID,
+        tag_id: strawberry.ID | None = None,
+        actor: strawberry.ID | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> TagChangeConnection:
+        page = await history.tag_changes(info.context, workspace_id, tag_id, actor, first, after)
+        return TagChangeConnection.from_page(page)
 
     @strawberry.field(
         description=cleandoc(

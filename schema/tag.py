@@ -7,11 +7,12 @@ import functools
 from collections.abc import Awaitable
 from datetime import datetime
 from inspect import cleandoc, isawaitable
-from typing import Optional, cast
+from typing import TYPE_CHECKING, Annotated, Optional, cast
 
 import strawberry
 from graphql import FieldNode
 
+from resolvers import history as change_history
 from resolvers.context import Context, Info
 from resolvers.dataloaders import held, then
 from resolvers.normalization import text_color
@@ -23,6 +24,9 @@ from schema.common import Node, PageInfo, page_info
 from schema.scalars import JSON
 from storage import Doc
 from storage.taggings import split_key
+
+if TYPE_CHECKING:
+    from schema.history import TagChangeConnection
 
 
 @strawberry.enum
@@ -332,6 +336,20 @@ class Tag(Node):
     async def related(self, info: Info, first: int | None = 10) -> list[TagCount]:
         counted = await facets.related(info.context, self._doc, first)
         return [TagCount(tag=Tag.from_doc(doc), count=n) for doc, n in counted]
+
+    @strawberry.field(
+        description=(
+            "(1.2) This tag's changes, newest first: the same entries as `Query.tagChanges` "
+            "with `tagId`."
+        )
+    )
+    async def history(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Annotated[TagChangeConnection, strawberry.lazy("schema.history")]:
+        from schema.history import TagChangeConnection  # it refers to Tag in turn
+
+        page = await change_history.tag_history(info.context, self._doc, first, after)
+        return TagChangeConnection.from_page(page)
 
 
 @strawberry.type(

@@ -9,6 +9,7 @@ from storage.api_keys import ApiKeyStore
 from storage.client import Database, open_database
 from storage.collection import Doc
 from storage.errors import DuplicateKey, PartialInsert, StoreError, StoreRefused, StoreUnavailable
+from storage.history import HistoryStore
 from storage.metering import Meter, current_meter, start_meter
 from storage.rate_limits import RateLimits
 from storage.recovery import Recovery
@@ -23,6 +24,7 @@ __all__ = [
     "Doc",
     "DuplicateKey",
     "Held",
+    "HistoryStore",
     "Meter",
     "PartialInsert",
     "RateLimits",
@@ -49,6 +51,9 @@ class Store:
     recovery: Recovery
     rate_limits: RateLimits
     tree_locks: TreeLocks
+    history: HistoryStore
+    # (1.2) TAGS_HISTORY_DAYS: how long history entries are kept; 0 keeps them forever.
+    history_days: int = 365
 
     @property
     def embedded(self) -> bool:
@@ -59,6 +64,7 @@ class Store:
         await self.tags.ensure_indexes()
         await self.taggings.ensure_indexes()
         await self.api_keys.ensure_indexes()
+        await self.history.ensure_indexes(self.history_days)
 
     async def ping(self) -> None:
         await self.database.ping()
@@ -68,7 +74,14 @@ class Store:
         self.database.close()
 
 
-def open_store(uri: str, db_name: str, *, timeout_ms: int = 5000, embedded: bool = False) -> Store:
+def open_store(
+    uri: str,
+    db_name: str,
+    *,
+    timeout_ms: int = 5000,
+    embedded: bool = False,
+    history_days: int = 365,
+) -> Store:
     database = open_database(uri, db_name, timeout_ms=timeout_ms, embedded=embedded)
     recovery = Recovery()
     return Store(
@@ -79,4 +92,6 @@ def open_store(uri: str, db_name: str, *, timeout_ms: int = 5000, embedded: bool
         recovery=recovery,
         rate_limits=RateLimits(uri, db_name, timeout_ms=timeout_ms),
         tree_locks=TreeLocks(database.locks, recovery),
+        history=HistoryStore(database.tag_changes, database.tags),
+        history_days=history_days,
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from storage.collection import Collection, StoreCall
 from storage.outage import Outage
-from storage.query_shapes import API_KEYS, LOCKS, TAGGINGS, TAGS, indexes_of
+from storage.query_shapes import API_KEYS, LOCKS, TAG_CHANGES, TAGGINGS, TAGS, indexes_of
 from storage.unique_claims import ServerQuirks, probe
 
 
@@ -27,6 +27,7 @@ class Database:
     taggings: Collection
     api_keys: Collection
     locks: Collection
+    tag_changes: Collection
     quirks: ServerQuirks
 
     async def probe_server(self) -> None:
@@ -79,5 +80,6 @@ def open_database(
         taggings=collection(TAGGINGS),
         api_keys=collection(API_KEYS),
         locks=collection(LOCKS),
+        tag_changes=collection(TAG_CHANGES),
         quirks=quirks,
     )

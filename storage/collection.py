@@ -381,3 +381,31 @@ class Collection:
             existing.get(option, False) == options.get(option, False)
             for option in ("unique", "partialFilterExpression", "expireAfterSeconds")
         )
+
+    async def ttl_of(self, name: str) -> int | None:
+        """The `expireAfterSeconds` of the index `name`; None when there is no such index."""
+        async with self._call():
+            indexes = await self._c.index_information()
+        found = indexes.get(name)
+        return None if found is None else found.get("expireAfterSeconds")
+
+    async def set_ttl_index(self, name: str, field: str, seconds: int | None) -> None:
+        """Make the TTL index `name` on `field` expire after `seconds`; None drops it.
+
+        An index that exists with another expiry is changed in place (`collMod`),
+        not rebuilt, so a changed setting takes effect without an index build.
+        """
+        current = await self.ttl_of(name)
+        if seconds is None:
+            if current is not None:
+                async with self._call():
+                    await self._c.drop_index(name)
+            return
+        if current is None:
+            async with self._call():
+                await self._c.create_index([(field, 1)], name=name, expireAfterSeconds=seconds)
+        elif current != seconds:
+            async with self._call():
+                await self._c.database.command(
+                    "collMod", self.name, index={"name": name, "expireAfterSeconds": seconds}
+                )

@@ -32,6 +32,7 @@ TAGS = "tags"
 TAGGINGS = "taggings"
 API_KEYS = "api_keys"
 LOCKS = "locks"
+TAG_CHANGES = "tag_changes"
 
 # Fields that hold arrays: a multikey index never provides a sort on them.
 MULTIKEY = frozenset({"ancestors", "nameKeys", "searchKeys"})
@@ -123,11 +124,13 @@ BY_TAG_SORT: tuple[Key, ...] = (("at", -1), ("rk", 1))
 RELATED_SORT: tuple[Key, ...] = (("tagId", 1), ("at", -1), ("rk", 1))
 # taggedResources: the aggregate's group key is the rk, its latest time `at`.
 RESOURCES_SORT: tuple[Key, ...] = (("at", -1), ("_id", 1))
+# (1.2) tagChanges and Tag.history: newest first, ties by id (descending too).
+CHANGES_SORT: tuple[Key, ...] = (("at", -1), ("_id", -1))
 
 
 # Indexes ----------------------------------------------------------------------
 
-ID = {c: _ix(c, "_id") for c in (TAGS, TAGGINGS, API_KEYS, LOCKS)}
+ID = {c: _ix(c, "_id") for c in (TAGS, TAGGINGS, API_KEYS, LOCKS, TAG_CHANGES)}
 
 # Names and aliases together (it replaces 1.0's unique (ws, nameKey), which an
 # existing database may keep: it holds a subset of these keys, so it never
@@ -171,6 +174,13 @@ TAGGING_SLOT_UNIQUE = _ix(TAGGINGS, "ws", "rk", "slot", unique=True, partial_exi
 
 API_KEY_BY_CREATED = _ix(API_KEYS, "createdAt")
 
+# (1.2) The change history: the workspace's log, one tag's, one actor's. Each
+# ends in the sort (at, _id), read backwards for newest first. The TTL index
+# on `at` alone (storage/history.py) is no query's index: it only expires.
+CHANGE_BY_TIME = _ix(TAG_CHANGES, "ws", "at", "_id")
+CHANGE_BY_TAG = _ix(TAG_CHANGES, "ws", "tagId", "at", "_id")
+CHANGE_BY_ACTOR = _ix(TAG_CHANGES, "ws", "actor", "at", "_id")
+
 INDEXES: tuple[Index, ...] = (
     TAG_NAME_KEYS_UNIQUE,
     TAG_SLUG_UNIQUE,
@@ -192,6 +202,9 @@ INDEXES: tuple[Index, ...] = (
     TAGGING_TAG_ONLY,
     TAGGING_SLOT_UNIQUE,
     API_KEY_BY_CREATED,
+    CHANGE_BY_TIME,
+    CHANGE_BY_TAG,
+    CHANGE_BY_ACTOR,
 )
 
 
@@ -284,6 +297,43 @@ def _tag_pages() -> Iterator[Shape]:
                 )
 
 
+# (1.2) tagChanges' narrowing arguments, each with its index; the other one (both
+# given) is checked on the fetched entries.
+CHANGE_FILTERS: dict[str, tuple[str | None, Index]] = {
+    "all": (None, CHANGE_BY_TIME),
+    "by_tag": ("tagId", CHANGE_BY_TAG),
+    "by_actor": ("actor", CHANGE_BY_ACTOR),
+}
+
+
+def _change_pages() -> Iterator[Shape]:
+    for name, (fld, index) in CHANGE_FILTERS.items():
+        equality = ("ws",) if fld is None else ("ws", fld)
+        residual = frozenset({"tagId", "actor"}) - {fld}
+        for keyset in (False, True):
+            yield Shape(
+                f"changes.{name}.page" + (".after_cursor" if keyset else ""),
+                TAG_CHANGES,
+                "find",
+                index,
+                equality=equality,
+                ranges=("at",) if keyset else (),
+                sort=CHANGES_SORT,
+                residual=residual,
+                keyset=keyset,
+                note="tagChanges (by_tag: also Tag.history's $unionWith branches)",
+            )
+        yield Shape(
+            f"changes.{name}.count",
+            TAG_CHANGES,
+            "count",
+            index,
+            equality=equality,
+            residual=residual,
+            note="only for hasPreviousPage of an empty page after a cursor",
+        )
+
+
 def _tag_counts() -> Iterator[Shape]:
     yield Shape(
         "tags.count",
@@ -343,8 +393,8 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "find",
         ID[TAGS],
         equality=("_id",),
-        residual=frozenset({"ws", "deleting"}),
-        note="loaders (tag_by_id, usage_by_tag_id), nodes, repair",
+        residual=frozenset({"ws", "deleting", "changesPending"}),
+        note="loaders (tag_by_id, usage_by_tag_id), nodes, repair, history fix-ups",
     ),
     Shape(
         "tags.with_descendants",
@@ -652,6 +702,52 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         residual=frozenset({"holder"}),
         note="renew or release the lock its holder holds",
     ),
+    # Change history (1.2) ---------------------------------------------------------
+    Shape(
+        "changes.by_ids",
+        TAG_CHANGES,
+        "find",
+        ID[TAG_CHANGES],
+        equality=("_id",),
+        residual=frozenset({"ws"}),
+        note="node(id:) of a TagChange; a recorder's check of what it already wrote",
+    ),
+    Shape(
+        "changes.delete_by_ids",
+        TAG_CHANGES,
+        "delete",
+        ID[TAG_CHANGES],
+        equality=("_id",),
+        note="an import taken back takes back its entries",
+    ),
+    Shape(
+        "changes.history_of_tags",
+        TAG_CHANGES,
+        "aggregate",
+        CHANGE_BY_TAG,
+        equality=("ws", "tagId"),
+        ranges=("at",),
+        sort=CHANGES_SORT,
+        keyset=True,
+        note="Tag.history of a page of tags: one branch per tag, each after its cursor",
+    ),
+    Shape(
+        "changes.history_of_tags.first_page",
+        TAG_CHANGES,
+        "aggregate",
+        CHANGE_BY_TAG,
+        equality=("ws", "tagId"),
+        sort=CHANGES_SORT,
+        note="Tag.history of a page of tags: one $unionWith branch per tag, each a range",
+    ),
+    Shape(
+        "repair.pending_changes",
+        TAGS,
+        "find",
+        None,
+        residual=frozenset({"changesPending"}),
+        whole="history entries a crash left in their tags, not yet in the history",
+    ),
     # API keys -----------------------------------------------------------------
     Shape("api_keys.by_id", API_KEYS, "find", ID[API_KEYS], equality=("_id",)),
     Shape(
@@ -677,6 +773,7 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
 SHAPES: tuple[Shape, ...] = (
     *_tag_pages(),
     *_tag_counts(),
+    *_change_pages(),
     *_OTHER_SHAPES,
     *_tag_rankings(),
 )
@@ -838,16 +935,30 @@ def signatures_of(command_name: str, command: Mapping[str, Any]) -> list[Signatu
         if pipeline and "$changeStream" in pipeline[0]:
             return []
         collection = command["aggregate"]
-        head = pipeline[0] if pipeline else {}
-        if "$match" in head:
-            rest = pipeline[1:]
-            kind = "count" if rest and _is_count_group(rest[0]) and len(rest) == 1 else "aggregate"
-            sort = rest[0]["$sort"] if rest and "$sort" in rest[0] else None
-            return [signature(collection, kind, head["$match"], _pairs(sort))]
-        if "$sort" in head:
-            return [signature(collection, "aggregate", {}, _pairs(head["$sort"]))]
-        return [signature(collection, "aggregate", {})]
+        return _pipeline_signatures(collection, pipeline)
     return []
+
+
+def _pipeline_signatures(collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Signature]:
+    """The shape of a pipeline's head, and of each `$unionWith` branch it reads."""
+    found = _head_signature(collection, pipeline)
+    for stage in pipeline:
+        union = stage.get("$unionWith")
+        if isinstance(union, Mapping):
+            found += _pipeline_signatures(union.get("coll", collection), union["pipeline"])
+    return found
+
+
+def _head_signature(collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Signature]:
+    head = pipeline[0] if pipeline else {}
+    if "$match" in head:
+        rest = pipeline[1:]
+        kind = "count" if rest and _is_count_group(rest[0]) and len(rest) == 1 else "aggregate"
+        sort = rest[0]["$sort"] if rest and "$sort" in rest[0] else None
+        return [signature(collection, kind, head["$match"], _pairs(sort))]
+    if "$sort" in head:
+        return [signature(collection, "aggregate", {}, _pairs(head["$sort"]))]
+    return [signature(collection, "aggregate", {})]
 
 
 def _is_count_group(stage: Mapping[str, Any]) -> bool:

@@ -11,7 +11,10 @@ between two steps leaves work this routine finishes:
 2. `ancestors`/`depth` are recomputed from `parentId` (a parent that no longer
    exists makes the tag a root);
 3. associations whose tag no longer exists are removed;
-4. usage counters are recounted from the associations.
+4. usage counters are recounted from the associations;
+5. (1.2) history entries a crash left in their tags (created and updated
+   ones carry them until they are copied; flagged ones in their flag) are
+   copied to the history, each once.
 
 Every step is idempotent: running it twice changes nothing the second time.
 `make repair` (`tags-admin repair`) runs it on the configured store.
@@ -27,6 +30,7 @@ from typing import Any
 from config.limits import MAX_ALIASES_PER_TAG
 from storage import Doc, Store
 from storage.access import AuthorizedWorkspace
+from storage.history import flagged_entries
 from storage.taggings import tagging_doc
 from storage.tags import type_key
 
@@ -49,6 +53,7 @@ class RepairReport:
     paths_fixed: int = 0
     dangling_taggings: int = 0
     counters_fixed: int = 0
+    history_entries_written: int = 0
 
     @property
     def clean(self) -> bool:
@@ -115,6 +120,8 @@ async def _finish_removals(
             await store.tags.reparent_children(ws, doc["_id"], lifted)
             report.finished_deletes += 1
         await store.taggings.remove_tags(ws, [doc["_id"]])
+        # The history entry the flag carries goes in before the tag goes out.
+        report.history_entries_written += await store.history.insert(flagged_entries(doc))
         await store.tags.delete_ids(ws, [doc["_id"]])
 
 
@@ -199,7 +206,9 @@ async def complete_workspace(store: Store, workspace: str) -> None:
     if flags:
         await _finish_removals(store, report, list(flags))
         # A merge's target gained the sources' associations: its counters follow.
-        targets = [f["mergeInto"] for f in flags.values() if isinstance(f, dict)]
+        targets = [
+            f["mergeInto"] for f in flags.values() if isinstance(f, dict) and f.get("mergeInto")
+        ]
         if targets:
             await _recount(store, report, targets)
     await _fix_paths(store, report, workspace)
@@ -216,6 +225,8 @@ async def fix_paths(store: Store, workspace: str) -> None:
 async def repair(store: Store) -> RepairReport:
     report = RepairReport()
     report.name_keys_built = await store.tags.build_missing_name_keys()
+    # Entries a crash left in their tags (written with the change, not copied yet).
+    report.history_entries_written += await store.history.copy_pending()
     await _finish_removals(store, report)
     await _fix_paths(store, report)
     await _remove_dangling(store, report)

@@ -17,7 +17,10 @@ One document per tag:
     depth        len(ancestors)
     usage        total taggings;  usageByType: {type with "." as "%": count}
     createdAt, updatedAt
-    deleting     present while a delete or merge removes the tag
+    deleting     present while a delete or merge removes the tag; its `change`
+                 is what the history records of it (storage/history.py)
+    changesPending  (1.2) history entries written with the change, until they
+                 are copied to the history (storage/history.py)
     archived     (1.2) true while the tag is archived; absent otherwise
     archivedAt   (1.2) when it was archived; absent otherwise
     archiveOps   (1.2) ids of the last archive/restore calls that changed it
@@ -44,6 +47,7 @@ from storage import keyset
 from storage.access import AuthorizedWorkspace, Visibility
 from storage.collection import BulkOp, Collection, Doc, Sort
 from storage.errors import DuplicateKey, PartialInsert
+from storage.history import PENDING
 from storage.query_shapes import DEPTH_ORDER, TAGS, indexes_of
 from storage.query_shapes import ORDERS as ORDERS
 from storage.query_shapes import order_sort as order_sort
@@ -129,6 +133,9 @@ class TagUpdate:
     set: Mapping[str, Any]
     unset: Sequence[str] = ()
     expected: Mapping[str, Any] = field(default_factory=dict)
+    # (1.2) The change's history entry, written with it; or the id of one taken off.
+    pending: Doc | None = None
+    unpending: str | None = None
 
 
 class Conflict(Exception):
@@ -373,6 +380,10 @@ class TagStore:
         )
         return {d["slug"] for d in docs}
 
+    async def subtree(self, ws: AuthorizedWorkspace, ids: Sequence[str]) -> list[Doc]:
+        """Every tag below these tags, whole documents."""
+        return await self._tags.find({"ws": ws.id, "ancestors": {"$in": list(ids)}})
+
     async def subtree_ids(self, ws: AuthorizedWorkspace, ids: Sequence[str]) -> list[str]:
         docs = await self._tags.find(
             {"ws": ws.id, "ancestors": {"$in": list(ids)}}, projection={"_id": 1}
@@ -415,6 +426,10 @@ class TagStore:
                 change["$set"] = dict(update.set)
             if update.unset:
                 change["$unset"] = {f: "" for f in update.unset}
+            if update.pending is not None:
+                change["$push"] = {PENDING: update.pending}
+            if update.unpending is not None:
+                change["$pull"] = {PENDING: {"_id": update.unpending}}
             if change:
                 query = {"_id": update.tag_id, "ws": ws.id, **update.expected}
                 ops.append(("update_one", query, change))
@@ -433,19 +448,31 @@ class TagStore:
         tag_id: str,
         changes: Mapping[str, Any],
         expected: Mapping[str, Any] | None = None,
+        *,
+        pending: Doc | None = None,
     ) -> Doc | None:
         """The tag after `changes`; None when it is gone, or when `expected` (the
-        values a decision was made from, e.g. its place in the tree) no longer holds."""
+        values a decision was made from, e.g. its place in the tree) no longer holds.
+        `pending`: the change's history entry, written in the same statement."""
+        update: dict[str, Any] = {"$set": dict(changes)}
+        if pending is not None:
+            update["$push"] = {PENDING: pending}
         try:
             return await self._tags.find_one_and_update(
-                {"ws": ws.id, "_id": tag_id, **LIVE, **(expected or {})},
-                {"$set": dict(changes)},
+                {"ws": ws.id, "_id": tag_id, **LIVE, **(expected or {})}, update
             )
         except DuplicateKey as dup:
             raise conflict_from(dup) from None
 
     async def set_archived(
-        self, ws: AuthorizedWorkspace, ids: Sequence[str], archived: bool, at: Any, op: str
+        self,
+        ws: AuthorizedWorkspace,
+        ids: Sequence[str],
+        archived: bool,
+        at: Any,
+        op: str,
+        *,
+        pending: Doc | None = None,
     ) -> int:
         """Archive (or restore) the live tags of `ids` that are not (or are) archived yet;
         how many changed. One statement: at most `MAX_ARCHIVE_IDS` ids, each
@@ -454,7 +481,8 @@ class TagStore:
         Only a tag in the other state matches, so each change of state is made by
         exactly one call: `op`, the caller's own id, joins the tag's `archiveOps`
         (the last few such ids), which is how a caller tells its changes from a
-        concurrent one's when it reads the tags back.
+        concurrent one's when it reads the tags back. `pending`: the change's
+        history stub, written in the same statement (storage/history.py).
         """
         query: dict[str, Any] = {"ws": ws.id, "_id": {"$in": list(ids)}, **LIVE}
         ops = {ARCHIVE_OPS: {"$each": [op], "$slice": -ARCHIVE_OPS_KEPT}}
@@ -471,6 +499,8 @@ class TagStore:
                 "$set": {"updatedAt": at},
                 "$push": ops,
             }
+        if pending is not None:
+            change["$push"] = {**change["$push"], PENDING: pending}
         return await self._tags.update_many(query, change)
 
     async def move_subtree(
@@ -507,13 +537,17 @@ class TagStore:
         *,
         merge_into: str | None = None,
         adopt: Sequence[Sequence[str]] = (),
+        change: Mapping[str, Any] | None = None,
     ) -> int:
         """Flag tags on their way out; `merge_into` records where their taggings go,
         `adopt` the (alias, name key, search key) entries the target takes from the
-        sources as aliases (every source's flag carries them all)."""
+        sources as aliases (every source's flag carries them all), `change` what
+        the history records (storage.history.flagged_entries)."""
         flag: dict[str, Any] = {"mergeInto": merge_into} if merge_into else {}
         if adopt:
             flag["adopt"] = [list(a) for a in adopt]
+        if change is not None:
+            flag["change"] = dict(change)
         return await self._tags.update_many(
             {"ws": ws.id, "_id": {"$in": list(ids)}}, {"$set": {"deleting": flag or True}}
         )

@@ -65,6 +65,15 @@ def drop_database(name: str) -> None:
         client.close()
 
 
+def stored(name: str, collection: str) -> list[dict[str, Any]]:
+    """Every document of one collection of the database `name`, read directly."""
+    client: MongoClient[Any] = MongoClient(store_uri(), serverSelectionTimeoutMS=5000)
+    try:
+        return list(client[name][collection].find({}))
+    finally:
+        client.close()
+
+
 @asynccontextmanager
 async def open_test_store(prefix: str = "tags_test") -> AsyncIterator[Store]:
     """A store on a fresh database of the suite's server, with indexes; dropped afterwards."""

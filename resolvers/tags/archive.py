@@ -10,8 +10,9 @@ true` and `archivedAt` while archived (storage/tags.py).
 
 The state change is one update of at most 100 documents, each changed
 atomically, and repeating it changes nothing: no step depends on another, so it
-takes no tree turn and registers no fix-up. `write_archived_state` is the one
-place it is written.
+takes no tree turn. `write_archived_state` is the one place it is written; the
+same statement gives each changed tag its history stub (storage/history.py),
+copied to the history after, by the recovery journal if the store fails first.
 """
 
 from __future__ import annotations
@@ -27,8 +28,16 @@ from resolvers.clock import now
 from resolvers.context import Context
 from resolvers.errors import Problem, UserErrorCode, invalid
 from resolvers.events.bus import TagEventKind
+from resolvers.history import (
+    TagChangeKind,
+    change_entries,
+    copied_after_outage,
+    flush,
+    new_change_base,
+)
 from resolvers.normalization import is_tag_id
 from storage import AuthorizedWorkspace, Doc
+from storage.history import stub
 from storage.tags import ARCHIVE_OPS, is_archived
 
 ARCHIVED_MESSAGE = N_("This tag is archived; restore it before applying it.")
@@ -98,10 +107,16 @@ async def write_archived_state(
         return []
     store = ctx.store.tags
     op = secrets.token_hex(8)
-    modified = await store.set_archived(ws, [t["_id"] for t in pending], archived, at, op)
-    if not modified:
-        return []
-    after = {d["_id"]: d for d in await store.in_workspace(ws, [t["_id"] for t in pending])}
+    ids = [t["_id"] for t in pending]
+    change_kind = TagChangeKind.ARCHIVED if archived else TagChangeKind.RESTORED
+    base = new_change_base()
+    carried = stub(base, ws.id, change_kind.value, actor=ctx.principal.id, at=at)
+    # A write whose answer an outage lost may have landed, its stubs with it.
+    async with copied_after_outage(ctx, ids):
+        modified = await store.set_archived(ws, ids, archived, at, op, pending=carried)
+        if not modified:
+            return []
+        after = {d["_id"]: d for d in await store.in_workspace(ws, ids)}
     changed: list[tuple[Doc, Doc]] = []
     for before in pending:
         doc = after.get(before["_id"])
@@ -109,6 +124,16 @@ async def write_archived_state(
         # changed ours back since). Ours are the ones this call's id is on.
         if doc is not None and (modified == len(pending) or op in doc.get(ARCHIVE_OPS, ())):
             changed.append((before, doc))
+    entries = change_entries(
+        ctx,
+        ws.id,
+        change_kind,
+        [b for b, _ in changed],
+        [a for _, a in changed],
+        at=at,
+        base=base,
+    )
+    await flush(ctx, entries, pending=True)
     ctx.refresh_loaders()
     ctx.loaders.prime_tags([doc for _, doc in changed])
     kind = TagEventKind.ARCHIVED if archived else TagEventKind.RESTORED

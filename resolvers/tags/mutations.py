@@ -39,6 +39,13 @@ from resolvers.errors import (
     taken,
 )
 from resolvers.events.bus import TagEventKind
+from resolvers.history import (
+    TagChangeKind,
+    change_entries,
+    copied_after_outage,
+    flag_change,
+    flush,
+)
 from resolvers.normalization import is_tag_id, name_key, new_tag_id
 from resolvers.tags import slugs
 from resolvers.tags.archive import archived_problem
@@ -53,6 +60,7 @@ from resolvers.tags.drafts import (
 )
 from resolvers.tags.tree import TreeBusyError, tree_turn
 from storage import AuthorizedWorkspace, Conflict, Doc, Held, PartialInsert, is_live
+from storage.history import PENDING, entry
 from storage.repair import complete_removals, fix_paths
 from storage.tags import is_archived, name_keys_of, names_of
 
@@ -255,12 +263,24 @@ async def _create(
 
     # Concurrent creators of one generated slug all move to the same next free
     # suffix; each round one of them wins, so the bound must exceed the racers.
+    at = docs[0]["createdAt"] if docs else now()
+    base: str | None = None
     for _attempt in range(MAX_INSERT_ATTEMPTS):
+        # Each tag carries its history entry from its first write on (slugs may
+        # have moved since the last attempt).
+        for doc in docs:
+            doc.pop(PENDING, None)
+        entries = change_entries(ctx, ws.id, TagChangeKind.CREATED, [], docs, at=at, base=base)
+        base = entries[0]["_id"][:24] if entries else None
+        for doc, made in zip(docs, entries, strict=True):
+            doc[PENDING] = [made]
         try:
-            if len(docs) == 1:
-                await ctx.store.tags.insert(docs[0])
-            else:
-                await ctx.store.tags.insert_many(docs)
+            # An insert whose answer an outage lost may have landed, entries with it.
+            async with copied_after_outage(ctx, [d["_id"] for d in docs]):
+                if len(docs) == 1:
+                    await ctx.store.tags.insert(docs[0])
+                else:
+                    await ctx.store.tags.insert_many(docs)
             break
         except (Conflict, PartialInsert) as refused:
             written = refused.inserted if isinstance(refused, PartialInsert) else []
@@ -273,21 +293,25 @@ async def _create(
         raise UserFailure([taken("slug", (*valid[0].path, "slug"), message=message)])
 
     created = [d["_id"] for d in docs]
-    # Checked after writing, so that concurrent creators cannot both slip under the limit.
-    if await ctx.store.tags.count_workspace(ws) > MAX_TAGS_PER_WORKSPACE:
-        await _undo_created(ctx, ws, created)
-        raise UserFailure.one(
-            UserErrorCode.LIMIT_EXCEEDED,
-            msg("A workspace can hold at most {max} tags.", max=MAX_TAGS_PER_WORKSPACE),
-            ("tags",) if paths and paths[0] else None,
-        )
-    if parents:
-        # A parent deleted while we wrote would leave orphans: re-read and back out.
-        alive = {p["_id"] for p in await ctx.store.tags.live_in_workspace(ws, list(parents))}
-        gone = [d for d in valid if d.parent_id and d.parent_id not in alive]
-        if gone:
+    # From here on the tags carry their entries: a store failure leaves their copy
+    # to the journal (nothing is copied of tags taken back meanwhile).
+    async with copied_after_outage(ctx, created):
+        # Checked after writing, so that concurrent creators cannot both slip under the limit.
+        if await ctx.store.tags.count_workspace(ws) > MAX_TAGS_PER_WORKSPACE:
             await _undo_created(ctx, ws, created)
-            raise UserFailure(missing((*d.path, "parentId"), "Parent tag") for d in gone)
+            raise UserFailure.one(
+                UserErrorCode.LIMIT_EXCEEDED,
+                msg("A workspace can hold at most {max} tags.", max=MAX_TAGS_PER_WORKSPACE),
+                ("tags",) if paths and paths[0] else None,
+            )
+        if parents:
+            # A parent deleted while we wrote would leave orphans: re-read and back out.
+            alive = {p["_id"] for p in await ctx.store.tags.live_in_workspace(ws, list(parents))}
+            gone = [d for d in valid if d.parent_id and d.parent_id not in alive]
+            if gone:
+                await _undo_created(ctx, ws, created)
+                raise UserFailure(missing((*d.path, "parentId"), "Parent tag") for d in gone)
+    await flush(ctx, entries, pending=True)
     ctx.refresh_loaders()
     ctx.loaders.prime_tags(docs)
     for doc in docs:
@@ -404,13 +428,21 @@ async def _apply_update(
     if not changes:
         return tag
     changes["updatedAt"] = now()
+    # The entry is written with the change (one statement), copied to the history after.
+    recorded = change_entries(
+        ctx, ws.id, TagChangeKind.UPDATED, [tag], [{**tag, **changes}], at=changes["updatedAt"]
+    )
     moving = "ancestors" in changes
     # A move is written only if the tag is still where it was decided from.
     expected = {"parentId": tag.get("parentId"), "ancestors": tag["ancestors"]} if moving else {}
     if held is not None:
         held.ensure()
     try:
-        updated = await ctx.store.tags.update(ws, tag_id, changes, expected)
+        # A write whose answer an outage lost may have landed, its entry with it.
+        async with copied_after_outage(ctx, [tag_id]):
+            updated = await ctx.store.tags.update(
+                ws, tag_id, changes, expected, pending=recorded[0] if recorded else None
+            )
     except Conflict as conflict:
         if conflict.field == "slug":
             raise UserFailure([taken("slug", ("slug",))]) from None
@@ -420,13 +452,16 @@ async def _apply_update(
             # Moved by someone else after all (only if this turn's lock was lost).
             raise TreeBusyError()
         raise not_found(("id",))
-    if moving and held is not None:
+    async with copied_after_outage(ctx, [tag_id]):
+        if moving and held is not None:
 
-        async def rederive_paths() -> None:
-            await fix_paths(ctx.store, ws.id)
+            async def rederive_paths() -> None:
+                await fix_paths(ctx.store, ws.id)
 
-        async with ctx.completed_after_outage("moving a subtree", held.fix_up(rederive_paths)):
-            await ctx.store.tags.move_subtree(ws, tag_id, changes["ancestors"])
+            fix = held.fix_up(rederive_paths)
+            async with ctx.completed_after_outage("moving a subtree", fix):
+                await ctx.store.tags.move_subtree(ws, tag_id, changes["ancestors"])
+    await flush(ctx, recorded, pending=True)
     ctx.refresh_loaders()
     ctx.loaders.prime_tags([updated])
     ctx.emit(TagEventKind.UPDATED, tag_id, ws.id)
@@ -468,19 +503,27 @@ async def _remove(
     finishes whatever a crash interrupted. `tags` were read in this tree turn."""
     store = ctx.store
     ids = [t["_id"] for t in tags]
+    gone = list(tags)
     if with_descendants:
-        ids += [i for i in await store.tags.subtree_ids(ws, ids) if i not in ids]
+        gone += [d for d in await store.tags.subtree(ws, ids) if d["_id"] not in ids]
+        ids = [d["_id"] for d in gone]
 
     async def finish() -> None:
         await complete_removals(store, ids)
 
+    # The flag carries what the history records, so repair can record it after a crash.
+    change = flag_change(ctx, TagChangeKind.DELETED)
+    entries = change_entries(
+        ctx, ws.id, TagChangeKind.DELETED, gone, [], at=change["at"], base=change["id"]
+    )
     held.ensure()
     async with ctx.completed_after_outage("deleting tags", held.fix_up(finish)):
-        await store.tags.mark_deleting(ws, ids)
+        await store.tags.mark_deleting(ws, ids, change=change)
         if not with_descendants:
             # Deepest first, so a child deleted with its parent is lifted before the parent is.
             await store.tags.lift_children_many(ws, sorted(tags, key=lambda t: -t["depth"]))
         removed = await store.taggings.remove_tags(ws, ids, _usage(tags))
+        await store.history.insert(entries)
         await store.tags.delete_ids(ws, ids)
     ctx.refresh_loaders()
     for tag_id in ids:
@@ -651,6 +694,38 @@ async def _merge(
         raise UserFailure([_too_deep(("sourceIds",))])
 
     # Flag first: the flag records the merge, so repair can finish it after a crash.
+    # It carries the history's entries too: each source MERGED, the target UPDATED
+    # when it takes names or moves.
+    change = flag_change(ctx, TagChangeKind.MERGED)
+    target_after = {
+        **target,
+        "aliases": [*(target.get("aliases") or []), *(a[0] for a in adopted)],
+        "parentId": moves.get(target_id, target.get("parentId")),
+    }
+    target_entry = entry(
+        change["id"],
+        ws.id,
+        TagChangeKind.UPDATED.value,
+        target_id,
+        target,
+        target_after,
+        actor=ctx.principal.id,
+        at=change["at"],
+    )
+    if target_entry is not None:
+        change["target"] = target_entry
+    entries = change_entries(
+        ctx,
+        ws.id,
+        TagChangeKind.MERGED,
+        [found[i] for i in found],
+        [],
+        merged_into_id=target_id,
+        at=change["at"],
+        base=change["id"],
+    )
+    if target_entry is not None:
+        entries.append(target_entry)
 
     async def finish() -> None:
         await complete_removals(store, list(found))
@@ -661,7 +736,9 @@ async def _merge(
         # The flag carries the names the target adopts, so that repair can finish
         # the adoption too. The sources give their names up before the target
         # takes them: the unique index would refuse one name on two tags.
-        await store.tags.mark_deleting(ws, list(found), merge_into=target_id, adopt=adopted)
+        await store.tags.mark_deleting(
+            ws, list(found), merge_into=target_id, adopt=adopted, change=change
+        )
         if adopted:
             await store.tags.release_names(ws, list(found))
             await store.tags.adopt_names(
@@ -677,6 +754,7 @@ async def _merge(
                 places[tag_id] = (parent, ancestors[tag_id])
         await store.tags.set_places(places)
         await store.taggings.remove_tags(ws, list(found), _usage(found.values()))
+        await store.history.insert(entries)
         await store.tags.delete_ids(ws, list(found))
     ctx.refresh_loaders()
     for source_id in found:

@@ -51,6 +51,7 @@ from config.limits import (
     MAX_TAGS_PER_WORKSPACE,
     MAX_TREE_DEPTH,
 )
+from storage.history import FIELDS as HISTORY_FIELDS
 
 # The worst case one operation may reach. The heaviest legitimate reads stay far
 # below it (a 100-tag page with parent, ancestors and children(first: 20) is
@@ -65,6 +66,8 @@ LIST_BOUNDS: dict[tuple[str, str], int] = {
     ("Query", "resourceTags"): MAX_TAGS_PER_RESOURCE,
     ("TaggedResource", "tags"): MAX_TAGS_PER_RESOURCE,
     ("Tag", "ancestors"): MAX_TREE_DEPTH,
+    # (1.2) One FieldChange per field of a tag at most.
+    ("TagChange", "changes"): len(HISTORY_FIELDS),
     ("AddTagsToResourcesPayload", "resources"): MAX_RESOURCES_PER_BATCH,
     ("RemoveTagsFromResourcesPayload", "resources"): MAX_RESOURCES_PER_BATCH,
     # (1.2) Every tag of the file, created or updated.

@@ -187,6 +187,20 @@ async def test_every_readme_operation_runs_on_the_demo_with_its_variables(
             if field in data:
                 tags = data[field]["tags"]
                 assert tags and all(t["archived"] is archived for t in tags), data
+        # (1.2) The history of the README's merge of Crash into Bug.
+        if "tagChanges" in data:
+            bug = data["tagByName"]
+            assert bug["name"] == "Bug", data
+            took = [
+                c
+                for n in bug["history"]["nodes"]
+                if n["kind"] == "UPDATED"
+                for c in n["changes"]
+                if c["field"] == "aliases" and "Crash" in c["after"]
+            ]
+            assert took, data
+            merged = [n for n in data["tagChanges"]["nodes"] if n["kind"] == "MERGED"]
+            assert merged and merged[0]["tag"] is None and merged[0]["mergedIntoId"], data
         if "archived: true" in document:
             assert data["tags"]["totalCount"] > 0, data
         for payload in data.values():

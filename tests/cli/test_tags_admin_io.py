@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import ROOT, drop_database, fresh_db_name, store_uri
+from tests.harness import ROOT, drop_database, fresh_db_name, store_uri, stored
 
 CSV = "name,parent,description\r\nProduct,,\r\nWeb,product,=1+1\r\nCheckout,web,\r\n"
 
@@ -57,6 +57,9 @@ def test_import_then_export_through_the_console(env: dict[str, str], tmp_path: P
     done = admin(env, "import", "--workspace", "demo", "--format", "csv", str(source))
     assert done.returncode == 0, done.stderr
     assert done.stdout == "created 3, updated 0, unchanged 0\n"
+    # The history says who: the console itself.
+    entries = stored(env["TAGS_MONGODB_DB"], "tag_changes")
+    assert [(e["kind"], e["actor"]) for e in entries] == [("IMPORTED", "tags-admin")] * 3
     # Not a terminal: plain progress lines on stderr, no bar.
     assert "tags-admin: import: writing 3 of 3 tags" in done.stderr
     assert "━" not in done.stderr

@@ -22,6 +22,7 @@ def test_defaults_match_the_contract() -> None:
     assert s.graphiql and s.introspection
     assert (s.log_format, s.log_level) == ("text", "info")
     assert s.cors_origins == ()
+    assert s.history_days == 365
 
 
 def test_data_dir_defaults_to_the_project_and_follows_the_variable(tmp_path: Path) -> None:
@@ -45,6 +46,8 @@ def test_auth_mode_defaults_to_required_with_a_uri() -> None:
         ({"TAGS_WORKERS": "0"}, "TAGS_WORKERS"),
         ({"TAGS_GRAPHIQL": "maybe"}, "TAGS_GRAPHIQL"),
         ({"TAGS_LOG_FORMAT": "xml"}, "TAGS_LOG_FORMAT"),
+        ({"TAGS_HISTORY_DAYS": "a year"}, "TAGS_HISTORY_DAYS"),
+        ({"TAGS_HISTORY_DAYS": "-1"}, "TAGS_HISTORY_DAYS"),
         ({"TAGS_JWT_PUBLIC_KEY": "/no/such/key.pem"}, "TAGS_JWT_PUBLIC_KEY"),
     ],
 )
@@ -58,6 +61,12 @@ def test_dev_mode_allowed_on_loopback_only() -> None:
     assert Settings.from_env({"TAGS_HOST": "::1"}).auth_mode == "dev"
     required = Settings.from_env({"TAGS_HOST": "0.0.0.0", "TAGS_AUTH_MODE": "required"})
     assert required.auth_mode == "required"
+
+
+def test_history_days_follow_the_variable_and_zero_keeps_forever() -> None:
+    assert Settings.from_env({"TAGS_HISTORY_DAYS": "30"}).history_days == 30
+    assert Settings.from_env({"TAGS_HISTORY_DAYS": "0"}).history_days == 0
+    assert Settings.from_env({"TAGS_HISTORY_DAYS": " "}).history_days == 365
 
 
 def test_cors_origins_list() -> None:

@@ -247,6 +247,16 @@ def _check_export(value: Any, seed: Seed) -> None:
     ]
 
 
+def _check_changes(value: Any, seed: Seed) -> None:
+    # (1.2) The seed's four creations and its archive, newest first; only WS_A's.
+    assert seed.retired is not None
+    newest = value["nodes"][0]
+    assert (newest["kind"], newest["tagId"]) == ("ARCHIVED", seed.retired["id"])
+    assert sorted(n["kind"] for n in value["nodes"]) == ["ARCHIVED", *["CREATED"] * 4]
+    ids = {seed.alpha["id"], seed.beta["id"], seed.child["id"], seed.retired["id"]}
+    assert {n["tagId"] for n in value["nodes"]} == ids
+
+
 def _check_import(value: Any, seed: Seed) -> None:
     _ok(value)
     assert (value["created"], value["updated"], value["unchanged"]) == (1, 1, 1)
@@ -473,6 +483,13 @@ OPS: list[Op] = [
         "query($ws: ID!) { exportTags(workspaceId: $ws, format: CSV) { content tagCount } }",
         lambda s: {"ws": WS_A},
         _check_export,
+    ),
+    Op(
+        "tagChanges",
+        READ,
+        "query($ws: ID!) { tagChanges(workspaceId: $ws) { nodes { kind tagId } } }",
+        lambda s: {"ws": WS_A},
+        _check_changes,
     ),
     Op(
         "importTags",

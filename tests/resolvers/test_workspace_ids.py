@@ -69,6 +69,7 @@ OPERATIONS: dict[str, str] = {
         "{ notFoundIds userErrors { code } } }"
     ),
     "exportTags": "query($ws: ID!) { exportTags(workspaceId: $ws, format: CSV) { tagCount } }",
+    "tagChanges": "query($ws: ID!) { tagChanges(workspaceId: $ws) { nodes { id } } }",
     "importTags": (
         "mutation($ws: ID!) { importTags(input: {workspaceId: $ws, format: CSV, "
         'content: "name\\r\\nAlpha\\r\\n"}) { created userErrors { code } } }'

@@ -41,7 +41,15 @@ from typing import Any  # noqa: E402
 from storage.repair import repair  # noqa: E402
 from storage.taggings import TaggingStore  # noqa: E402
 from storage.tags import TagStore  # noqa: E402
-from tests.helpers import ADD_TAGS, DELETE_TAG, UPDATE_TAG, WS, create_tag, tag_resources  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    ADD_TAGS,
+    CREATE_TAG,
+    DELETE_TAG,
+    UPDATE_TAG,
+    WS,
+    create_tag,
+    tag_resources,
+)
 
 REMOVE = """mutation($input: RemoveTagsFromResourcesInput!) {
   removeTagsFromResources(input: $input) { removedCount userErrors { code } } }"""
@@ -198,6 +206,115 @@ async def scenario_move(gql: Executor, monkeypatch: pytest.MonkeyPatch, store: S
     return check
 
 
+# --- (1.2) The history entry of a change, cut short after the change itself ------------------
+
+from storage.history import PENDING, HistoryStore  # noqa: E402
+
+HISTORY = """query($ws: ID!, $id: ID) {
+  tagChanges(workspaceId: $ws, tagId: $id) { nodes { kind tagId mergedIntoId } } }"""
+
+
+async def history_of(gql: Executor, tag_id: str) -> list[str]:
+    page = (await gql(HISTORY, {"ws": WS, "id": tag_id})).ok()["tagChanges"]
+    return [n["kind"] for n in page["nodes"]]
+
+
+async def nothing_pending(store: Store) -> None:
+    docs = await store.database.tags.find({})
+    assert [d["_id"] for d in docs if d.get(PENDING)] == []
+
+
+async def scenario_history_create(
+    gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store
+) -> Check:
+    """The tag is written (its entry with it); the copy to the history is cut."""
+    variables = {"input": {"workspaceId": WS, "name": "Recorded"}}
+    await cut_short(gql, monkeypatch, store, (HistoryStore, "insert"), CREATE_TAG, variables)
+
+    async def check() -> None:
+        [tag] = await store.database.tags.find({"ws": WS})
+        assert await history_of(gql, tag["_id"]) == ["CREATED"]
+        await nothing_pending(store)
+
+    return check
+
+
+async def scenario_history_update(
+    gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store
+) -> Check:
+    """The entry reached the history; taking it off the tag is cut."""
+    tag = await create_tag(gql, "Before")
+    variables = {"input": {"id": tag["id"], "name": "After"}}
+    await cut_short(gql, monkeypatch, store, (HistoryStore, "clear_pending"), UPDATE_TAG, variables)
+
+    async def check() -> None:
+        assert await history_of(gql, tag["id"]) == ["UPDATED", "CREATED"]
+        await nothing_pending(store)
+
+    return check
+
+
+async def scenario_history_merge(
+    gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store
+) -> Check:
+    """Sources flagged, associations moved; the entries' write is cut: the journal
+    finishes the merge and writes them from the flags."""
+    target = await create_tag(gql, "Target")
+    source = await create_tag(gql, "Source")
+    await tag_resources(gql, [source["id"]], [("task", "1")])
+    variables = {"input": {"targetId": target["id"], "sourceIds": [source["id"]]}}
+    await cut_short(gql, monkeypatch, store, (HistoryStore, "insert"), MERGE, variables)
+
+    async def check() -> None:
+        assert await history_of(gql, source["id"]) == ["MERGED", "CREATED"]
+        assert await history_of(gql, target["id"]) == ["UPDATED", "CREATED"]
+        assert (await gql(USAGE, {"id": target["id"]})).ok()["tag"]["usageCount"] == 1
+
+    return check
+
+
+ARCHIVE = """mutation($input: ArchiveTagsInput!) {
+  archiveTags(input: $input) { tags { id } userErrors { code } } }"""
+IMPORT = """mutation($input: ImportTagsInput!) {
+  importTags(input: $input) { created userErrors { code } } }"""
+
+
+async def scenario_history_archive(
+    gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store
+) -> Check:
+    """Two tags archived (their stub with them); the copy to the history is cut."""
+    one, two = await create_tag(gql, "One"), await create_tag(gql, "Two")
+    variables = {"input": {"workspaceId": WS, "ids": [one["id"], two["id"]]}}
+    await cut_short(gql, monkeypatch, store, (HistoryStore, "insert"), ARCHIVE, variables)
+
+    async def check() -> None:
+        for tag in (one, two):
+            assert await history_of(gql, tag["id"]) == ["ARCHIVED", "CREATED"]
+        await nothing_pending(store)
+
+    return check
+
+
+async def scenario_history_import(
+    gql: Executor, monkeypatch: pytest.MonkeyPatch, store: Store
+) -> Check:
+    """An import's tags are written; its entries' write is cut: the whole import is
+    taken back, entries included (it did not answer success)."""
+    tag = await create_tag(gql, "Kept")
+    content = "name,description\r\nKept,changed\r\nNew,\r\n"
+    variables = {"input": {"workspaceId": WS, "format": "CSV", "content": content}}
+    await cut_short(gql, monkeypatch, store, (HistoryStore, "insert"), IMPORT, variables)
+
+    async def check() -> None:
+        docs = await store.database.tags.find({"ws": WS})
+        assert [(d["name"], d.get("description")) for d in docs] == [("Kept", None)]
+        assert await history_of(gql, tag["id"]) == ["CREATED"]
+        assert await store.database.tag_changes.count({}) == 1
+        await nothing_pending(store)
+
+    return check
+
+
 def store_visibility() -> Any:
     from storage import EVERYTHING
 
@@ -205,7 +322,19 @@ def store_visibility() -> Any:
 
 
 @pytest.mark.parametrize(
-    "scenario", [scenario_add, scenario_remove, scenario_delete, scenario_merge, scenario_move]
+    "scenario",
+    [
+        scenario_add,
+        scenario_remove,
+        scenario_delete,
+        scenario_merge,
+        scenario_move,
+        scenario_history_create,
+        scenario_history_update,
+        scenario_history_merge,
+        scenario_history_archive,
+        scenario_history_import,
+    ],
 )
 async def test_an_interrupted_mutation_is_completed_once_the_store_is_back(
     gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch, scenario: Scenario
@@ -227,7 +356,6 @@ import httpx  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from storage.errors import StoreRefused  # noqa: E402
 from storage.events import MongoEventLog  # noqa: E402
-from tests.helpers import CREATE_TAG  # noqa: E402
 
 
 @contextlib.asynccontextmanager

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from storage.query_shapes import (
     TAG_BY_ANCESTOR,
     TAG_BY_PARENT,
     TAG_BY_USAGE,
+    TAG_CHANGES,
     TAG_FILTERS,
     TAG_NAME_KEYS_UNIQUE,
     TAGS,
@@ -266,6 +268,46 @@ async def _tag_resources_both_ways(gql: Executor, tag_id: str) -> None:
         queries.BATCHED_USAGE = BATCHED_USAGE
 
 
+CHANGES = """
+query Changes($ws: ID!, $tagId: ID, $actor: ID, $first: Int, $after: String) {
+  tagChanges(workspaceId: $ws, tagId: $tagId, actor: $actor, first: $first, after: $after) {
+    nodes { id tag { id } }
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+  }
+}
+"""
+
+HISTORY_PAGE = """
+query History($ws: ID!, $after: String) {
+  tags(workspaceId: $ws, first: 5) {
+    nodes { id history(first: 1, after: $after) { nodes { id } pageInfo { hasPreviousPage } } }
+  }
+}
+"""
+
+CHANGE_NODE = "query Node($id: ID!) { node(id: $id) { id } }"
+
+
+async def _history_operations(gql: Executor, store: Store, tag_id: str) -> None:
+    """(1.2) Every tagChanges narrowing, first and later pages, both probes; Tag.history;
+    the entries of an import taken back, taken back."""
+    await store.history.delete([f"{0:048x}"])
+    for narrowing in ({}, {"tagId": tag_id}, {"actor": "dev"}, {"tagId": tag_id, "actor": "dev"}):
+        variables = {"ws": WS, **narrowing, "first": 1}
+        page = (await gql(CHANGES, variables)).ok()["tagChanges"]
+        cursor = page["pageInfo"]["endCursor"]
+        (await gql(CHANGES, {**variables, "after": cursor})).ok()
+        # Past the last entry: an empty page, whose hasPreviousPage counts the list.
+        last = (await gql(CHANGES, {**variables, "first": 100})).ok()["tagChanges"]
+        (await gql(CHANGES, {**variables, "after": last["pageInfo"]["endCursor"]})).ok()
+    first = (await gql(HISTORY_PAGE, {"ws": WS})).ok()["tags"]["nodes"]
+    cursor = (await gql(CHANGES, {"ws": WS, "tagId": first[0]["id"], "first": 1})).ok()
+    after = cursor["tagChanges"]["pageInfo"]["endCursor"]
+    (await gql(HISTORY_PAGE, {"ws": WS, "after": after})).ok()
+    change_id = first[0]["history"]["nodes"][0]["id"]
+    assert (await gql(CHANGE_NODE, {"id": change_id})).ok()["node"] == {"id": change_id}
+
+
 async def _archive_two(gql: Executor) -> dict[str, Any]:
     """(1.2) Two archived tags, so that a list of archived tags has a page after a
     cursor; returns the variables that archived them (and will restore them)."""
@@ -432,6 +474,7 @@ async def _run_operations(gql: Executor, store: Store) -> None:
     await ok("delete", {"input": {"id": child["id"]}})
     await ok("merge", {"input": {"targetId": extra[0]["id"], "sourceIds": [extra[1]["id"]]}})
     await _lifecycle_operations(gql, ok, root, archived)
+    await _history_operations(gql, store, loose["id"])
 
     # Repair: a flagged delete, a tag gone without its associations, then every pass.
     ws = AuthorizedWorkspace(WS)
@@ -466,6 +509,73 @@ async def test_every_query_the_code_sends_is_a_listed_shape(
     seen = {shape.name for sig in recorder.sent if (shape := match(sig)) is not None}
     unsent = [s.name for s in SHAPES if s.name not in seen]
     assert unsent == [], f"listed shapes no operation sent: {unsent}"
+
+
+# The store's own plans for the change history (1.2) -------------------------------
+
+HISTORY_SHAPES = [s for s in SHAPES if s.collection == TAG_CHANGES]
+
+
+def _winning_index(explain: dict[str, Any]) -> tuple[str, str]:
+    stage = explain["queryPlanner"]["winningPlan"]
+    while stage:
+        if stage.get("stage") in ("IXSCAN", "COLLSCAN"):
+            return stage["stage"], stage.get("indexName", "")
+        stage = stage.get("inputStage")
+    return "?", ""
+
+
+@pytest.fixture
+async def history_store() -> AsyncIterator[Store]:
+    """A workspace's 300 entries over 7 tags and 3 actors, beside another workspace's."""
+    async with open_test_store("tags_history_plans") as store:
+        start = datetime(2026, 1, 1)
+        await store.history.insert(
+            [
+                {
+                    "_id": f"{i:048x}",
+                    "ws": WS if i % 10 else OTHER_WS,
+                    "tagId": f"tag_{i % 7:024x}",
+                    "actor": f"actor-{i % 3}",
+                    "at": start + timedelta(seconds=i // 2),
+                    "kind": "UPDATED",
+                    "changes": [],
+                }
+                for i in range(300)
+            ]
+        )
+        yield store
+
+
+@pytest.mark.parametrize("shape", HISTORY_SHAPES, ids=lambda s: s.name)
+async def test_history_shapes_use_their_index_on_the_store(
+    history_store: Store, shape: Shape
+) -> None:
+    """`explain` on the store: each shape's filter is planned on the index listed for it.
+
+    A page after a cursor is explained without its bound: SecantusDB plans any
+    top-level `$and`/`$or` as a collection scan (bench/PLANS.md), mongod does not.
+    """
+    values: dict[str, Any] = {
+        "ws": WS,
+        "tagId": f"tag_{3:024x}",
+        "actor": "actor-1",
+        "_id": {"$in": [f"{1:048x}", f"{2:048x}"]},
+    }
+    command: dict[str, Any] = {
+        "find": TAG_CHANGES,
+        "filter": {f: values[f] for f in shape.equality},
+    }
+    if shape.sort:
+        command["sort"] = dict(shape.sort)
+        command["limit"] = 11
+    db = history_store.database.db
+    explained = await db.command("explain", command, verbosity="executionStats")
+    assert shape.index is not None
+    assert _winning_index(explained) == ("IXSCAN", shape.index.index_name)
+    # Only the entries the equality prefix selects are read, never the collection.
+    matching = await db[TAG_CHANGES].count_documents(command["filter"])
+    assert explained["executionStats"]["totalDocsExamined"] <= matching < 300
 
 
 # (1.2) The archived filter, as the store itself plans it ----------------------------

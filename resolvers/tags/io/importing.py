@@ -6,17 +6,21 @@ at most `WRITE_BATCH` documents, with other requests served between them.
 
 Round trips: one read of the workspace's tags (`in_depth_order`); then per
 `WRITE_BATCH` (500) new tags one insert, per `UPDATE_BATCH` (250) changed
-tags one bulk update; one count when tags were created; the events, one
-insert per 1 000. So per 1 000 rows: 2 inserts or 4 updates, plus 1 for
-their events. A dry run makes the one read. An import that creates a tag
-below a parent or moves one is a tree change: it takes the workspace's tree
-lock (take and release, a renewal every 10 s) and reads and plans again in
-its turn, 3 more.
+tags one bulk update; one count when tags were created; the history, one
+insert and one update per 1 000 (HISTORY_BATCH) created or changed tags; the
+events, one insert per 1 000. So per 1 000 rows: 2 inserts or 4 updates, plus
+2 for their history and 1 for their events. A dry run makes the one read. An
+import that creates a tag below a parent or moves one is a tree change: it
+takes the workspace's tree lock (take and release, a renewal every 10 s) and
+reads and plans again in its turn, 3 more.
 
 There are no transactions. `write_import` is the one place an import writes:
 it inserts the new tags (parents first), then updates the changed ones, and
 on any failure takes back exactly what it wrote (deletes the new tags,
-restores the changed fields of tags that still carry the import's change).
+restores the changed fields of tags that still carry the import's change,
+deletes its history entries). Each new or changed tag carries its IMPORTED
+entry from its own write on (storage/history.py), so a crash after the writes
+leaves the entries to repair.
 A store failure or a cancellation between two steps leaves that same
 take-back to the recovery journal, so an import that did not answer success
 changed nothing once the store is back. A name or slug a concurrent request
@@ -37,11 +41,13 @@ from resolvers.clock import now
 from resolvers.context import Context
 from resolvers.errors import Problems, UserErrorCode, UserFailure
 from resolvers.events.bus import TagEventKind
+from resolvers.history import TagChangeKind, change_entries
 from resolvers.tags.io import csv_file, github_labels, json_file
 from resolvers.tags.io.planner import Plan, Updated, plan
 from resolvers.tags.io.rows import CONTENT, ImportMode, Row, TagFileFormat
 from resolvers.tags.tree import TreeBusyError, tree_turn
 from storage import AuthorizedWorkspace, Conflict, Doc, Held, PartialInsert
+from storage.history import PENDING
 from storage.tags import TagUpdate
 
 # Documents per store call. An update costs SecantusDB about 3 ms a document (it
@@ -49,6 +55,7 @@ from storage.tags import TagUpdate
 # call of each stays near a second on a busy machine, well within the store timeout.
 WRITE_BATCH = 500
 UPDATE_BATCH = 250
+HISTORY_BATCH = 1000
 MAX_ATTEMPTS = 3
 
 # (stage, done, total): "reading" the file, "planning" its rows, "writing" (done counts
@@ -100,20 +107,29 @@ def _batches(items: Sequence[Updated], size: int) -> list[Sequence[Updated]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _forward(update: Updated) -> TagUpdate:
+def _forward(update: Updated, entry: Doc | None) -> TagUpdate:
     return TagUpdate(
-        update.before["_id"], update.changes, expected={"deleting": {"$exists": False}}
+        update.before["_id"],
+        update.changes,
+        expected={"deleting": {"$exists": False}},
+        pending=entry,
     )
 
 
-def _back(update: Updated) -> TagUpdate:
+def _back(update: Updated, entry: Doc | None) -> TagUpdate:
     """Restores what `update` changed, only on a tag that still carries that change:
     a row's tag its `updatedAt`, a moved descendant its new path."""
     before = update.before
     restore = {k: before[k] for k in update.changes if k in before}
     gone = [k for k in update.changes if k not in before]
     mark = "updatedAt" if "updatedAt" in update.changes else "ancestors"
-    return TagUpdate(before["_id"], restore, gone, expected={mark: update.changes[mark]})
+    return TagUpdate(
+        before["_id"],
+        restore,
+        gone,
+        expected={mark: update.changes[mark]},
+        unpending=entry["_id"] if entry is not None else None,
+    )
 
 
 class _Writer:
@@ -121,19 +137,45 @@ class _Writer:
 
     def __init__(self, ctx: Context, ws: AuthorizedWorkspace, the_plan: Plan) -> None:
         self.store = ctx.store.tags
+        self.history = ctx.store.history
         self.ws = ws
         self.plan = the_plan
         self.changes = [*the_plan.updated, *the_plan.moved]
         # What was sent so far (a call cut short may have been applied or not).
         self.sent: list[Updated] = []
+        # One IMPORTED entry per created or updated tag (a moved descendant's
+        # fields do not change), by tag id; each new tag carries its own.
+        self.entries = change_entries(
+            ctx,
+            ws.id,
+            TagChangeKind.IMPORTED,
+            [u.before for u in the_plan.updated],
+            [*(c.doc for c in the_plan.created), *(u.after for u in the_plan.updated)],
+            at=now(),
+        )
+        self.entry_of = {e["tagId"]: e for e in self.entries}
+        for created in the_plan.created:
+            created.doc[PENDING] = [self.entry_of[created.doc["_id"]]]
 
     async def take_back(self) -> None:
-        """Idempotent: deletes the import's new tags, restores what it changed."""
+        """Idempotent: deletes the import's new tags and history entries, restores
+        what it changed."""
         ids = [c.doc["_id"] for c in self.plan.created]
         for start in range(0, len(ids), WRITE_BATCH * 2):
             await self.store.delete_ids(self.ws, ids[start : start + WRITE_BATCH * 2])
         for batch in _batches(self.sent, UPDATE_BATCH):
-            await self.store.update_each(self.ws, [_back(u) for u in batch])
+            await self.store.update_each(
+                self.ws, [_back(u, self.entry_of.get(u.before["_id"])) for u in batch]
+            )
+        for start in range(0, len(self.entries), HISTORY_BATCH):
+            await self.history.delete(e["_id"] for e in self.entries[start : start + HISTORY_BATCH])
+
+    async def record(self) -> None:
+        """Copy the entries the written tags carry to the history, then take them off."""
+        for start in range(0, len(self.entries), HISTORY_BATCH):
+            batch = self.entries[start : start + HISTORY_BATCH]
+            await self.history.insert(batch)
+            await self.history.clear_pending([e["tagId"] for e in batch], [e["_id"] for e in batch])
 
     async def write(self, held: Held | None, progress: Progress | None) -> None:
         created = [c.doc for c in self.plan.created]
@@ -149,7 +191,9 @@ class _Writer:
             if held is not None:
                 held.ensure()
             self.sent.extend(changes)
-            await self.store.update_each(self.ws, [_forward(u) for u in changes])
+            await self.store.update_each(
+                self.ws, [_forward(u, self.entry_of.get(u.before["_id"])) for u in changes]
+            )
             done += len(changes)
             _report(progress, "writing", done, total)
         # Checked after writing, so that concurrent creators cannot both slip under it.
@@ -180,6 +224,8 @@ async def write_import(
         except (Conflict, PartialInsert):
             await writer.take_back()
             raise Conflict("name") from None
+        # Within the block: an import cut short here is taken back, entries too.
+        await writer.record()
     return ImportWrites(
         created=[c.doc for c in the_plan.created],
         updated=[(u.before, u.after) for u in the_plan.updated],

@@ -14,7 +14,7 @@ from config.limits import MAX_IMPORT_TAGS
 from resolvers.authorization import DEV_PRINCIPAL
 from resolvers.context import make_context
 from resolvers.tags.io import importing
-from resolvers.tags.io.importing import UPDATE_BATCH, WRITE_BATCH
+from resolvers.tags.io.importing import HISTORY_BATCH, UPDATE_BATCH, WRITE_BATCH
 from resolvers.tags.io.rows import TagFileFormat
 from storage import AuthorizedWorkspace, Store
 from storage.repair import repair
@@ -349,12 +349,14 @@ async def test_round_trips_grow_by_a_few_per_thousand_rows(gql: Executor) -> Non
 
     _, small = await run_import(gql, csv(range(10)), "CSV")
     _, large = await run_import(gql, csv(range(10, 1010)), "CSV")
-    # Read, insert per 500, count: 1 + 1 + 1 against 1 + 2 + 1.
-    assert (small, large) == (3, 2 + 1000 // WRITE_BATCH)
+    # Read, insert per 500, count, then the history (insert, take off the tags) per
+    # 1 000: 1 + 1 + 1 + 2 against 1 + 2 + 1 + 2.
+    assert (small, large) == (5, 4 + 1000 // WRITE_BATCH)
     changed = "name,description\r\n" + "".join(f"Tag {i},second\r\n" for i in range(1010))
     payload, trips = await run_import(gql, changed, "CSV")
     assert payload["updated"] == 1010
-    assert trips == 1 + -(-1010 // UPDATE_BATCH)  # the read, then one bulk update per 250
+    # The read, one bulk update per 250, two history calls per 1 000.
+    assert trips == 1 + -(-1010 // UPDATE_BATCH) + 2 * -(-1010 // HISTORY_BATCH)
 
 
 # Cut short -----------------------------------------------------------------------------
