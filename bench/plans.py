@@ -36,6 +36,7 @@ from devtools.plans import Plan, explain
 from storage import keyset, open_store
 from storage.embedded import PYTHON, RUST, start_or_attach
 from storage.query_shapes import SHAPES, Shape
+from storage.tags import similar_keys, similar_lookup
 
 OUT = Path(__file__).resolve().parent / "PLANS.md"
 WS = "bench"
@@ -60,6 +61,7 @@ def _tag(i: int, parent: dict[str, Any] | None, at: datetime, rng: random.Random
         "aliases": [],
         "nameKeys": [name.casefold()],
         "searchKeys": [name.casefold()],
+        "similarKeys": similar_keys([name.casefold()]),
         "slug": f"tag-{i:05d}",
         "color": "#336699",
         "category": f"cat {i % CATEGORIES}",
@@ -135,6 +137,7 @@ def example(shape: Shape, tags: list[dict[str, Any]]) -> tuple[dict[str, Any], l
         "rk": {"$in": ["task\x1f1", "task\x1f2"]},
         "slot": root["_id"],
         "archived": True,
+        "similarKeys": {"$in": similar_lookup("tag 00042", 2)},
     }
     if shape.collection == "api_keys":
         values["_id"] = "key-1"

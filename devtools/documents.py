@@ -36,6 +36,7 @@ def tag_document(
         new_tag_id,
         search_key,
     )
+    from storage.tags import similar_keys
 
     ancestors = [*parent["ancestors"], parent["_id"]] if parent else []
     return {
@@ -47,6 +48,7 @@ def tag_document(
         "aliases": [],
         "nameKeys": [name_key(name)],
         "searchKeys": [search_key(name)],
+        "similarKeys": similar_keys([search_key(name)]),
         "slug": slug,
         "color": default_color(name),
         "description": None,

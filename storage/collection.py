@@ -353,6 +353,14 @@ class Collection:
         """Build one of storage.query_shapes' indexes, unless it exists."""
         await self._create_index(list(index.keys), index.driver_options)
 
+    async def drop_index_if_exists(self, name: str) -> bool:
+        """Drop an index no shape uses any more; False when there is none by that name."""
+        async with self._call():
+            if name not in await self._c.index_information():
+                return False
+            await self._c.drop_index(name)
+        return True
+
     async def ensure_ttl_index(self, field: str, expire_after_seconds: int) -> None:
         """An index on `field` whose documents the server deletes after this many seconds."""
         await self._create_index(

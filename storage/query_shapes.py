@@ -35,7 +35,7 @@ LOCKS = "locks"
 TAG_CHANGES = "tag_changes"
 
 # Fields that hold arrays: a multikey index never provides a sort on them.
-MULTIKEY = frozenset({"ancestors", "nameKeys", "searchKeys"})
+MULTIKEY = frozenset({"ancestors", "nameKeys", "searchKeys", "similarKeys"})
 
 _RANGE_OPS = frozenset({"$gt", "$gte", "$lt", "$lte"})
 
@@ -159,9 +159,13 @@ TAG_BY_CREATOR = _ix(TAGS, "ws", "createdBy", "nameKey", "_id")
 # ones (`archived: true`), so both are one equality followed by the NAME order.
 # Not partial: it serves the default list, whose tags lack the field.
 TAG_BY_ARCHIVED = _ix(TAGS, "ws", "archived", "nameKey", "_id")
-# similarTags' prefilter is a regex on the folded names and aliases: mongod
-# tests it on these index keys and fetches only the tags that pass.
-TAG_BY_SEARCH_KEY = _ix(TAGS, "ws", "searchKeys")
+# similarTags' prefilter: one $in of a few lengths and a compact form on the
+# tags' similarKeys (storage/tags.py), point intervals on every planner.
+TAG_BY_SIMILAR_KEY = _ix(TAGS, "ws", "similarKeys")
+# Indexes that earlier versions built and no shape uses now: dropped at start-up
+# so that no write keeps paying for them. (ws, searchKeys) served similarTags'
+# regex prefilter, which SecantusDB's Rust server compiled once per index key.
+RETIRED_INDEXES: dict[str, tuple[str, ...]] = {TAGS: ("ws__searchKeys",)}
 
 TAGGING_UNIQUE = _ix(TAGGINGS, "ws", "rk", "tagId", unique=True)
 TAGGING_BY_TAG = _ix(TAGGINGS, "ws", "tagId", ("at", -1), "rk")
@@ -195,7 +199,7 @@ INDEXES: tuple[Index, ...] = (
     TAG_BY_CATEGORY,
     TAG_BY_CREATOR,
     TAG_BY_ARCHIVED,
-    TAG_BY_SEARCH_KEY,
+    TAG_BY_SIMILAR_KEY,
     TAGGING_UNIQUE,
     TAGGING_BY_TAG,
     TAGGING_BY_TAG_TYPE,
@@ -381,10 +385,9 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "tags.similar_candidates",
         TAGS,
         "find",
-        TAG_BY_SEARCH_KEY,
-        equality=("ws",),
-        ranges=("searchKeys",),
-        note="similarTags: an anchored regex (length window or compact form) on the index keys",
+        TAG_BY_SIMILAR_KEY,
+        equality=("ws", "similarKeys"),
+        note="similarTags: the lengths of the edit window and the compact form, one $in",
     ),
     # Tags ---------------------------------------------------------------------
     Shape(
@@ -518,6 +521,17 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         None,
         residual=frozenset({"nameKeys", "deleting"}),
         whole="builds the name keys of tags stored before aliases existed (at start-up)",
+    ),
+    Shape(
+        "repair.missing_similar_keys",
+        TAGS,
+        "find",
+        ID[TAGS],
+        ranges=("_id",),
+        sort=(("_id", 1),),
+        residual=frozenset({"similarKeys"}),
+        keyset=True,
+        whole="gives tags stored before 1.2 their similarKeys, a batch at a time (at start-up)",
     ),
     Shape(
         "repair.all_tags",

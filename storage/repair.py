@@ -47,6 +47,7 @@ def now_utc() -> datetime:
 @dataclass
 class RepairReport:
     name_keys_built: int = 0
+    similar_keys_built: int = 0
     finished_deletes: int = 0
     finished_merges: int = 0
     orphans_rerooted: int = 0
@@ -225,6 +226,7 @@ async def fix_paths(store: Store, workspace: str) -> None:
 async def repair(store: Store) -> RepairReport:
     report = RepairReport()
     report.name_keys_built = await store.tags.build_missing_name_keys()
+    report.similar_keys_built = await store.tags.build_missing_similar_keys()
     # Entries a crash left in their tags (written with the change, not copied yet).
     report.history_entries_written += await store.history.copy_pending()
     await _finish_removals(store, report)

@@ -10,6 +10,9 @@ One document per tag:
     nameKeys     [nameKey, casefolded aliases...]: names and aliases unique
                  together per ws (a multikey unique index)
     searchKeys   [searchKey, folded aliases...], aligned with nameKeys
+    similarKeys  per search key, its characters counted by group and its
+                 letters and digits alone (`similar_keys`): what similarTags'
+                 prefilter looks up
     slug         unique per ws
     color, description, category, categoryKey, metadata, createdBy
     parentId     null for a root; the source of truth of the tree
@@ -30,10 +33,12 @@ ancestors, subtree queries and cycle checks need no recursive walk; the repair
 routine can always recompute them from `parentId`.
 
 `nameKeys`/`searchKeys` are derived from `name` and `aliases` and written in
-the same update as they are. Tags stored before aliases existed lack them:
-`build_missing_name_keys` builds them (at start-up, before the index is made,
-and in repair). A merge's sources give theirs up (`release_names`) before
-the target adopts them (`adopt_names`).
+the same update as they are, and `similarKeys` from `searchKeys`. Tags stored
+before aliases existed lack them: `build_missing_name_keys` builds them (at
+start-up, before the index is made, and in repair); tags stored before
+`similarKeys` existed get theirs from `build_missing_similar_keys`. A merge's
+sources give theirs up (`release_names`) before the target adopts them
+(`adopt_names`).
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from storage.access import AuthorizedWorkspace, Visibility
 from storage.collection import BulkOp, Collection, Doc, Sort
 from storage.errors import DuplicateKey, PartialInsert
 from storage.history import PENDING
-from storage.query_shapes import DEPTH_ORDER, TAGS, indexes_of
+from storage.query_shapes import DEPTH_ORDER, RETIRED_INDEXES, TAGS, indexes_of
 from storage.query_shapes import ORDERS as ORDERS
 from storage.query_shapes import order_sort as order_sort
 
@@ -92,8 +97,8 @@ def is_archived(doc: Mapping[str, Any]) -> bool:
 # The names a tag answers to ---------------------------------------------------
 # Look-ups by name (tagByName, tagNames), the search filter, relevance order and
 # similarTags treat an alias like the name and list a tag once: they read these
-# fields. `NAME_FIELDS` is what a ranking reads, `SIMILAR_KEY` the stored key a
-# similarity prefilter tests (any element of the array matches), `names_of` the
+# fields. `NAME_FIELDS` is what a ranking reads, `SIMILAR_KEYS` what a
+# similarity prefilter looks up (any element of the array matches), `names_of` the
 # (name key, search key) pairs themselves.
 NAME_KEYS = "nameKeys"
 SEARCH_KEYS = "searchKeys"
@@ -107,7 +112,87 @@ NAME_FIELDS: Mapping[str, int] = {
     SEARCH_KEYS: 1,
     "usage": 1,
 }
-SIMILAR_KEY = SEARCH_KEYS
+SIMILAR_KEYS = "similarKeys"
+# What similarTags scores a candidate by: thousands come back, so no more.
+SIMILAR_FIELDS: Mapping[str, int] = {
+    "_id": 1,
+    "nameKey": 1,
+    "searchKey": 1,
+    NAME_KEYS: 1,
+    SEARCH_KEYS: 1,
+    SIMILAR_KEYS: 1,
+    "usage": 1,
+}
+
+
+def compact_key(key: str) -> str:
+    """A folded name without spaces and punctuation: only its letters and digits."""
+    return "".join(c for c in key if c.isalnum())
+
+
+# similarKeys spread a key's characters over this many groups (by code point).
+# Stored data depends on it: changing it means rebuilding every tag's keys.
+SIMILAR_GROUPS = 5
+
+
+def _group_counts(key: str) -> list[int]:
+    counts = [0] * SIMILAR_GROUPS
+    for c in key:
+        counts[ord(c) % SIMILAR_GROUPS] += 1
+    return counts
+
+
+def _counts_entry(counts: Sequence[int]) -> str:
+    # "#" is never a letter or digit: no compact form looks like one of these.
+    return "#" + ".".join(map(str, counts))
+
+
+def similar_keys(search_keys: Iterable[str]) -> list[str]:
+    """What similarTags' prefilter looks up for these search keys: for each one,
+    how many of its characters fall in each of `SIMILAR_GROUPS` groups (a
+    "#"-entry), and its compact form (none when it has no letters or digits).
+
+    Both kinds share one multikey array and one index, so the prefilter is a
+    single `$in` (`similar_lookup`): point intervals on every planner, where a
+    regex is tested (and, on some servers, compiled) once per key of the workspace.
+    """
+    found: dict[str, None] = {}
+    for key in search_keys:
+        found[_counts_entry(_group_counts(key))] = None
+        letters = compact_key(key)
+        if letters:
+            found[letters] = None
+    return list(found)
+
+
+def similar_lookup(key: str, edits: int) -> list[str]:
+    """The similarKeys of every key within `edits` edits of `key`, and its compact form.
+
+    An insertion or a deletion moves one group's count by one, a substitution
+    moves one character to another group (two counts by one), a swap of
+    neighbours changes nothing. So after i insertions and deletions and s
+    substitutions, i + s <= edits, the counts are apart by at most i + 2s in
+    all, which is at most 2 * edits - |change of length|. Every such vector is
+    listed (a few hundred at most for 2 edits).
+    """
+    base = _group_counts(key)
+    budget = 2 * edits
+    found: list[str] = []
+
+    def walk(i: int, counts: list[int], spent: int, grown: int) -> None:
+        if i == SIMILAR_GROUPS:
+            if abs(grown) <= edits and spent <= budget - abs(grown):
+                found.append(_counts_entry(counts))
+            return
+        room = budget - spent
+        for step in range(-min(room, base[i]), room + 1):
+            counts.append(base[i] + step)
+            walk(i + 1, counts, spent + abs(step), grown + step)
+            counts.pop()
+
+    walk(0, [], 0, 0)
+    letters = compact_key(key)
+    return [*found, letters] if letters else found
 
 
 def names_of(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -151,6 +236,9 @@ def conflict_from(dup: DuplicateKey) -> Conflict:
     field = "slug" if "slug" in dup.fields else "name"
     return Conflict(field, dup.index)
 
+
+# Tags given their similarKeys per command when they were stored without them.
+SIMILAR_KEYS_BATCH = 1000
 
 # A merge's adoption of names re-reads its target when it changed meanwhile.
 MAX_ADOPT_ATTEMPTS = 8
@@ -228,8 +316,11 @@ class TagStore:
         # Keys first: a tag stored before aliases existed is then in the names
         # index at once, so no name can be taken as another tag's alias meanwhile.
         await self.build_missing_name_keys()
+        await self.build_missing_similar_keys()
         for index in indexes_of(TAGS):
             await self._tags.ensure_index(index)
+        for name in RETIRED_INDEXES.get(TAGS, ()):
+            await self._tags.drop_index_if_exists(name)
 
     # Reads -----------------------------------------------------------------
 
@@ -281,12 +372,11 @@ class TagStore:
         """
         return await self._tags.find(query.mongo(ws), projection=NAME_FIELDS)
 
-    async def similar_candidates(self, ws: AuthorizedWorkspace, pattern: str | None) -> list[Doc]:
-        """Tags whose name key matches the prefilter `pattern` (None: every tag)."""
-        query: dict[str, Any] = {"ws": ws.id}
-        if pattern is not None:
-            query[SIMILAR_KEY] = {"$regex": pattern}
-        return await self._tags.find(query, projection=NAME_FIELDS)
+    async def similar_candidates(self, ws: AuthorizedWorkspace, keys: Sequence[str]) -> list[Doc]:
+        """Tags with a name or alias that has one of these similarKeys (`similar_lookup`)."""
+        return await self._tags.find(
+            {"ws": ws.id, SIMILAR_KEYS: {"$in": list(keys)}}, projection=SIMILAR_FIELDS
+        )
 
     async def page(
         self,
@@ -602,15 +692,18 @@ class TagStore:
                 # aliases is kept and the three lists stay aligned.
                 change: dict[str, Any] = {
                     "$push": {f: {"$each": v} for f, v in appended.items()},
+                    "$addToSet": {SIMILAR_KEYS: {"$each": similar_keys(appended[SEARCH_KEYS])}},
                     "$set": {"updatedAt": at},
                 }
             else:
                 now_names = names_of(target)
+                search_keys = [k for _, k in now_names] + appended[SEARCH_KEYS]
                 change = {
                     "$set": {
                         "aliases": [*(target.get("aliases") or []), *appended["aliases"]],
                         NAME_KEYS: [k for k, _ in now_names] + keys,
-                        SEARCH_KEYS: [k for _, k in now_names] + appended[SEARCH_KEYS],
+                        SEARCH_KEYS: search_keys,
+                        SIMILAR_KEYS: similar_keys(search_keys),
                         "updatedAt": at,
                     }
                 }
@@ -652,6 +745,40 @@ class TagStore:
                 }
             ],
         )
+
+    async def build_missing_similar_keys(self) -> int:
+        """Give tags stored before `similarKeys` existed theirs; how many changed.
+
+        Read and written a batch at a time in `_id` order, so memory stays
+        bounded; each write applies only while the tag still has the search
+        keys it was computed from (a rename meanwhile wrote its own).
+        """
+        changed = 0
+        after = ""
+        while True:
+            docs = await self._tags.find(
+                {SIMILAR_KEYS: {"$exists": False}, "_id": {"$gt": after}},
+                projection={"_id": 1, "searchKey": 1, SEARCH_KEYS: 1},
+                sort=[("_id", 1)],
+                limit=SIMILAR_KEYS_BATCH,
+            )
+            if not docs:
+                return changed
+            ops: list[BulkOp] = []
+            for doc in docs:
+                keys = doc.get(SEARCH_KEYS)
+                if keys is None:
+                    keys = [doc["searchKey"]] if "searchKey" in doc else []
+                ops.append(
+                    (
+                        "update_one",
+                        {"_id": doc["_id"], SEARCH_KEYS: doc.get(SEARCH_KEYS)},
+                        {"$set": {SIMILAR_KEYS: similar_keys(keys)}},
+                    )
+                )
+            modified, _ = await self._tags.bulk_write(ops, ordered=False)
+            changed += modified
+            after = docs[-1]["_id"]
 
     async def slugs_taken(self, ws: AuthorizedWorkspace, slugs: Iterable[str]) -> set[str]:
         docs = await self._tags.find(

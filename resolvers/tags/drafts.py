@@ -22,6 +22,7 @@ from resolvers.normalization import (
     normalize_slug,
     search_key,
 )
+from storage.tags import similar_keys
 
 Path = tuple[str, ...]
 
@@ -201,13 +202,15 @@ def stored_fields(
 def text_fields(name: str, aliases: Sequence[str] = ()) -> dict[str, Any]:
     """The stored fields of a name and its aliases, with the keys derived from them."""
     names = [name, *aliases]
+    search_keys = [search_key(n) for n in names]
     return {
         "name": name,
         "nameKey": name_key(name),
-        "searchKey": search_key(name),
+        "searchKey": search_keys[0],
         "aliases": list(aliases),
         "nameKeys": [name_key(n) for n in names],
-        "searchKeys": [search_key(n) for n in names],
+        "searchKeys": search_keys,
+        "similarKeys": similar_keys(search_keys),
     }
 
 

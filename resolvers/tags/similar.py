@@ -30,50 +30,45 @@ from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.normalization import has_forbidden_chars, name_key, search_key
 from storage import Doc
-from storage.tags import REGEX_MAX, names_of
+from storage.tags import SIMILAR_KEYS, compact_key, names_of, similar_lookup
 
 SHORT_NAME = 5
-# Every character that may stand between the letters and digits of a name.
-_NOT_ALNUM = "[^0-9a-z]"
-
-
-def compact(key: str) -> str:
-    """A folded name without spaces and punctuation: only its letters and digits."""
-    return "".join(c for c in key if c.isalnum())
 
 
 def max_edits(name: str) -> int:
     return 1 if len(name) <= SHORT_NAME else 2
 
 
-def prefilter(key: str, edits: int) -> str | None:
-    """An anchored regex every close tag's folded name matches (None: too long to send).
+def prefilter(key: str, edits: int) -> list[str]:
+    """The similarKeys every close tag has one of (storage/tags.py).
 
-    A superset is enough: the exact rules run on what comes back. Letters other
-    than a-z stand for themselves and are also let through by the class of
-    other characters, which only widens the set.
+    A superset is enough: the exact rules run on what comes back. A tag within
+    the edit limit has a search key whose characters, counted by group, are
+    near the asked key's; one equal but for spaces and punctuation has the same
+    compact form, whatever its length. A trailing `s` is one insertion.
     """
-    low, high = max(1, len(key) - edits), len(key) + edits
-    window = f".{{{low},{high}}}"
-    letters = compact(key)
-    if not letters:
-        pattern = f"^(?:{window})$"
-    else:
-        spaced = "".join(f"{_NOT_ALNUM}*{c}" for c in letters) + f"{_NOT_ALNUM}*"
-        pattern = f"^(?:{window}|{spaced})$"
-    return pattern if len(pattern) <= REGEX_MAX else None
+    return similar_lookup(key, edits)
 
 
 def closeness(
-    doc: Mapping[str, Any], wanted_name_key: str, wanted_key: str, edits: int
+    doc: Mapping[str, Any],
+    wanted_name_key: str,
+    wanted_key: str,
+    edits: int,
+    wanted_compact: str | None = None,
 ) -> tuple[int, int] | None:
     """(0 for a name equal without regard to case else 1, edits) of the best name; None: far."""
-    wanted_compact = compact(wanted_key)
+    if wanted_compact is None:
+        wanted_compact = compact_key(wanted_key)
+    # The stored similarKeys hold every name's compact form: most candidates
+    # (those of the length window) are then told apart without computing one.
+    stored = doc.get(SIMILAR_KEYS)
+    maybe_compact = bool(wanted_compact) and (stored is None or wanted_compact in stored)
     best: tuple[int, int] | None = None
     for name_key_, key in names_of(doc):
         if name_key_ == wanted_name_key:
             found = (0, 0)
-        elif wanted_compact and compact(key) == wanted_compact:
+        elif maybe_compact and compact_key(key) == wanted_compact:
             found = (1, 0)
         else:
             distance = OSA.distance(wanted_key, key, score_cutoff=edits)
@@ -105,10 +100,11 @@ async def similar_tags(ctx: Context, workspace_id: str, name: str, first: int | 
     wanted_key = search_key(wanted)
     wanted_name_key = name_key(wanted)
     edits = max_edits(wanted)
+    wanted_compact = compact_key(wanted_key)
     candidates = await ctx.store.tags.similar_candidates(ws, prefilter(wanted_key, edits))
     scored: list[tuple[tuple[int, int, int, str], str]] = []
     for doc in candidates:
-        close = closeness(doc, wanted_name_key, wanted_key, edits)
+        close = closeness(doc, wanted_name_key, wanted_key, edits, wanted_compact)
         if close is not None:
             order = (close[0], close[1], -int(doc.get("usage", 0)), doc["nameKey"])
             scored.append((order, doc["_id"]))

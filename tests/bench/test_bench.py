@@ -47,10 +47,12 @@ def test_quick_benchmark_runs() -> None:
     assert len(verdicts) == 8, goals
     if not os.environ.get("TAGS_MONGODB_URI"):
         # Both embedded servers, every section on each, side by side with the ratio.
-        assert out.count("### On `rust` (secantusd-rs)") == 5
-        assert out.count("### On `python` (secantusd-py)") == 5
+        assert out.count("### On `rust` (secantusd-rs)") == 6
+        assert out.count("### On `python` (secantusd-py)") == 6
         side = out.split("## Both servers side by side", 1)[1].split("\n## ", 1)[0]
         assert "| figure | `rust` | `python` | python / rust |" in side
         assert re.search(
-            r"^\| load, 1 worker: throughput \(req/s\) \| [\d.]+ \| [\d.]+ \| [\d.]+\u00d7", side, re.M
+            r"^\| load, 1 worker: throughput \(req/s\) \| [\d.]+ \| [\d.]+ \| [\d.]+\u00d7",
+            side,
+            re.M,
         )

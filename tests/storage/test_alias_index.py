@@ -9,7 +9,7 @@ import pytest
 
 from storage import AuthorizedWorkspace, DuplicateKey, Store
 from storage.repair import repair
-from storage.tags import TagStore
+from storage.tags import TagStore, similar_keys
 from tests.harness import Executor
 from tests.helpers import WS, create_tag
 
@@ -104,7 +104,43 @@ async def test_start_up_builds_the_keys_of_tags_stored_before_aliases(
 async def test_repair_builds_missing_keys(store: Store) -> None:
     await store.database.tags.insert_one(old_style(f"tag_{3:024x}", "Late"))
     report = await repair(store)
-    assert report.name_keys_built == 1
+    assert report.name_keys_built == 1 and report.similar_keys_built == 1
+    assert (await repair(store)).clean
+
+
+SIMILAR = 'query($name: String!) { similarTags(workspaceId: "ws-main", name: $name) { id } }'
+
+
+async def test_start_up_gives_tags_stored_before_1_2_their_similar_keys(
+    gql: Executor, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tags stored with aliases but before similarKeys existed (1.1) are found by
+    similarTags once the service has started, a batch at a time, and the index
+    of the former regex prefilter is gone."""
+    monkeypatch.setattr("storage.tags.SIMILAR_KEYS_BATCH", 2)
+    tags = store.database.tags
+    ids = [f"tag_{n:024x}" for n in (4, 5, 6)]
+    for tag_id, name, alias in zip(
+        ids, ("Rust", "Kubernetes", "Data-Base"), ("rs", "k8s", "db"), strict=True
+    ):
+        doc = old_style(tag_id, name)
+        doc.update(
+            aliases=[alias], nameKeys=[name.casefold(), alias], searchKeys=[name.casefold(), alias]
+        )
+        await tags.insert_one(doc)
+    await store.database.db["tags"].create_index(
+        [("ws", 1), ("searchKeys", 1)], name="ws__searchKeys"
+    )
+    assert (await gql(SIMILAR, {"name": "rust"})).ok()["similarTags"] == []
+    await store.ensure_indexes()
+    stored = {d["_id"]: d["similarKeys"] for d in await tags.find({"_id": {"$in": ids}})}
+    assert stored[ids[0]] == similar_keys(["rust", "rs"])
+    assert "database" in stored[ids[2]] and "db" in stored[ids[2]]
+    assert (await gql(SIMILAR, {"name": "rust"})).ok()["similarTags"] == [{"id": ids[0]}]
+    assert (await gql(SIMILAR, {"name": "kubernets"})).ok()["similarTags"] == [{"id": ids[1]}]
+    assert (await gql(SIMILAR, {"name": "data base"})).ok()["similarTags"] == [{"id": ids[2]}]
+    assert (await gql(SIMILAR, {"name": "k8"})).ok()["similarTags"] == [{"id": ids[1]}]
+    assert "ws__searchKeys" not in await store.database.db["tags"].index_information()
     assert (await repair(store)).clean
 
 

@@ -479,3 +479,33 @@ async def test_the_check_finds_a_scan_and_an_in_memory_sort(
         assert "keys examined for a page of 21" in wide
     finally:
         client.close()
+
+
+SIMILAR = """
+query Similar($ws: ID!, $name: String!) {
+  similarTags(workspaceId: $ws, name: $name) { id }
+}
+"""
+
+
+async def test_similar_tags_reads_only_its_candidates(
+    schema: TagsSchema, seeded: Seeded, explained: tuple[Store, CommandLog]
+) -> None:
+    """similarTags' prefilter is point intervals of one index: the server fetches
+    only the tags it returns, whether the window holds none of the workspace's
+    names ("Rot", "x" * 40) or most of them ("alpha 0001")."""
+    store, log = explained
+    gql = Executor(schema, store)
+    client: MongoClient[dict[str, Any]] = MongoClient(store_uri())
+    db = client[seeded.db_name]
+    try:
+        for name in ("Rot", "alpha 0001", "x" * 40):
+            log.commands = []
+            (await gql(SIMILAR, {"ws": WS, "name": name})).ok()
+            (prefilter,) = [command for _, command in log.commands if "similarKeys" in str(command)]
+            plan = explain(db, prefilter)
+            assert plan.scans == ("IXSCAN ws__similarKeys",), (name, plan.describe())
+            assert plan.docs_examined == plan.returned, (name, plan)
+        assert plan_problems(db, log.commands) == []
+    finally:
+        client.close()

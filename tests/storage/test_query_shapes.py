@@ -408,7 +408,7 @@ async def _run_operations(gql: Executor, store: Store) -> None:
     }
     """
     (await gql(facets, {"ws": WS, "id": root["id"]})).ok()
-    for name in ("Rot", "x" * 100):  # the prefilter, and a name too long to send one
+    for name in ("Rot", "x" * 100):  # a short name and a long one
         (await gql(SIMILAR, {"ws": WS, "name": name})).ok()
 
     for match_mode, rtype, desc in (("ANY", None, True), ("ALL", "task", False)):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
 from resolvers.normalization import search_key
-from resolvers.tags.similar import closeness, compact, max_edits, prefilter
+from resolvers.tags.similar import closeness, max_edits, prefilter
+from storage.tags import compact_key, similar_keys
 from tests.harness import Executor
 from tests.helpers import OTHER_WS, WS, create_tag, tag_resources
 
@@ -93,12 +92,49 @@ def test_prefilter_keeps_every_close_name(name: str, other: str) -> None:
     doc = {"nameKey": other.casefold(), "searchKey": other_key}
     if closeness(doc, name.casefold(), key, max_edits(name)) is None:
         return
-    pattern = prefilter(key, max_edits(name))
-    assert pattern is not None and re.search(pattern, other_key)
+    # The store returns the tag when one of its similarKeys is looked up.
+    assert set(prefilter(key, max_edits(name))) & set(similar_keys([other_key]))
+
+
+EDIT_ALPHABET = "abcdefghij -.é1"
+
+
+@st.composite
+def edited(draw: st.DrawFn) -> tuple[str, str, int]:
+    """A key, the same key after up to its edit limit of random edits, and the limit."""
+    key = draw(st.text(alphabet=EDIT_ALPHABET, min_size=1, max_size=14))
+    edits = max_edits(key)
+    other = list(key)
+    for _ in range(draw(st.integers(0, edits))):
+        kind = draw(st.sampled_from(["insert", "delete", "substitute", "swap"]))
+        at = draw(st.integers(0, max(0, len(other) - 1)))
+        char = draw(st.sampled_from(EDIT_ALPHABET))
+        if kind == "insert":
+            other.insert(at, char)
+        elif kind == "delete" and len(other) > 1:
+            del other[at]
+        elif kind == "substitute" and other:
+            other[at] = char
+        elif kind == "swap" and at + 1 < len(other):
+            other[at], other[at + 1] = other[at + 1], other[at]
+    return key, "".join(other), edits
+
+
+@given(case=edited())
+def test_prefilter_finds_every_key_within_the_edits(case: tuple[str, str, int]) -> None:
+    key, other, edits = case
+    assert set(prefilter(key, edits)) & set(similar_keys([other]))
+
+
+def test_prefilter_leaves_far_keys_out() -> None:
+    # Not a superset of everything: other lengths and other letters are not looked up.
+    assert not set(prefilter("graph", 1)) & set(similar_keys(["kubernetes"]))
+    assert not set(prefilter("abcdef", 2)) & set(similar_keys(["fffggg"]))
+    assert set(prefilter("data base", 2)) & set(similar_keys(["d.a.t.a-b.a.s.e"]))
 
 
 def test_closeness_matches_the_rules() -> None:
-    assert compact("t-sql 2") == "tsql2"
+    assert compact_key("t-sql 2") == "tsql2"
     doc = {"nameKey": "t-sql", "searchKey": "t-sql"}
     assert closeness(doc, "tsql", "tsql", 1) == (1, 0)
     assert OSA.distance("recat", "react") == 1
