@@ -32,7 +32,7 @@ from storage import keyset
 from storage.access import AuthorizedWorkspace, Visibility
 from storage.collection import Collection, Doc
 from storage.errors import PartialInsert
-from storage.query_shapes import CHANGES_SORT, TAG_CHANGES, indexes_of
+from storage.query_shapes import BY_ID, CHANGES_SORT, TAG_CHANGES, indexes_of
 
 # Where a tag document carries entries not yet copied to the history.
 PENDING = "changesPending"
@@ -237,7 +237,9 @@ class HistoryStore:
         query: dict[str, Any] = {PENDING: {"$exists": True, "$ne": []}}
         if tag_ids is not None:
             query["_id"] = {"$in": list(tag_ids)}
-        carrying = await self._tags.find(query, projection={PENDING: 1})
+        carrying = await self._tags.find(
+            query, projection={PENDING: 1}, sort=BY_ID if tag_ids is not None else None
+        )
         entries = [completed(doc, e) for doc in carrying for e in doc[PENDING]]
         if not entries:
             return 0
@@ -308,7 +310,7 @@ class HistoryStore:
         return found
 
     async def by_ids(self, ids: Iterable[str], visible: Visibility) -> list[Doc]:
-        return await self._c.find(visible.restrict({"_id": {"$in": list(ids)}}))
+        return await self._c.find(visible.restrict({"_id": {"$in": list(ids)}}), sort=BY_ID)
 
 
 def _narrowed(ws: AuthorizedWorkspace, tag_id: str | None, actor: str | None) -> dict[str, Any]:

@@ -96,6 +96,16 @@ def _ix(
     )
 
 
+# Orders an index provides, asked for by reads where any order would do:
+# SecantusDB's Rust server, given no sort, works out the order mongod's plan
+# would return by running the candidate plans (every index on `ws` is one), at
+# 10-25 times the cost of the read itself (README "The embedded store").
+BY_ID: tuple[Key, ...] = (("_id", 1),)
+CHILDREN_ORDER: tuple[Key, ...] = (("parentId", 1), ("nameKey", 1), ("_id", 1))
+BY_RESOURCE: tuple[Key, ...] = (("rk", 1), ("tagId", 1))
+BY_TAG: tuple[Key, ...] = (("tagId", 1), ("at", -1), ("rk", 1))
+
+
 # Sort orders (the cursor of a list carries these values) -----------------------
 
 # Ordering by usage breaks ties by name ascending whatever the direction.
@@ -396,6 +406,7 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "find",
         ID[TAGS],
         equality=("_id",),
+        sort=BY_ID,
         residual=frozenset({"ws", "deleting", "changesPending"}),
         note="loaders (tag_by_id, usage_by_tag_id), nodes, repair, history fix-ups",
     ),
@@ -432,7 +443,8 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "find",
         TAG_BY_PARENT,
         equality=("ws", "parentId"),
-        note="loader; each parent's children are ordered by the service",
+        sort=CHILDREN_ORDER,
+        note="loader; by parent, then by name",
     ),
     Shape(
         "tags.child_counts",
@@ -440,6 +452,7 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "aggregate",
         TAG_BY_PARENT,
         equality=("ws", "parentId"),
+        sort=CHILDREN_ORDER,
         note="loader",
     ),
     Shape("tags.subtree", TAGS, "find", TAG_BY_ANCESTOR, equality=("ws", "ancestors")),
@@ -548,6 +561,7 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "find",
         TAGGING_UNIQUE,
         equality=("ws", "rk"),
+        sort=BY_RESOURCE,
         note="loader",
     ),
     Shape(
@@ -556,6 +570,7 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "aggregate",
         TAGGING_UNIQUE,
         equality=("ws", "rk"),
+        sort=BY_RESOURCE,
     ),
     Shape(
         "taggings.remove_pairs",
@@ -573,7 +588,14 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         residual=frozenset({"tagId"}),
         note="a slot whose holder is no longer a child of that exclusive tag",
     ),
-    Shape("taggings.of_tags", TAGGINGS, "find", TAGGING_BY_TAG, equality=("ws", "tagId")),
+    Shape(
+        "taggings.of_tags",
+        TAGGINGS,
+        "find",
+        TAGGING_BY_TAG,
+        equality=("ws", "tagId"),
+        sort=BY_TAG,
+    ),
     Shape(
         "taggings.remove_tags",
         TAGGINGS,
@@ -723,6 +745,7 @@ _OTHER_SHAPES: tuple[Shape, ...] = (
         "find",
         ID[TAG_CHANGES],
         equality=("_id",),
+        sort=BY_ID,
         residual=frozenset({"ws"}),
         note="node(id:) of a TagChange; a recorder's check of what it already wrote",
     ),
@@ -808,8 +831,20 @@ def _serves(index: Index, equality: Iterable[str], ranges: Sequence[str], sort: 
         prefix += 1
     if prefix == 0 and eq:
         problems.append(f"{index.index_name} does not start with an equality field")
+    start = prefix
     if sort:
-        after = index.keys[prefix : prefix + len(sort)]
+        # The sort may start inside the equality prefix: a key bound to one value
+        # is sorted already, and one bound by an `$in` is read interval by
+        # interval in key order (`_matches` allows an `$in` only on a sort key).
+        start = next(
+            (
+                j
+                for j in range(prefix, -1, -1)
+                if [f for f, _ in index.keys[j : j + len(sort)]] == [f for f, _ in sort]
+            ),
+            prefix,
+        )
+        after = index.keys[start : start + len(sort)]
         if len(after) < len(sort) or [f for f, _ in after] != [f for f, _ in sort]:
             problems.append(f"{index.index_name} does not continue with the sort keys {sort}")
         else:
@@ -820,7 +855,7 @@ def _serves(index: Index, equality: Iterable[str], ranges: Sequence[str], sort: 
         multikey = MULTIKEY.intersection(f for f, _ in sort)
         if multikey:
             problems.append(f"a multikey field cannot provide a sort: {sorted(multikey)}")
-    bounded = prefix + len(sort)
+    bounded = max(prefix, start + len(sort))
     for fld in ranges:
         if sort:
             # On the first sort key (a cursor) or after the sort keys (checked on the keys).
@@ -1002,8 +1037,11 @@ def _matches(shape: Shape, sig: Signature) -> bool:
         return False
     if any(f not in sig.ranges for f in shape.ranges):
         return False
-    if shape.sort and any(sig.equality[f] > 1 for f in shape.equality):
-        # A sort after an $in of several values is a merge of many scans at best.
+    if shape.sort and any(
+        sig.equality[f] > 1 and f not in {k for k, _ in shape.sort} for f in shape.equality
+    ):
+        # A sort after an $in of several values is a merge of many scans at best;
+        # an $in on a sort key is read in that key's order.
         return False
     sort_fields = {f for f, _ in shape.sort}
     if shape.keyset:

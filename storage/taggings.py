@@ -21,6 +21,7 @@ from storage import keyset, query_shapes
 from storage.access import AuthorizedWorkspace, Visibility
 from storage.collection import BulkOp, Collection, Doc, Sort
 from storage.errors import PartialInsert
+from storage.query_shapes import BY_RESOURCE, BY_TAG
 
 SEPARATOR = "\x1f"
 
@@ -101,6 +102,7 @@ class TaggingStore:
             rows += await self._t.find(
                 {"ws": ws, "rk": {"$in": keys[start : start + step]}},
                 projection={"_id": 0, "ws": 1, "rk": 1, "tagId": 1, "at": 1},
+                sort=BY_RESOURCE,
             )
         return rows
 
@@ -108,6 +110,7 @@ class TaggingStore:
         return await self._t.find(
             {"ws": ws.id, "tagId": {"$in": list(tag_ids)}},
             projection={"_id": 0, "rk": 1, "tagId": 1, "at": 1},
+            sort=BY_TAG,
         )
 
     async def of_tags_in(self, keys: Iterable[tuple[str, str]], visible: Visibility) -> list[Doc]:
@@ -121,6 +124,7 @@ class TaggingStore:
             rows += await self._t.find(
                 {"ws": ws_id, "tagId": {"$in": sorted(tag_ids)}},
                 projection={"_id": 0, "ws": 1, "tagId": 1, "rk": 1, "rtype": 1, "at": 1},
+                sort=BY_TAG,
             )
         return rows
 
@@ -204,6 +208,7 @@ class TaggingStore:
                             "rk": {"$in": list(rks[start : start + RESOURCES_PER_READ])},
                         }
                     },
+                    {"$sort": dict(BY_RESOURCE)},
                     {"$group": {"_id": "$rk", "n": {"$sum": 1}}},
                 ]
             )
@@ -217,6 +222,7 @@ class TaggingStore:
         return await self._t.find(
             {"ws": ws.id, "rk": {"$in": list(rks)}},
             projection={"_id": 0, "rk": 1, "tagId": 1, "slot": 1},
+            sort=BY_RESOURCE,
         )
 
     async def clear_slots(

@@ -53,7 +53,14 @@ from storage.access import AuthorizedWorkspace, Visibility
 from storage.collection import BulkOp, Collection, Doc, Sort
 from storage.errors import DuplicateKey, PartialInsert
 from storage.history import PENDING
-from storage.query_shapes import DEPTH_ORDER, RETIRED_INDEXES, TAGS, indexes_of
+from storage.query_shapes import (
+    BY_ID,
+    CHILDREN_ORDER,
+    DEPTH_ORDER,
+    RETIRED_INDEXES,
+    TAGS,
+    indexes_of,
+)
 from storage.query_shapes import ORDERS as ORDERS
 from storage.query_shapes import order_sort as order_sort
 
@@ -328,7 +335,7 @@ class TagStore:
         self, ids: Iterable[str], visible: Visibility, projection: Mapping[str, Any] | None = None
     ) -> list[Doc]:
         query = visible.restrict({"_id": {"$in": list(ids)}})
-        return await self._tags.find(query, projection=projection)
+        return await self._tags.find(query, projection=projection, sort=BY_ID)
 
     async def in_workspace(
         self,
@@ -340,7 +347,7 @@ class TagStore:
     ) -> list[Doc]:
         ids = list(ids)
         if not include_descendants:
-            return await self._tags.find({"ws": ws.id, "_id": {"$in": ids}})
+            return await self._tags.find({"ws": ws.id, "_id": {"$in": ids}}, sort=BY_ID)
         return await self._tags.find(
             {"ws": ws.id, "$or": [{"_id": {"$in": ids}}, {"ancestors": {"$in": ids}}]},
             projection=None if full else {"_id": 1, "ancestors": 1},
@@ -437,15 +444,13 @@ class TagStore:
     async def children_of(
         self, parents: Sequence[tuple[str, str]], visible: Visibility
     ) -> list[Doc]:
-        """Children of (workspace, parent id) pairs, each parent's ordered by name.
+        """Children of (workspace, parent id) pairs, by parent, each parent's by name.
 
         The workspace bounds the index scan even for a caller who sees every
-        workspace. The order is made here, per parent: a sort on mongod after an
-        `$in` of many parents would be a blocking sort.
+        workspace. The order is the index's: mongod reads the parents' intervals
+        one after the other.
         """
-        docs = await self._tags.find(_children_filter(parents, visible))
-        docs.sort(key=lambda d: (d["nameKey"], d["_id"]))
-        return docs
+        return await self._tags.find(_children_filter(parents, visible), sort=CHILDREN_ORDER)
 
     async def child_counts(
         self, parents: Sequence[tuple[str, str]], visible: Visibility
@@ -453,6 +458,7 @@ class TagStore:
         rows = await self._tags.aggregate(
             [
                 {"$match": _children_filter(parents, visible)},
+                {"$sort": dict(CHILDREN_ORDER)},
                 {"$group": {"_id": "$parentId", "n": {"$sum": 1}}},
             ]
         )
@@ -859,13 +865,13 @@ class TagStore:
         query: dict[str, Any] = {**FLAGGED}
         if ids is not None:
             query["_id"] = {"$in": list(ids)}
-        return await self._tags.find(query)
+        return await self._tags.find(query, sort=BY_ID if ids is not None else None)
 
     async def by_id_list(
         self, ids: Sequence[str], projection: Mapping[str, Any] | None = None
     ) -> list[Doc]:
         return await self._tags.find(
-            {"_id": {"$in": list(ids)}}, projection=projection or {"_id": 1}
+            {"_id": {"$in": list(ids)}}, projection=projection or {"_id": 1}, sort=BY_ID
         )
 
     async def reparent_children(

@@ -505,7 +505,7 @@ async def test_every_query_the_code_sends_is_a_listed_shape(
     await _run_operations(Executor(schema, store), store)
 
     unlisted = sorted({describe(sig) for sig in recorder.sent if match(sig) is None})
-    assert unlisted == []
+    assert unlisted == [], "\n".join(unlisted)
     seen = {shape.name for sig in recorder.sent if (shape := match(sig)) is not None}
     unsent = [s.name for s in SHAPES if s.name not in seen]
     assert unsent == [], f"listed shapes no operation sent: {unsent}"
