@@ -229,8 +229,13 @@ class Collection:
             return await self._c.find_one(filter, projection)
 
     async def count(self, filter: Filter) -> int:
+        # The `count` command, not count_documents' $match + $group: SecantusDB's
+        # Rust server runs an unsorted aggregate by trying the candidate plans
+        # (35 ms for 1 000 tags, 3 ms as a count). With a query it is exact on
+        # a replica set or a standalone; it is never sent inside a transaction.
         async with self._call():
-            return int(await self._c.count_documents(filter))
+            reply = await self._c.database.command("count", self.name, query=dict(filter))
+            return int(reply["n"])
 
     async def aggregate(self, pipeline: Sequence[Mapping[str, Any]]) -> list[Doc]:
         async with self._call():

@@ -979,6 +979,8 @@ def signatures_of(command_name: str, command: Mapping[str, Any]) -> list[Signatu
         return [signature(command["update"], "update", u["q"]) for u in command["updates"]]
     if command_name == "delete":
         return [signature(command["delete"], "delete", d["q"]) for d in command["deletes"]]
+    if command_name == "count":
+        return [signature(command["count"], "count", command.get("query"))]
     if command_name == "aggregate":
         pipeline = list(command["pipeline"])
         if pipeline and "$changeStream" in pipeline[0]:
