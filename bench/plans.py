@@ -330,7 +330,9 @@ def run(out: Path | None, quick: bool = False) -> list[str]:
         "grouping on every server, mongod too: a resource's place is its latest",
         "association with any of the tags. One tag pages through",
         "`taggings.by_tag.page` instead. Writes, counts and aggregates are explained",
-        "and timed as the find of their filter.",
+        "and timed as the find of their filter, unsorted: the Rust server tries the",
+        "candidate plans of an unsorted find (README, *The embedded store*), so those",
+        "times are above what the service's sorted reads and `count` commands cost.",
         "",
     ]
     if out is not None:
