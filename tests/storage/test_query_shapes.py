@@ -1,6 +1,6 @@
 """Every query shape is served by an index, by MongoDB's planning rules.
 
-Two halves: every shape listed in storage/query_shapes.py passes the rules
+Two halves: every shape listed in storage/query_shapes/ passes the rules
 (equality prefix, then the sort keys in the same or exactly reversed
 directions, then ranges), and every find/count/aggregate/update/delete command
 the storage layer sends while a representative set of operations runs matches a
