@@ -61,7 +61,7 @@ def closeness(
     if wanted_compact is None:
         wanted_compact = compact_key(wanted_key)
     # The stored similarKeys hold every name's compact form: most candidates
-    # (those of the length window) are then told apart without computing one.
+    # (those let through by their character counts) are told apart without computing one.
     stored = doc.get(SIMILAR_KEYS)
     maybe_compact = bool(wanted_compact) and (stored is None or wanted_compact in stored)
     best: tuple[int, int] | None = None
